@@ -1,0 +1,322 @@
+// Package hitron is a client for the web interface of Hitron CGN-series cable
+// modems: it logs in over pinned TLS, reads the /data/*.asp JSON pages one at
+// a time, always logs out, and parses what it read into plain Go structs. It
+// knows nothing of where credentials come from, nor of Prometheus.
+package hitron
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBodyBytes bounds every response body read from a modem.
+const DefaultMaxBodyBytes = 4 << 20
+
+// Errors a login or a data request can end with. Use errors.Is / errors.As.
+var (
+	// ErrBadCredentials: the modem answered "Wrong Credentials.".
+	ErrBadCredentials = errors.New("modem rejected the username or password (Wrong Credentials.)")
+	// ErrSessionBusy: another administrator session is open ("Repeat Login",
+	// or "Up to the session limit" on CGNM); force=1 takes it over.
+	ErrSessionBusy = errors.New("another session is logged in to the modem (Repeat Login); use force=1 to take it over")
+	// ErrNotLoggedIn: a data page redirected to the login page, so the
+	// session is gone.
+	ErrNotLoggedIn = errors.New("modem redirected to the login page: not logged in or session expired")
+	// ErrTooLarge: a response body exceeded the size limit.
+	ErrTooLarge = errors.New("response body exceeds the size limit")
+	// ErrBadResponse: the modem answered something this client cannot read.
+	ErrBadResponse = errors.New("unexpected response from modem")
+	// ErrNotFound: the firmware has no such data page (HTTP 404).
+	ErrNotFound = errors.New("modem has no such page")
+)
+
+// LockedOutError is the modem's "LoginProtect=<failures>|<minutes>|<seconds>"
+// answer: too many failed logins, no login is accepted for Wait.
+type LockedOutError struct {
+	Failures int
+	Wait     time.Duration
+}
+
+func (e *LockedOutError) Error() string {
+	return fmt.Sprintf("modem locked out logins after %d failed attempts (LoginProtect), for %s", e.Failures, e.Wait)
+}
+
+// StatusError is an unexpected HTTP status.
+type StatusError struct {
+	Method, Path string
+	Code         int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: unexpected HTTP status %d", e.Method, e.Path, e.Code)
+}
+
+// TraceEvent describes one HTTP exchange with the modem, for debug output.
+// It never carries request bodies, cookies or credentials.
+type TraceEvent struct {
+	Method   string
+	Path     string
+	Status   int
+	Bytes    int
+	Duration time.Duration
+	Err      error
+}
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is the modem's scheme, host and port, e.g. https://192.0.2.1:443.
+	BaseURL *url.URL
+	// TLS is the client TLS configuration (pinning included); required for https.
+	TLS *tls.Config
+	// DialAddress, when set, is the host:port actually connected to (probe a
+	// name, connect to an IP).
+	DialAddress string
+	// MaxBodyBytes bounds each response body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Trace, when set, is called after every HTTP exchange.
+	Trace func(TraceEvent)
+}
+
+// Client talks to one modem. Each Login opens a new session with its own
+// cookie jar; one Client is used for one probe.
+type Client struct {
+	base      *url.URL
+	transport *http.Transport
+	maxBody   int64
+	trace     func(TraceEvent)
+}
+
+// New returns a client for the modem at o.BaseURL.
+func New(o Options) (*Client, error) {
+	if o.BaseURL == nil || o.BaseURL.Host == "" {
+		return nil, errors.New("hitron: base URL with a host is required")
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	if o.DialAddress != "" {
+		addr := o.DialAddress
+		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		}
+	}
+	tr := &http.Transport{
+		DialContext:         dial,
+		TLSClientConfig:     o.TLS,
+		TLSHandshakeTimeout: 10 * time.Second,
+		// The device serves one request at a time: one connection is enough
+		// and more would only queue on the modem.
+		MaxConnsPerHost:     1,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}
+	maxBody := o.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBodyBytes
+	}
+	return &Client{base: o.BaseURL, transport: tr, maxBody: maxBody, trace: o.Trace}, nil
+}
+
+// Close releases the client's connections.
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
+
+// Session is a logged-in session. It must be ended with Logout.
+type Session struct {
+	c    *Client
+	http *http.Client
+}
+
+// Login opens a session: GET / for the preSession cookie, then POST
+// /goform/login with usr, pwd, forcelogoff and preSession. The password is
+// only ever written into that request's body.
+func (c *Client) Login(ctx context.Context, username, password string, force bool) (*Session, error) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, fmt.Errorf("cookie jar: %w", err)
+	}
+	s := &Session{c: c, http: &http.Client{
+		Transport: c.transport,
+		Jar:       jar,
+		// A 302 is the device's "not logged in" answer: never follow it.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	if _, _, err := s.do(ctx, http.MethodGet, "/", nil, 200, 302); err != nil {
+		return nil, fmt.Errorf("fetch login page: %w", err)
+	}
+	preSession := ""
+	for _, ck := range jar.Cookies(c.url("/")) {
+		if ck.Name == "preSession" {
+			preSession = ck.Value
+		}
+	}
+	if preSession == "" {
+		return nil, fmt.Errorf("login page: %w: no preSession cookie", ErrBadResponse)
+	}
+	forceValue := "0"
+	if force {
+		forceValue = "1"
+	}
+	form := url.Values{"usr": {username}, "pwd": {password}, "forcelogoff": {forceValue}, "preSession": {preSession}}
+	body, _, err := s.do(ctx, http.MethodPost, "/goform/login", form, 200)
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if err := loginResult(string(body)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loginResult interprets the body of a login answer.
+func loginResult(body string) error {
+	b := strings.TrimSpace(body)
+	switch {
+	case strings.EqualFold(b, "success"):
+		return nil
+	case strings.HasPrefix(b, "Wrong Credentials"):
+		return ErrBadCredentials
+	case strings.HasPrefix(b, "Repeat Login"), strings.Contains(b, "Up to the session limit"):
+		return ErrSessionBusy
+	case strings.HasPrefix(b, "LoginProtect="):
+		return parseLoginProtect(strings.TrimPrefix(b, "LoginProtect="))
+	}
+	if len(b) > 64 {
+		b = b[:64] + "…"
+	}
+	return fmt.Errorf("login: %w: body %q", ErrBadResponse, b)
+}
+
+// parseLoginProtect reads "9|58|21": failures, then minutes and seconds to wait.
+func parseLoginProtect(v string) error {
+	parts := strings.Split(v, "|")
+	e := &LockedOutError{Wait: 5 * time.Minute}
+	nums := make([]int, 0, 3)
+	for _, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 {
+			return e // lock-out is certain, its length is not: assume 5 minutes
+		}
+		nums = append(nums, n)
+	}
+	if len(nums) >= 1 {
+		e.Failures = nums[0]
+	}
+	if len(nums) >= 3 {
+		e.Wait = time.Duration(nums[1])*time.Minute + time.Duration(nums[2])*time.Second
+	}
+	return e
+}
+
+// Fetch reads one data page and returns its body. A 302 means the session
+// is gone (ErrNotLoggedIn), a 404 that the firmware lacks the page
+// (ErrNotFound).
+func (s *Session) Fetch(ctx context.Context, ds Dataset) ([]byte, error) {
+	body, code, err := s.do(ctx, http.MethodGet, ds.Path(), nil, 200)
+	if err != nil {
+		switch code {
+		case http.StatusFound, http.StatusSeeOther, http.StatusMovedPermanently, http.StatusTemporaryRedirect:
+			return nil, fmt.Errorf("%s: %w", ds, ErrNotLoggedIn)
+		case http.StatusNotFound:
+			return nil, fmt.Errorf("%s: %w", ds, ErrNotFound)
+		}
+		return nil, fmt.Errorf("%s: %w", ds, err)
+	}
+	return body, nil
+}
+
+// Logout ends the session with POST /goform/logout (data=byebye), which the
+// device answers with a 302. It runs even when ctx is already cancelled (the
+// modem has a single session slot, and leaving it taken blocks the next
+// probe and any person), bounded by timeout.
+func (s *Session) Logout(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	_, _, err := s.do(ctx, http.MethodPost, "/goform/logout", url.Values{"data": {"byebye"}}, 302, 200)
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) url(path string) *url.URL {
+	u := *c.base
+	u.Path = path
+	u.RawQuery = ""
+	return &u
+}
+
+// do runs one request and reads at most maxBody bytes of the answer. It
+// returns the status code even when the status is not one of want.
+func (s *Session) do(ctx context.Context, method, path string, form url.Values, want ...int) ([]byte, int, error) {
+	start := time.Now()
+	ev := TraceEvent{Method: method, Path: path}
+	defer func() {
+		if s.c.trace != nil {
+			ev.Duration = time.Since(start)
+			s.c.trace(ev)
+		}
+	}()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.c.url(path).String(), body)
+	if err != nil {
+		ev.Err = err
+		return nil, 0, fmt.Errorf("build request: %w", err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Accept", "application/json, text/plain, */*")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		ev.Err = scrubURLError(err)
+		return nil, 0, ev.Err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	ev.Status = resp.StatusCode
+	data, err := io.ReadAll(io.LimitReader(resp.Body, s.c.maxBody+1))
+	ev.Bytes = len(data)
+	if err != nil {
+		ev.Err = fmt.Errorf("%s %s: read body: %w", method, path, err)
+		return nil, resp.StatusCode, ev.Err
+	}
+	if int64(len(data)) > s.c.maxBody {
+		ev.Err = fmt.Errorf("%s %s: %w (%d bytes)", method, path, ErrTooLarge, s.c.maxBody)
+		return nil, resp.StatusCode, ev.Err
+	}
+	for _, w := range want {
+		if resp.StatusCode == w {
+			return data, resp.StatusCode, nil
+		}
+	}
+	ev.Err = &StatusError{Method: method, Path: path, Code: resp.StatusCode}
+	return data, resp.StatusCode, ev.Err
+}
+
+// scrubURLError keeps the operation and cause of a *url.Error but drops the
+// URL's query, so nothing from the request leaks into messages.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		u, perr := url.Parse(ue.URL)
+		if perr == nil {
+			u.RawQuery = ""
+			u.User = nil
+			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+		}
+	}
+	return err
+}

@@ -1,0 +1,580 @@
+// Package modemsim simulates the web interface of a Hitron CGN cable modem
+// for tests, the load harness and the exporter's --demo mode. It behaves like
+// the device: HTTPS with a self-signed 1024-bit RSA certificate and old TLS
+// cipher suites, the preSession/login/logout flow, a single administrator
+// session ("Repeat Login"), 302 to the login page when logged out, lock-out
+// ("LoginProtect") after repeated wrong passwords, and one request at a time.
+// Faults (slow, garbage, truncated, oversized, HTTP errors, lost sessions)
+// can be switched on at run time.
+package modemsim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+)
+
+//go:embed fixtures
+var fixtures embed.FS
+
+// DefaultDataSet is served when Config.DataSet is empty.
+const DefaultDataSet = "CGNV4-FX4"
+
+// DataSets lists the embedded data sets.
+func DataSets() []string {
+	entries, _ := fs.ReadDir(fixtures, "fixtures")
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Fault selects a misbehaviour of the simulated modem.
+type Fault string
+
+// The switchable faults.
+const (
+	FaultNone        Fault = ""
+	FaultSlow        Fault = "slow"          // every data page waits SlowDelay
+	FaultGarbage     Fault = "garbage"       // data pages answer HTML junk
+	FaultTruncated   Fault = "truncated"     // data pages answer half of their JSON
+	FaultOversized   Fault = "oversized"     // data pages stream OversizedBytes of JSON-looking bytes
+	FaultHTTP500     Fault = "http500"       // data pages answer 500
+	FaultLostSession Fault = "lost-session"  // data pages answer 302, as if the session expired
+	FaultLogoutFail  Fault = "logout-fail"   // logout answers 500 and keeps the session
+	FaultLoginPage   Fault = "no-presession" // GET / sets no preSession cookie
+)
+
+// Faults lists every fault, for flags and tests.
+var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage}
+
+// Config configures a simulator.
+type Config struct {
+	// Username and Password the modem accepts (default admin / password).
+	Username, Password string
+	// DataSet names an embedded data set (see DataSets); default CGNV4-FX4.
+	DataSet string
+	// LockAfter wrong passwords in a row lock logins (default 5).
+	LockAfter int
+	// LockFor is how long a lock-out lasts (default 5 minutes).
+	LockFor time.Duration
+	// SessionIdle ends a session after this long without requests (default 5 minutes).
+	SessionIdle time.Duration
+	// Latency is added to every request (the device is slow); default 0.
+	Latency time.Duration
+	// SlowDelay is the extra wait of FaultSlow (default 30 s).
+	SlowDelay time.Duration
+	// OversizedBytes is the body length of FaultOversized (default 100 MB).
+	OversizedBytes int64
+	// ModernTLS offers Go's default TLS settings instead of the device's
+	// TLS 1.2 with RSA key exchange only.
+	ModernTLS bool
+	// Certificate, when set, is served instead of a generated one.
+	Certificate *tls.Certificate
+}
+
+// LoginAttempt is one POST /goform/login the simulator received.
+type LoginAttempt struct {
+	Username string
+	// Password is kept so tests can prove which secrets reached the modem.
+	Password string
+	Force    bool
+	Result   string
+}
+
+// Stats are counters a test can assert on.
+type Stats struct {
+	Requests       int
+	DataRequests   int
+	Logins         int
+	Logouts        int
+	RepeatLogins   int
+	MaxInFlight    int
+	SessionActive  bool
+	ConcurrentSeen bool
+	LoginAttempts  []LoginAttempt
+}
+
+// Simulator is a running simulated modem.
+type Simulator struct {
+	cfg      Config
+	cert     tls.Certificate
+	fp       pin.Fingerprint
+	listener net.Listener
+	server   *http.Server
+
+	// serial makes the device handle one request at a time.
+	serial   sync.Mutex
+	inFlight atomic.Int32
+
+	mu          sync.Mutex
+	fault       Fault
+	dataSet     string
+	password    string
+	session     string
+	lastSeen    time.Time
+	preSessions map[string]bool
+	failures    int
+	lockedUntil time.Time
+	stats       Stats
+}
+
+// New builds a simulator; Start serves it.
+func New(cfg Config) (*Simulator, error) {
+	if cfg.Username == "" {
+		cfg.Username = "admin"
+	}
+	if cfg.Password == "" {
+		cfg.Password = "password"
+	}
+	if cfg.DataSet == "" {
+		cfg.DataSet = DefaultDataSet
+	}
+	if _, err := fs.Stat(fixtures, path.Join("fixtures", cfg.DataSet)); err != nil {
+		return nil, fmt.Errorf("unknown data set %q (have %s)", cfg.DataSet, strings.Join(DataSets(), ", "))
+	}
+	if cfg.LockAfter <= 0 {
+		cfg.LockAfter = 5
+	}
+	if cfg.LockFor <= 0 {
+		cfg.LockFor = 5 * time.Minute
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 5 * time.Minute
+	}
+	if cfg.SlowDelay <= 0 {
+		cfg.SlowDelay = 30 * time.Second
+	}
+	if cfg.OversizedBytes <= 0 {
+		cfg.OversizedBytes = 100 << 20
+	}
+	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}}
+	if cfg.Certificate != nil {
+		s.cert = *cfg.Certificate
+	} else {
+		cert, err := GenerateCertificate()
+		if err != nil {
+			return nil, err
+		}
+		s.cert = cert
+	}
+	s.fp = pin.Of(s.cert.Certificate[0])
+	return s, nil
+}
+
+// GenerateCertificate makes a certificate like the device's: self-signed,
+// 1024-bit RSA, subject CN = a MAC address, O = Hitron Technologies, no SAN.
+func GenerateCertificate() (tls.Certificate, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("generate key: %w", err)
+	}
+	mac := make([]byte, 6)
+	if _, err := rand.Read(mac); err != nil {
+		return tls.Certificate{}, fmt.Errorf("random: %w", err)
+	}
+	mac[0] = mac[0]&0xfe | 0x02 // locally administered, unicast
+	parts := make([]string, len(mac))
+	for i, b := range mac {
+		parts[i] = fmt.Sprintf("%02X", b)
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("random: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject: pkix.Name{
+			CommonName:         strings.Join(parts, ":"),
+			OrganizationalUnit: []string{"No. 40, Wu-kung 5th Rd., Wu-ku, Taipei Hsien, Taiwan"},
+			Organization:       []string{"Hitron Technologies"},
+			Country:            []string{"TW"},
+		},
+		NotBefore:   time.Now().Add(-time.Hour),
+		NotAfter:    time.Now().Add(20 * 365 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("create certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// Start listens on addr (host:port; use 127.0.0.1:0 for a free port) and
+// serves until Close.
+func (s *Simulator) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves on an existing listener (wrapped in TLS) until Close.
+func (s *Simulator) Serve(ln net.Listener) error {
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{s.cert}}
+	if !s.cfg.ModernTLS {
+		// What the device's embedded stack offers: TLS 1.2 at most, RSA key
+		// exchange only. Go clients must opt in to these suites.
+		tlsCfg.MinVersion = tls.VersionTLS12
+		tlsCfg.MaxVersion = tls.VersionTLS12
+		tlsCfg.CipherSuites = pin.LegacyRSAKeyExchangeSuites
+	}
+	s.listener = tls.NewListener(ln, tlsCfg)
+	s.server = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	go func() { _ = s.server.Serve(s.listener) }()
+	return nil
+}
+
+// Close stops the simulator.
+func (s *Simulator) Close() error {
+	if s.server == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.server.Shutdown(ctx); err != nil {
+		return s.server.Close()
+	}
+	return nil
+}
+
+// Addr is the host:port the simulator listens on.
+func (s *Simulator) Addr() string { return s.listener.Addr().String() }
+
+// URL is the simulator's base URL.
+func (s *Simulator) URL() string { return "https://" + s.Addr() }
+
+// Fingerprint is the SHA-256 fingerprint of the simulator's certificate.
+func (s *Simulator) Fingerprint() pin.Fingerprint { return s.fp }
+
+// Certificate returns the served certificate.
+func (s *Simulator) Certificate() tls.Certificate { return s.cert }
+
+// SetFault switches a fault on (FaultNone switches faults off).
+func (s *Simulator) SetFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+// SetDataSet switches the served data set.
+func (s *Simulator) SetDataSet(name string) error {
+	if _, err := fs.Stat(fixtures, path.Join("fixtures", name)); err != nil {
+		return fmt.Errorf("unknown data set %q", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dataSet = name
+	return nil
+}
+
+// SetPassword changes the password the modem accepts (a rotation).
+func (s *Simulator) SetPassword(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.password = p
+}
+
+// OpenForeignSession simulates a person logged in through a browser: the
+// next login without forcelogoff=1 gets "Repeat Login".
+func (s *Simulator) OpenForeignSession() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.session = "foreign-" + randomToken()
+	s.lastSeen = time.Now()
+}
+
+// Unlock clears a lock-out and the failure count.
+func (s *Simulator) Unlock() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = 0
+	s.lockedUntil = time.Time{}
+}
+
+// Stats returns a copy of the counters.
+func (s *Simulator) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.LoginAttempts = append([]LoginAttempt(nil), s.stats.LoginAttempts...)
+	st.SessionActive = s.sessionActiveLocked()
+	return st
+}
+
+// ResetStats zeroes the counters.
+func (s *Simulator) ResetStats() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats = Stats{}
+}
+
+func (s *Simulator) sessionActiveLocked() bool {
+	return s.session != "" && time.Since(s.lastSeen) < s.cfg.SessionIdle
+}
+
+// Handler returns the device's HTTP handler (without TLS), serialised like
+// the device's single-threaded web server.
+func (s *Simulator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.handleRoot)
+	mux.HandleFunc("GET /login.html", s.handleLoginPage)
+	mux.HandleFunc("POST /goform/login", s.handleLogin)
+	mux.HandleFunc("POST /goform/logout", s.handleLogout)
+	mux.HandleFunc("GET /data/{page}", s.handleData)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(s.inFlight.Add(1))
+		defer s.inFlight.Add(-1)
+		s.mu.Lock()
+		s.stats.Requests++
+		if n > s.stats.MaxInFlight {
+			s.stats.MaxInFlight = n
+		}
+		s.mu.Unlock()
+		// One request at a time, like the device; a client that gives up
+		// while queued is dropped.
+		if !s.lockSerial(r.Context()) {
+			return
+		}
+		defer s.serial.Unlock()
+		if s.cfg.Latency > 0 && !sleep(r.Context(), s.cfg.Latency) {
+			return
+		}
+		w.Header().Set("Server", "GoAhead-Webs")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (s *Simulator) lockSerial(ctx context.Context) bool {
+	for {
+		if s.serial.TryLock() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Simulator) newPreSession(w http.ResponseWriter) {
+	tok := randomToken()
+	s.mu.Lock()
+	if len(s.preSessions) > 1000 {
+		s.preSessions = map[string]bool{}
+	}
+	s.preSessions[tok] = true
+	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: "preSession", Value: tok, Path: "/"})
+}
+
+func (s *Simulator) handleRoot(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	fault := s.fault
+	s.mu.Unlock()
+	if fault != FaultLoginPage {
+		s.newPreSession(w)
+	}
+	w.Header().Set("Location", "/login.html")
+	w.WriteHeader(http.StatusFound)
+}
+
+func (s *Simulator) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html")
+	_, _ = w.Write([]byte("<html><head><title>Hitron</title></head><body><form action=\"/goform/login\" method=\"post\"></form></body></html>"))
+}
+
+func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(64 << 10)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	usr, pwd := r.PostFormValue("usr"), r.PostFormValue("pwd")
+	force := r.PostFormValue("forcelogoff") == "1"
+	pre := r.PostFormValue("preSession")
+	cookie, _ := r.Cookie("preSession")
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	result := s.loginLocked(usr, pwd, force, pre, cookie)
+	s.stats.LoginAttempts = append(s.stats.LoginAttempts, LoginAttempt{Username: usr, Password: pwd, Force: force, Result: result})
+	if result == "success" {
+		s.stats.Logins++
+		http.SetCookie(w, &http.Cookie{Name: "sessionindex", Value: s.session, Path: "/", HttpOnly: true})
+	}
+	if result == "Repeat Login" {
+		s.stats.RepeatLogins++
+	}
+	w.Header().Set("Content-Type", "text/html")
+	_, _ = w.Write([]byte(result))
+}
+
+// loginLocked decides a login attempt; s.mu is held.
+func (s *Simulator) loginLocked(usr, pwd string, force bool, pre string, cookie *http.Cookie) string {
+	now := time.Now()
+	if now.Before(s.lockedUntil) {
+		left := s.lockedUntil.Sub(now)
+		return fmt.Sprintf("LoginProtect=%d|%d|%d", s.failures, int(left/time.Minute), int(left%time.Minute/time.Second))
+	}
+	if pre == "" || cookie == nil || cookie.Value != pre || !s.preSessions[pre] {
+		return "Session timeout expired."
+	}
+	delete(s.preSessions, pre)
+	if usr != s.cfg.Username || pwd != s.password {
+		s.failures++
+		if s.failures >= s.cfg.LockAfter {
+			s.lockedUntil = now.Add(s.cfg.LockFor)
+			return fmt.Sprintf("LoginProtect=%d|%d|%d", s.failures, int(s.cfg.LockFor/time.Minute), int(s.cfg.LockFor%time.Minute/time.Second))
+		}
+		return "Wrong Credentials."
+	}
+	if s.sessionActiveLocked() && !force {
+		return "Repeat Login"
+	}
+	s.failures = 0
+	s.session = randomToken()
+	s.lastSeen = now
+	return "success"
+}
+
+func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	_ = r.ParseForm()
+	ck, _ := r.Cookie("sessionindex")
+	s.mu.Lock()
+	if s.fault == FaultLogoutFail {
+		s.mu.Unlock()
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if ck != nil && ck.Value == s.session && s.session != "" {
+		s.session = ""
+		s.stats.Logouts++
+	}
+	s.mu.Unlock()
+	s.newPreSession(w)
+	w.Header().Set("Location", "/login.html")
+	w.WriteHeader(http.StatusFound)
+}
+
+func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
+	page := r.PathValue("page")
+	ck, _ := r.Cookie("sessionindex")
+	s.mu.Lock()
+	s.stats.DataRequests++
+	loggedIn := ck != nil && ck.Value == s.session && s.sessionActiveLocked()
+	if loggedIn {
+		s.lastSeen = time.Now()
+	}
+	fault, dataSet := s.fault, s.dataSet
+	s.mu.Unlock()
+	if !loggedIn || fault == FaultLostSession {
+		w.Header().Set("Location", "/login.html")
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	name := strings.TrimSuffix(page, ".asp")
+	if name == page || strings.ContainsAny(name, "/\\.") {
+		http.NotFound(w, r)
+		return
+	}
+	body, err := fixtures.ReadFile(path.Join("fixtures", dataSet, name+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		http.NotFound(w, r)
+		return
+	} else if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	switch fault {
+	case FaultSlow:
+		if !sleep(r.Context(), s.cfg.SlowDelay) {
+			return
+		}
+	case FaultGarbage:
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><body>Unknown error.</body></html>"))
+		return
+	case FaultTruncated:
+		body = body[:len(body)/2]
+	case FaultHTTP500:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	case FaultOversized:
+		s.writeOversized(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+// writeOversized streams cfg.OversizedBytes of a JSON array that never ends,
+// stopping early when the client goes away.
+func (s *Simulator) writeOversized(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	chunk := []byte(strings.Repeat(`{"portId":"1","snr":"40.000"},`, 1024))
+	_, _ = w.Write([]byte("["))
+	for sent := int64(0); sent < s.cfg.OversizedBytes; sent += int64(len(chunk)) {
+		if r.Context().Err() != nil {
+			return
+		}
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}

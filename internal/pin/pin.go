@@ -1,0 +1,188 @@
+// Package pin checks a TLS server's leaf certificate against a pinned
+// SHA-256 fingerprint, the way the modem's self-signed certificate is
+// trusted, and builds the TLS configuration used for modem connections.
+package pin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Fingerprint is the SHA-256 digest of a certificate's DER encoding.
+type Fingerprint [sha256.Size]byte
+
+// ErrMismatch is returned (wrapped) when the server's certificate does not
+// match the pin. The handshake fails, so nothing is ever sent over it.
+var ErrMismatch = errors.New("certificate fingerprint does not match the pinned fingerprint")
+
+// Parse reads a SHA-256 fingerprint written as 64 hex digits, with or without
+// colons (or spaces), in any case: the form `openssl x509 -fingerprint
+// -sha256` prints and the form the original exporter accepted.
+func Parse(s string) (Fingerprint, error) {
+	var fp Fingerprint
+	if i := strings.LastIndexByte(s, '='); i >= 0 { // "sha256 Fingerprint=AB:CD:…" as openssl prints it
+		s = s[i+1:]
+	}
+	clean := strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
+	switch len(clean) {
+	case 64:
+	case 32, 40:
+		return fp, fmt.Errorf("fingerprint has %d hex digits: MD5 and SHA-1 pins are not supported, give the SHA-256 fingerprint (64 hex digits)", len(clean))
+	default:
+		return fp, fmt.Errorf("fingerprint must be 64 hex digits (SHA-256), got %d characters", len(clean))
+	}
+	if _, err := hex.Decode(fp[:], []byte(clean)); err != nil {
+		return fp, fmt.Errorf("fingerprint is not hexadecimal: %w", err)
+	}
+	return fp, nil
+}
+
+// Of returns the fingerprint of a DER-encoded certificate.
+func Of(der []byte) Fingerprint { return sha256.Sum256(der) }
+
+// String returns the fingerprint as upper-case colon-separated hex, the form
+// openssl prints and the documentation uses.
+func (f Fingerprint) String() string {
+	var b strings.Builder
+	b.Grow(len(f)*3 - 1)
+	const digits = "0123456789ABCDEF"
+	for i, c := range f {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteByte(digits[c>>4])
+		b.WriteByte(digits[c&0x0f])
+	}
+	return b.String()
+}
+
+// Hex returns the fingerprint as 64 lower-case hex digits.
+func (f Fingerprint) Hex() string { return hex.EncodeToString(f[:]) }
+
+// IsZero reports whether f is unset.
+func (f Fingerprint) IsZero() bool { return f == Fingerprint{} }
+
+// Equal compares two fingerprints in constant time.
+func (f Fingerprint) Equal(o Fingerprint) bool {
+	return subtle.ConstantTimeCompare(f[:], o[:]) == 1
+}
+
+// Observation records what the peer presented during a handshake.
+type Observation struct {
+	// Fingerprint of the leaf certificate.
+	Fingerprint Fingerprint
+	// Subject of the leaf certificate (for the info metric).
+	Subject string
+	// Matched is true when a pin was set and matched.
+	Matched bool
+}
+
+// Options are the TLS settings for one modem connection.
+type Options struct {
+	// Pin, when non-zero, must equal the leaf certificate's fingerprint.
+	Pin Fingerprint
+	// MinVersion is the lowest TLS version offered; zero means TLS 1.2.
+	MinVersion uint16
+	// ExtraCipherSuites are added to Go's defaults (for very old firmware).
+	ExtraCipherSuites []uint16
+	// ServerName is sent as SNI when it is a host name.
+	ServerName string
+	// Observe, when set, is called with what the peer presented, before the
+	// pin is checked, so a mismatch can still be reported.
+	Observe func(Observation)
+}
+
+// LegacyRSAKeyExchangeSuites are the RSA key exchange cipher suites that Go
+// removed from its default client list in Go 1.22. Hitron CGN firmware runs an
+// old embedded TLS stack with a 1024-bit RSA certificate, and some units are
+// reported to offer only these suites. They are enabled for modem connections
+// only (never for Vault, FreeIPA or the exporter's own listener); the pin, not
+// the cipher suite, is what authenticates the modem.
+var LegacyRSAKeyExchangeSuites = []uint16{
+	tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA,
+	tls.TLS_RSA_WITH_AES_256_CBC_SHA,
+}
+
+// ClientConfig returns a TLS client configuration for a modem. The modem's
+// certificate is self-signed with the MAC address as its name, so chain and
+// name verification cannot work; instead VerifyConnection compares the leaf
+// certificate's SHA-256 fingerprint with the pin and aborts the handshake on
+// a mismatch, before any application data (and so any credential) is sent.
+// Without a pin the connection is unauthenticated and the caller must not
+// send credentials that require one.
+func ClientConfig(o Options) *tls.Config {
+	suites := make([]uint16, 0, 16)
+	for _, s := range tls.CipherSuites() {
+		suites = append(suites, s.ID)
+	}
+	suites = append(suites, LegacyRSAKeyExchangeSuites...)
+	suites = append(suites, o.ExtraCipherSuites...)
+	minVersion := o.MinVersion
+	if minVersion == 0 {
+		minVersion = tls.VersionTLS12
+	}
+	pinned := o.Pin
+	observe := o.Observe
+	return &tls.Config{
+		MinVersion:   minVersion,
+		CipherSuites: suites,
+		ServerName:   o.ServerName,
+		// Chain and host name verification are replaced by the pin check in
+		// VerifyConnection: the modem's certificate is self-signed.
+		InsecureSkipVerify: true, //nolint:gosec // pinned in VerifyConnection
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("modem presented no certificate")
+			}
+			leaf := cs.PeerCertificates[0]
+			obs := Observation{Fingerprint: Of(leaf.Raw), Subject: leaf.Subject.String()}
+			if !pinned.IsZero() {
+				obs.Matched = obs.Fingerprint.Equal(pinned)
+			}
+			if observe != nil {
+				observe(obs)
+			}
+			if !pinned.IsZero() && !obs.Matched {
+				return fmt.Errorf("%w: modem presented %s", ErrMismatch, obs.Fingerprint)
+			}
+			return nil
+		},
+	}
+}
+
+// CipherSuiteByName returns the ID of a cipher suite by its Go/IANA name,
+// including insecure ones (for per-target configuration of old firmware).
+func CipherSuiteByName(name string) (uint16, error) {
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, s := range list {
+			if strings.EqualFold(s.Name, name) {
+				return s.ID, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("unknown TLS cipher suite %q", name)
+}
+
+// VersionByName maps "1.0", "1.1", "1.2", "1.3" (optionally with a "TLS"
+// prefix) to a TLS version.
+func VersionByName(name string) (uint16, error) {
+	n := strings.TrimSpace(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(name)), "TLS"))
+	switch strings.TrimPrefix(n, "V") {
+	case "1.0", "10":
+		return tls.VersionTLS10, nil
+	case "1.1", "11":
+		return tls.VersionTLS11, nil
+	case "1.2", "12":
+		return tls.VersionTLS12, nil
+	case "1.3", "13":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("unknown TLS version %q (want 1.0, 1.1, 1.2 or 1.3)", name)
+}
