@@ -1,0 +1,205 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// countingProvider is a provider whose backend is a map; it counts calls.
+type countingProvider struct {
+	mu    sync.Mutex
+	data  map[string]string
+	fail  error
+	delay time.Duration
+	ttl   time.Duration
+	calls atomic.Int32
+}
+
+func (p *countingProvider) Kind() string { return "test" }
+func (p *countingProvider) Locate(r Request) (string, error) {
+	if r.Target == "" {
+		return "", errors.New("no target")
+	}
+	return "loc/" + r.Target, nil
+}
+func (p *countingProvider) Fetch(ctx context.Context, loc string) (Result, error) {
+	p.calls.Add(1)
+	time.Sleep(p.delay)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		return Result{}, p.fail
+	}
+	pw, ok := p.data[loc]
+	if !ok {
+		return Result{}, Errorf(ReasonNotFound, "no secret at %s", loc)
+	}
+	return Result{Credentials: NewCredentials("admin", pw), TTL: p.ttl}, nil
+}
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestCacheKeysByLocation(t *testing.T) {
+	p := &countingProvider{data: map[string]string{"loc/a": "pa", "loc/b": "pb"}}
+	c := NewCache("lab", p, CacheOptions{TTL: time.Minute})
+	for _, tt := range []struct{ target, want string }{{"a", "pa"}, {"b", "pb"}, {"a", "pa"}} {
+		l, err := c.Get(context.Background(), Request{Target: tt.target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Credentials.Password() != tt.want {
+			t.Fatalf("target %s got the wrong password", tt.target)
+		}
+	}
+	if got := p.calls.Load(); got != 2 {
+		t.Fatalf("backend calls = %d, want 2", got)
+	}
+}
+
+func TestCacheSingleflight(t *testing.T) {
+	p := &countingProvider{data: map[string]string{"loc/a": "pa"}, delay: 50 * time.Millisecond}
+	reg := prometheus.NewPedanticRegistry()
+	c := NewCache("lab", p, CacheOptions{TTL: time.Minute, Metrics: NewMetrics(reg)})
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Get(context.Background(), Request{Target: "a"})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := p.calls.Load(); got != 1 {
+		t.Fatalf("100 concurrent look-ups made %d backend calls, want 1", got)
+	}
+	if n := testutil.CollectAndCount(reg, "hitron_exporter_credential_fetches_total"); n != 1 {
+		t.Fatalf("fetch series = %d", n)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", problems, err)
+	}
+}
+
+func TestCacheExpiryStaleAndInvalidate(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	p := &countingProvider{data: map[string]string{"loc/a": "old"}}
+	c := NewCache("lab", p, CacheOptions{TTL: time.Minute, StaleIfError: 10 * time.Minute, Now: clock.now})
+	get := func() (Lookup, error) { return c.Get(context.Background(), Request{Target: "a"}) }
+
+	steps := []struct {
+		name       string
+		advance    time.Duration
+		fail       error
+		password   string
+		wantSource Source
+		wantPass   string
+		wantErr    bool
+	}{
+		{"first fetch", 0, nil, "", SourceMiss, "old", false},
+		{"fresh hit", 30 * time.Second, nil, "", SourceHit, "old", false},
+		{"expired, backend down: stale", time.Minute, Errorf(ReasonUnavailable, "down"), "", SourceStale, "old", false},
+		{"past stale window: error", 11 * time.Minute, Errorf(ReasonUnavailable, "down"), "", "", "", true},
+		{"backend back with rotation", 0, nil, "new", SourceMiss, "new", false},
+	}
+	for _, s := range steps {
+		clock.t = clock.t.Add(s.advance)
+		p.mu.Lock()
+		p.fail = s.fail
+		if s.password != "" {
+			p.data["loc/a"] = s.password
+		}
+		p.mu.Unlock()
+		l, err := get()
+		if (err != nil) != s.wantErr {
+			t.Fatalf("%s: err = %v", s.name, err)
+		}
+		if err != nil {
+			continue
+		}
+		if l.Source != s.wantSource || l.Credentials.Password() != s.wantPass {
+			t.Fatalf("%s: source %s password ok=%v", s.name, l.Source, l.Credentials.Password() == s.wantPass)
+		}
+	}
+	l, _ := get()
+	if c.Invalidate(l.Location, NewCredentials("admin", "something else")) {
+		t.Fatal("invalidated an entry holding other credentials")
+	}
+	if !c.Invalidate(l.Location, l.Credentials) {
+		t.Fatal("did not invalidate")
+	}
+	before := p.calls.Load()
+	if l, err := get(); err != nil || l.Source != SourceMiss {
+		t.Fatalf("after invalidation: %v %v", l.Source, err)
+	}
+	if p.calls.Load() != before+1 {
+		t.Fatal("invalidation did not cause a re-fetch")
+	}
+}
+
+func TestCacheProviderTTLAndCallerTimeout(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	p := &countingProvider{data: map[string]string{"loc/a": "pa"}, ttl: 10 * time.Second}
+	c := NewCache("lab", p, CacheOptions{TTL: time.Hour, Now: clock.now})
+	_, _ = c.Get(context.Background(), Request{Target: "a"})
+	clock.t = clock.t.Add(11 * time.Second)
+	_, _ = c.Get(context.Background(), Request{Target: "a"})
+	if got := p.calls.Load(); got != 2 {
+		t.Fatalf("lease TTL not honoured: %d calls", got)
+	}
+	slow := &countingProvider{data: map[string]string{"loc/a": "pa"}, delay: 200 * time.Millisecond}
+	c = NewCache("lab", slow, CacheOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Get(ctx, Request{Target: "a"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("caller deadline: %v", err)
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	c := NewCredentials("admin", "hunter2")
+	s := NewSecret("tok-123")
+	for _, out := range []string{
+		fmt.Sprintf("%v %+v %#v %s %q %x", c, c, c, c, c, c),
+		fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s),
+		fmt.Sprint(struct{ C Credentials }{c}),
+		fmt.Sprintf("%+v", struct{ S Secret }{s}),
+	} {
+		if containsAny(out, "hunter2", "admin", "tok-123") {
+			t.Fatalf("leak: %s", out)
+		}
+	}
+	j, _ := c.MarshalJSON()
+	y, _ := c.MarshalYAML()
+	if string(j) != `"<secret>"` || y != Redacted {
+		t.Fatalf("marshal: %s %v", j, y)
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		for i := 0; i+len(sub) <= len(s); i++ {
+			if s[i:i+len(sub)] == sub {
+				return true
+			}
+		}
+	}
+	return false
+}
