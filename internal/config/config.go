@@ -1,0 +1,419 @@
+// Package config loads and validates the exporter's YAML configuration:
+// credential profiles under auths:, and known modems under targets:. A
+// loaded Config is never modified; a reload builds a new one.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+)
+
+// DefaultAuth is the profile used when a probe and its target name none.
+const DefaultAuth = "default"
+
+// Config is a loaded configuration.
+type Config struct {
+	Auths   map[string]*Auth   `yaml:"auths"`
+	Targets map[string]*Target `yaml:"targets"`
+	// Source is the file it was read from ("" for an empty default).
+	Source string `yaml:"-"`
+}
+
+// Auth is one credential profile.
+type Auth struct {
+	// Provider is the provider kind ("file", "vault", "freeipa").
+	Provider string `yaml:"-"`
+	// Block is the provider's own configuration.
+	Block yaml.Node `yaml:"-"`
+	// RequireFingerprint, when unset, defaults by provider: true for secret
+	// brokers, false for local files.
+	RequireFingerprint *bool `yaml:"require_fingerprint"`
+	// Cache controls the credential cache.
+	Cache CacheConfig `yaml:"cache"`
+	// Timeout caps probes that use this profile.
+	Timeout time.Duration `yaml:"timeout"`
+	// AllowedTargets, when set, are the only targets this profile's
+	// credentials may be sent to (exact target strings or regexp: patterns).
+	AllowedTargets []string `yaml:"allowed_targets"`
+	// Line is where the profile starts in the file.
+	Line int `yaml:"-"`
+
+	allowed []*regexp.Regexp
+}
+
+// CacheConfig controls a profile's credential cache.
+type CacheConfig struct {
+	// TTL of cached credentials; unset: 5m for brokers, 0 (re-read on every
+	// probe) for files.
+	TTL *time.Duration `yaml:"ttl"`
+	// StaleIfError serves expired credentials this long when the backend is
+	// down; unset: 1h for brokers, 0 for files.
+	StaleIfError *time.Duration `yaml:"stale_if_error"`
+}
+
+// Target says how to probe one known modem.
+type Target struct {
+	// Auth names the profile used when the probe names none.
+	Auth string `yaml:"auth"`
+	// Fingerprint is the pinned SHA-256 of the modem's certificate.
+	Fingerprint string `yaml:"fingerprint"`
+	// Address, when set, is the host:port connected to instead of the
+	// target's own (probe a name, connect to an IP).
+	Address string `yaml:"address"`
+	// Force sends forcelogoff=1, taking over a session a person left open.
+	Force bool `yaml:"force"`
+	// Timeout caps probes of this target.
+	Timeout time.Duration `yaml:"timeout"`
+	// TLS options for old firmware.
+	TLS TLSConfig `yaml:"tls"`
+	// Datasets overrides the data pages fetched, in order.
+	Datasets []string `yaml:"datasets"`
+	// Timezone of the modem's clock (an IANA name); default UTC.
+	Timezone string `yaml:"timezone"`
+
+	// Parsed forms.
+	Pin      pin.Fingerprint  `yaml:"-"`
+	Location *time.Location   `yaml:"-"`
+	DataSets []hitron.Dataset `yaml:"-"`
+	Line     int              `yaml:"-"`
+}
+
+// TLSConfig holds per-target TLS options.
+type TLSConfig struct {
+	// MinVersion: "1.0", "1.1", "1.2" (default) or "1.3".
+	MinVersion string `yaml:"min_version"`
+	// CipherSuites are extra suites to offer, by Go/IANA name.
+	CipherSuites []string `yaml:"cipher_suites"`
+
+	MinVersionID uint16   `yaml:"-"`
+	CipherIDs    []uint16 `yaml:"-"`
+}
+
+// Error is a configuration error with its place in the file.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
+	} else if e.Line > 0 {
+		b.WriteString("line " + strconv.Itoa(e.Line) + ": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// profileKeys are the keys of an auths entry that are not provider kinds.
+var profileKeys = map[string]bool{"require_fingerprint": true, "cache": true, "timeout": true, "allowed_targets": true}
+
+// UnmarshalYAML reads a profile: exactly one provider key plus the common
+// options.
+func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return &Error{Line: n.Line, Err: errors.New("an auths entry must be a mapping")}
+	}
+	a.Line = n.Line
+	common := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if profileKeys[k.Value] {
+			common.Content = append(common.Content, k, v)
+			continue
+		}
+		if a.Provider != "" {
+			return &Error{Line: k.Line, Err: fmt.Errorf("more than one provider (%s and %s): a profile has exactly one", a.Provider, k.Value)}
+		}
+		a.Provider, a.Block = k.Value, *v
+	}
+	if a.Provider == "" {
+		return &Error{Line: n.Line, Err: errors.New("no provider: add one of file, vault or freeipa")}
+	}
+	for i := 0; i+1 < len(common.Content); i += 2 {
+		if k, v := common.Content[i], common.Content[i+1]; k.Value == "cache" {
+			if err := checkKeys(v, "cache", "ttl", "stale_if_error"); err != nil {
+				return err
+			}
+		}
+	}
+	type plain Auth
+	if err := common.Decode((*plain)(a)); err != nil {
+		return &Error{Line: n.Line + lineIn(err) - 1, Err: stripLine(err)}
+	}
+	return nil
+}
+
+// checkKeys rejects keys of mapping n other than allowed.
+func checkKeys(n *yaml.Node, field string, allowed ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return &Error{Line: n.Line, Field: field, Err: errors.New("must be a mapping")}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k.Value == a
+		}
+		if !ok {
+			return &Error{Line: k.Line, Field: field, Err: fmt.Errorf("unknown field %q (known: %s)", k.Value, strings.Join(allowed, ", "))}
+		}
+	}
+	return nil
+}
+
+// strictDecode decodes n into out rejecting unknown fields, keeping n's line
+// numbers in the error.
+func strictDecode(n *yaml.Node, out any) error {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(n); err != nil {
+		return err
+	}
+	_ = enc.Close()
+	dec := yaml.NewDecoder(&buf)
+	dec.KnownFields(true)
+	err := dec.Decode(out)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &Error{Line: n.Line + lineIn(err) - 1, Err: stripLine(err)}
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): `)
+
+func lineIn(err error) int {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 1
+}
+
+func stripLine(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
+	msg = strings.TrimSpace(yamlLine.ReplaceAllString(msg, ""))
+	return errors.New(msg)
+}
+
+// DecodeBlock strictly decodes a provider's block into out.
+func (a *Auth) DecodeBlock(out any) error {
+	if a.Block.Kind == 0 {
+		return nil
+	}
+	return strictDecode(&a.Block, out)
+}
+
+// Load reads and validates a configuration file. A missing file is an empty
+// configuration only when missingOK is set (the default path).
+func Load(path string, missingOK bool) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if missingOK && errors.Is(err, os.ErrNotExist) {
+			return &Config{Auths: map[string]*Auth{}, Targets: map[string]*Target{}}, nil
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(raw)
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = path
+			return nil, ce
+		}
+		return nil, &Error{File: path, Err: err}
+	}
+	cfg.Source = path
+	return cfg, nil
+}
+
+// Parse decodes and validates configuration text.
+func Parse(raw []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return nil, &Error{Line: lineIn(err), Err: stripLine(err)}
+	}
+	cfg := &Config{}
+	if root.Kind != 0 && len(root.Content) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+			var ce *Error
+			if errors.As(err, &ce) {
+				return nil, ce
+			}
+			return nil, &Error{Line: lineIn(err), Err: stripLine(err)}
+		}
+		recordLines(root.Content[0], cfg)
+	}
+	if cfg.Auths == nil {
+		cfg.Auths = map[string]*Auth{}
+	}
+	if cfg.Targets == nil {
+		cfg.Targets = map[string]*Target{}
+	}
+	return cfg, cfg.validate()
+}
+
+// recordLines notes where each target starts, for error messages.
+func recordLines(root *yaml.Node, cfg *Config) {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "targets" {
+			continue
+		}
+		m := root.Content[i+1]
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if t, ok := cfg.Targets[m.Content[j].Value]; ok && t != nil {
+				t.Line = m.Content[j].Line
+			}
+		}
+	}
+}
+
+func (c *Config) validate() error {
+	for name, a := range c.Auths {
+		if a == nil {
+			return &Error{Field: "auths." + name, Err: errors.New("empty profile")}
+		}
+		for _, pattern := range a.AllowedTargets {
+			if re, ok := strings.CutPrefix(pattern, "regexp:"); ok {
+				rx, err := regexp.Compile("^(?:" + re + ")$")
+				if err != nil {
+					return &Error{Line: a.Line, Field: "auths." + name + ".allowed_targets", Err: err}
+				}
+				a.allowed = append(a.allowed, rx)
+			} else {
+				a.allowed = append(a.allowed, regexp.MustCompile("^"+regexp.QuoteMeta(pattern)+"$"))
+			}
+		}
+		if a.Timeout < 0 {
+			return &Error{Line: a.Line, Field: "auths." + name + ".timeout", Err: errors.New("must not be negative")}
+		}
+	}
+	names := make([]string, 0, len(c.Targets))
+	for name := range c.Targets {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := c.Targets[name]
+		field := fmt.Sprintf("targets[%q]", name)
+		if t == nil {
+			t = &Target{}
+			c.Targets[name] = t
+		}
+		if _, err := ParseTarget(name); err != nil {
+			return &Error{Line: t.Line, Field: field, Err: err}
+		}
+		if t.Auth != "" {
+			if _, ok := c.Auths[t.Auth]; !ok {
+				return &Error{Line: t.Line, Field: field + ".auth", Err: fmt.Errorf("no profile named %q under auths", t.Auth)}
+			}
+		}
+		if t.Fingerprint != "" {
+			fp, err := pin.Parse(t.Fingerprint)
+			if err != nil {
+				return &Error{Line: t.Line, Field: field + ".fingerprint", Err: err}
+			}
+			t.Pin = fp
+		}
+		if t.Address != "" {
+			if _, _, err := splitHostPort(t.Address); err != nil {
+				return &Error{Line: t.Line, Field: field + ".address", Err: err}
+			}
+		}
+		if t.Timeout < 0 {
+			return &Error{Line: t.Line, Field: field + ".timeout", Err: errors.New("must not be negative")}
+		}
+		if t.TLS.MinVersion != "" {
+			v, err := pin.VersionByName(t.TLS.MinVersion)
+			if err != nil {
+				return &Error{Line: t.Line, Field: field + ".tls.min_version", Err: err}
+			}
+			t.TLS.MinVersionID = v
+		}
+		for _, s := range t.TLS.CipherSuites {
+			id, err := pin.CipherSuiteByName(s)
+			if err != nil {
+				return &Error{Line: t.Line, Field: field + ".tls.cipher_suites", Err: err}
+			}
+			t.TLS.CipherIDs = append(t.TLS.CipherIDs, id)
+		}
+		for _, d := range t.Datasets {
+			ds := hitron.Dataset(strings.TrimSuffix(strings.TrimPrefix(d, "/data/"), ".asp"))
+			if !knownDataset(ds) {
+				return &Error{Line: t.Line, Field: field + ".datasets", Err: fmt.Errorf("unknown dataset %q", d)}
+			}
+			t.DataSets = append(t.DataSets, ds)
+		}
+		t.Location = time.UTC
+		if t.Timezone != "" {
+			loc, err := time.LoadLocation(t.Timezone)
+			if err != nil {
+				return &Error{Line: t.Line, Field: field + ".timezone", Err: err}
+			}
+			t.Location = loc
+		}
+	}
+	return nil
+}
+
+func knownDataset(d hitron.Dataset) bool {
+	for _, k := range hitron.KnownDatasets {
+		if k == d {
+			return true
+		}
+	}
+	return false
+}
+
+// Allows reports whether the profile may send credentials to target.
+func (a *Auth) Allows(target string) bool {
+	if len(a.allowed) == 0 {
+		return true
+	}
+	for _, rx := range a.allowed {
+		if rx.MatchString(target) {
+			return true
+		}
+	}
+	return false
+}
+
+// RequiresFingerprint reports the profile's effective require_fingerprint,
+// given whether its provider is local.
+func (a *Auth) RequiresFingerprint(local bool) bool {
+	if a.RequireFingerprint != nil {
+		return *a.RequireFingerprint
+	}
+	return !local
+}

@@ -1,0 +1,144 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const fp = "A3:2E:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:DF:10"
+
+func TestParseValid(t *testing.T) {
+	cfg, err := Parse([]byte(`
+auths:
+  lab:
+    file:
+      path: /etc/hitron-exporter/credentials.yml
+  corp:
+    vault:
+      address: https://vault.example.com:8200
+    require_fingerprint: true
+    cache:
+      ttl: 2m
+    allowed_targets: ["192.0.2.1", "regexp:cm-.*\\.example\\.com"]
+targets:
+  "192.0.2.1":
+    auth: lab
+    fingerprint: "` + fp + `"
+    timeout: 7s
+    tls:
+      min_version: "1.0"
+      cipher_suites: [TLS_RSA_WITH_3DES_EDE_CBC_SHA]
+    datasets: [dsinfo, /data/usinfo.asp]
+    timezone: Europe/London
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, corp := cfg.Auths["lab"], cfg.Auths["corp"]
+	if lab.Provider != "file" || corp.Provider != "vault" {
+		t.Fatalf("providers: %q %q", lab.Provider, corp.Provider)
+	}
+	var block struct {
+		Path string `yaml:"path"`
+	}
+	if err := lab.DecodeBlock(&block); err != nil || block.Path != "/etc/hitron-exporter/credentials.yml" {
+		t.Fatalf("block: %v %q", err, block.Path)
+	}
+	if lab.RequiresFingerprint(true) || !corp.RequiresFingerprint(false) {
+		t.Fatal("require_fingerprint defaults wrong")
+	}
+	if *corp.Cache.TTL != 2*time.Minute {
+		t.Fatal("cache ttl")
+	}
+	for target, want := range map[string]bool{"192.0.2.1": true, "cm-1.example.com": true, "attacker.example": false, "192.0.2.10": false} {
+		if corp.Allows(target) != want {
+			t.Errorf("Allows(%q) != %v", target, want)
+		}
+	}
+	tg := cfg.Targets["192.0.2.1"]
+	if tg.Pin.IsZero() || tg.Timeout != 7*time.Second || len(tg.DataSets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
+		t.Fatalf("target: %+v", tg)
+	}
+}
+
+func TestParseErrorsNameFileLineField(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown top key", "auth:\n  x: {}\n", ":1: field auth not found"},
+		{"unknown profile key", "auths:\n  lab:\n    file:\n      path: x\n    cache:\n      tll: 1m\n", ":6: cache: unknown field \"tll\""},
+		{"two providers", "auths:\n  lab:\n    file: {path: x}\n    vault: {}\n", "more than one provider"},
+		{"no provider", "auths:\n  lab:\n    timeout: 1s\n", "no provider"},
+		{"bad pin", "targets:\n  \"192.0.2.1\":\n    fingerprint: abc\n", `targets["192.0.2.1"].fingerprint`},
+		{"unknown auth", "targets:\n  a.example:\n    auth: nope\n", `no profile named "nope"`},
+		{"bad target", "targets:\n  \"http://x\": {}\n", "only reached over https"},
+		{"bad tls", "targets:\n  a: {tls: {min_version: \"9\"}}\n", "tls.min_version"},
+		{"bad dataset", "targets:\n  a: {datasets: [secrets]}\n", "unknown dataset"},
+		{"bad zone", "targets:\n  a: {timezone: Mars/Olympus}\n", "timezone"},
+		{"bad regexp", "auths:\n  x:\n    file: {path: p}\n    allowed_targets: [\"regexp:(\"]\n", "allowed_targets"},
+		{"syntax", "auths: [\n", "did not find"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path, false)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), path) {
+				t.Fatalf("error %q does not name %q with the file", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadMissing(t *testing.T) {
+	cfg, err := Load(filepath.Join(t.TempDir(), "none.yml"), true)
+	if err != nil || len(cfg.Auths) != 0 {
+		t.Fatalf("missing default: %v", err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "none.yml"), false); err == nil {
+		t.Fatal("missing explicit file accepted")
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	tests := []struct {
+		in       string
+		hostPort string
+		wantErr  bool
+	}{
+		{"192.0.2.1", "192.0.2.1:443", false},
+		{"192.0.2.1:8443", "192.0.2.1:8443", false},
+		{"https://cm.example.com:4443", "cm.example.com:4443", false},
+		{"https://cm.example.com/", "cm.example.com:443", false},
+		{"[::1]:9443", "[::1]:9443", false},
+		{"::1", "[::1]:443", false},
+		{"http://192.0.2.1", "", true},
+		{"192.0.2.1/evil", "", true},
+		{"user@host", "", true},
+		{"host:0", "", true},
+		{"host:99999", "", true},
+		{"host:abc", "", true},
+		{"", "", true},
+		{"ho st", "", true},
+		{"<script>", "", true},
+		{strings.Repeat("a", 400), "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseTarget(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseTarget(%q) err = %v", tt.in, err)
+			continue
+		}
+		if err == nil && got.HostPort() != tt.hostPort {
+			t.Errorf("ParseTarget(%q) = %s, want %s", tt.in, got.HostPort(), tt.hostPort)
+		}
+	}
+}
