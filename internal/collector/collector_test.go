@@ -1,0 +1,179 @@
+package collector
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+)
+
+// load parses every dataset file of a simulator data set.
+func load(t testing.TB, set string) *hitron.Data {
+	t.Helper()
+	d := &hitron.Data{}
+	for _, ds := range hitron.KnownDatasets {
+		body, err := os.ReadFile(filepath.Join("..", "modemsim", "fixtures", set, string(ds)+".json"))
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Parse(ds, body); err != nil {
+			t.Fatalf("%s/%s: %v", set, ds, err)
+		}
+	}
+	return d
+}
+
+func gather(t testing.TB, d *hitron.Data) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(New(d, time.UTC))
+	return reg
+}
+
+func TestFixturesLintAndCount(t *testing.T) {
+	tests := []struct {
+		set  string
+		want map[string]int // metric name → series count
+	}{
+		{"CGNV4-FX4", map[string]int{
+			"hitron_channel_downstream_signal_strength_dbmv": 24, "hitron_channel_downstream_snr": 24,
+			"hitron_channel_upstream_signal_strength_dbmv": 4, "hitron_channel_upstream_bandwidth": 4,
+			"hitron_system_uptime_seconds_total": 1, "hitron_traffic_lan_sent_bytes_total": 1,
+			"hitron_traffic_wan_recv_bytes_total": 1, "hitron_network_transmit_bytes_total": 2,
+			"hitron_system_info": 1, "hitron_cm_bpi_info": 1, "hitron_system_clock_timestamp_seconds": 1,
+			"hitron_downstream_power_dbmv": 24, "hitron_downstream_codewords_corrected_total": 0,
+			"hitron_cm_init_step_success": 6, "hitron_cm_ip_info": 1, "hitron_cm_dhcp_lease_seconds": 1,
+			"hitron_downstream_ofdm_snr_db": 0, "hitron_connected_clients": 1,
+		}},
+		{"CODA-45", map[string]int{
+			"hitron_downstream_codewords_corrected_total": 31, "hitron_downstream_received_bytes_total": 31,
+			"hitron_downstream_ofdm_snr_db": 1, "hitron_downstream_ofdm_locked": 6,
+			"hitron_upstream_ofdma_enabled": 2, "hitron_upstream_ofdma_power_dbmv": 0,
+			"hitron_traffic_lan_sent_bytes_total": 0, "hitron_uptime_seconds": 1, "hitron_lan_port_up": 2,
+			"hitron_cm_dhcp_lease_seconds": 0,
+		}},
+		{"CODA-56", map[string]int{"hitron_downstream_power_dbmv": 1, "hitron_system_info": 1}},
+		{"CGNM-2250", map[string]int{"hitron_lan_uptime_seconds": 1, "hitron_wan_uptime_seconds": 1, "hitron_system_clock_timestamp_seconds": 1, "hitron_uptime_seconds": 0}},
+		{"CGNV4-FX4-firmware-comments", map[string]int{"hitron_channel_downstream_snr": 1, "hitron_cm_bpi_info": 1}},
+		{"yrro-test", map[string]int{"hitron_channel_downstream_snr": 2, "hitron_channel_upstream_bandwidth": 2}},
+		{"odd-values", map[string]int{
+			// port 3 is all placeholders; the JSON-number row (port 6) counts.
+			"hitron_downstream_power_dbmv": 4, "hitron_downstream_snr_db": 2, "hitron_downstream_frequency_hertz": 4,
+			"hitron_downstream_channels": 1, "hitron_upstream_power_dbmv": 1, "hitron_upstream_channel_width_hertz": 1,
+			"hitron_traffic_wan_sent_bytes_total": 0, "hitron_traffic_lan_sent_bytes_total": 0, "hitron_traffic_lan_recv_bytes_total": 1,
+			"hitron_downstream_ofdm_locked": 5, "hitron_upstream_ofdma_power_dbmv": 1, "hitron_upstream_ofdma_channel_width_hertz": 1,
+			"hitron_cm_ip_info": 0, "hitron_cm_dhcp_lease_seconds": 0, "hitron_cm_network_access_permitted": 1,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.set, func(t *testing.T) {
+			reg := gather(t, load(t, tt.set))
+			problems, err := testutil.GatherAndLint(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				t.Errorf("lint %s: %s", p.Metric, p.Text)
+			}
+			for name, want := range tt.want {
+				if got := testutil.CollectAndCount(New(load(t, tt.set), time.UTC), name); got != want {
+					t.Errorf("%s: %d series, want %d", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestValues(t *testing.T) {
+	reg := gather(t, load(t, "CGNV4-FX4"))
+	want := `
+# HELP hitron_channel_downstream_snr Downstream channel SNR in dB (original exporter's name and labels).
+# TYPE hitron_channel_downstream_snr gauge
+hitron_channel_downstream_snr{channel="9",frequency="426250000",port="1"} 40.946
+# HELP hitron_system_uptime_seconds_total Time since the modem booted (original exporter's name; see hitron_uptime_seconds).
+# TYPE hitron_system_uptime_seconds_total counter
+hitron_system_uptime_seconds_total 13734
+# HELP hitron_system_info Modem identity (value 1).
+# TYPE hitron_system_info gauge
+hitron_system_info{hardware_version="2D",model_name="CGNV4-FX4",serial_number="ABC123",software_version="4.5.10.201-CD-UPC"} 1
+# HELP hitron_cm_bpi_info Cable Modem Baseline Privacy Interface
+# TYPE hitron_cm_bpi_info gauge
+hitron_cm_bpi_info{auth="authorized",tek="operational"} 1
+# HELP hitron_traffic_lan_sent_bytes_total Bytes sent on the LAN side (original exporter's first name; two significant decimals).
+# TYPE hitron_traffic_lan_sent_bytes_total counter
+hitron_traffic_lan_sent_bytes_total 4.248e+07
+`
+	names := []string{"hitron_system_uptime_seconds_total", "hitron_system_info", "hitron_cm_bpi_info", "hitron_traffic_lan_sent_bytes_total"}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+	// The first downstream SNR sample only.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "hitron_channel_downstream_snr" {
+			m := mf.GetMetric()
+			found := false
+			for _, s := range m {
+				labels := map[string]string{}
+				for _, l := range s.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["port"] == "1" && labels["channel"] == "9" && labels["frequency"] == "426250000" && s.GetGauge().GetValue() == 40.946 {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatal("port 1 SNR sample missing")
+			}
+		}
+	}
+}
+
+func TestDuplicateChannelsDoNotFailTheScrape(t *testing.T) {
+	d := &hitron.Data{}
+	body := `[{"portId":"1","channelId":"9","frequency":"1","signalStrength":"1","snr":"2"},{"portId":"1","channelId":"9","frequency":"1","signalStrength":"3","snr":"4"}]`
+	if err := d.Parse(hitron.Downstream, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gather(t, d).Gather(); err != nil {
+		t.Fatalf("duplicate channel broke the scrape: %v", err)
+	}
+}
+
+func BenchmarkCollect32Channels(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("[")
+	for i := 1; i <= 32; i++ {
+		if i > 1 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(`{"portId":"` + strconv.Itoa(i) + `","channelId":"` + strconv.Itoa(i) + `","frequency":"426250000","modulation":"2","signalStrength":"-1.100","snr":"40.946","dsoctets":"3 * 2e32 + 1025007675","correcteds":"91","uncorrect":"1084"}`)
+	}
+	sb.WriteString("]")
+	body := []byte(sb.String())
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		d := &hitron.Data{}
+		if err := d.Parse(hitron.Downstream, body); err != nil {
+			b.Fatal(err)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(New(d, time.UTC))
+		if _, err := reg.Gather(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
