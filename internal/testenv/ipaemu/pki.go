@@ -14,11 +14,11 @@ import (
 
 // pki is the emulator's test CA, its TLS leaf and the KRA transport key.
 type pki struct {
-	caPEM         []byte
-	leaf          tls.Certificate
-	transportDER  []byte
-	transportKey  *rsa.PrivateKey
-	otherCAPEM    []byte // a CA that did not sign anything the server uses
+	caPEM        []byte
+	leaf         tls.Certificate
+	transportDER []byte
+	transportKey *rsa.PrivateKey
+	otherCAPEM   []byte // a CA that did not sign anything the server uses
 }
 
 func serial() *big.Int {
