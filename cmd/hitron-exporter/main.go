@@ -1,0 +1,177 @@
+// Command hitron-exporter is a Prometheus exporter for Hitron CGN-series
+// cable modems, using the multi-target pattern: Prometheus scrapes
+// /probe?target=<modem>, and the exporter logs in to that modem over pinned
+// TLS with credentials from a file, HashiCorp Vault or a FreeIPA vault.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/demo"
+	"github.com/hitron-exporter/hitron-exporter/internal/logging"
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/probe"
+	"github.com/hitron-exporter/hitron-exporter/internal/server"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+	"github.com/hitron-exporter/hitron-exporter/secrets/file"
+)
+
+const defaultConfigFile = "hitron-exporter.yml"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// providers lists the credential provider kinds this binary supports.
+func providers() *secrets.Registry {
+	r := secrets.NewRegistry()
+	r.Register("file", file.Kind())
+	return r
+}
+
+func run(args []string) int {
+	app := kingpin.New("hitron-exporter", "Prometheus exporter for Hitron CGN cable modems (multi-target: scrape /probe?target=<modem>).")
+	configFile := app.Flag("config.file", "Configuration file (YAML). A missing default file means an empty configuration.").Default(defaultConfigFile).String()
+	configCheck := app.Flag("config.check", "Validate the configuration file and exit (non-zero with file, line and field on error).").Bool()
+	logLevel := app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
+	logFormat := app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").Enum(logging.Formats...)
+	timeoutOffset := app.Flag("timeout-offset", "Seconds subtracted from Prometheus' scrape timeout to leave time for the answer.").Default("0.5").Float64()
+	allowURLCreds := app.Flag("probe.allow-url-credentials", "Accept the original exporter's usr/pwd probe parameters (credentials in URLs leak into configs and logs).").Bool()
+	demoMode := app.Flag("demo", "Start a simulated modem on loopback with file credentials and serve a landing page whose link probes it.").Bool()
+	demoData := app.Flag("demo.dataset", "Data set the demo modem serves.").Default(modemsim.DefaultDataSet).Enum(modemsim.DataSets()...)
+	toolkitFlags := kingpinflag.AddFlags(app, ":9938")
+	app.Version(version.Print("hitron-exporter"))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+
+	log, err := logging.New(*logLevel, *logFormat, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+
+	reg := providers()
+	if *configCheck {
+		return checkConfig(*configFile, reg, log)
+	}
+
+	load := func() (*config.Config, error) {
+		return config.Load(*configFile, *configFile == defaultConfigFile)
+	}
+	banner := ""
+	if *demoMode {
+		d, err := demo.Start(*demoData)
+		if err != nil {
+			log.Error("cannot start the demo modem", zap.Error(err))
+			return 1
+		}
+		defer func() { _ = d.Close() }()
+		load = d.Load
+		banner = fmt.Sprintf("Demo mode: a simulated %s modem listens on %s (certificate fingerprint %s); its credentials come from a generated file.",
+			*demoData, d.Sim.Addr(), d.Sim.Fingerprint())
+		log.Info("demo modem started", zap.String("address", d.Sim.Addr()), zap.String("fingerprint", d.Sim.Fingerprint().String()))
+		// The demo serves loopback only unless told otherwise.
+		if !flagGiven(args, "web.listen-address") {
+			*toolkitFlags.WebListenAddresses = []string{"127.0.0.1:9938"}
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, server.Options{
+		Logger: log, Registry: reg, Load: load, AllowURLCredentials: *allowURLCreds,
+		TimeoutOffset: time.Duration(*timeoutOffset * float64(time.Second)),
+		Version:       version.Version, Banner: banner,
+	})
+	if err != nil {
+		log.Error("cannot load the configuration", zap.Error(err))
+		return 1
+	}
+	defer srv.Snapshot().Close()
+	if *allowURLCreds {
+		log.Warn("--probe.allow-url-credentials is set: usr/pwd in probe URLs are accepted; prefer an auth profile")
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: reloading the configuration")
+				_ = srv.Reload(ctx)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- web.ListenAndServe(httpServer, toolkitFlags, slogFrom(log))
+	}()
+	log.Info("listening", zap.Strings("addresses", *toolkitFlags.WebListenAddresses), zap.String("version", version.Version))
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server failed", zap.Error(err))
+			return 1
+		}
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = httpServer.Shutdown(shutdown)
+	}
+	return 0
+}
+
+// checkConfig validates a configuration and builds its providers without
+// network I/O.
+func checkConfig(path string, reg *secrets.Registry, log *zap.Logger) int {
+	cfg, err := config.Load(path, false)
+	if err == nil {
+		var snap *probe.Snapshot
+		snap, err = probe.Build(cfg, reg, nil, log)
+		snap.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("%s: OK (%d auth profiles, %d targets)\n", path, len(cfg.Auths), len(cfg.Targets))
+	return 0
+}
+
+func flagGiven(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--"+name || len(a) > len(name)+3 && a[:len(name)+3] == "--"+name+"=" {
+			return true
+		}
+	}
+	return false
+}
+
+func slogFrom(log *zap.Logger) *slog.Logger {
+	return slog.New(zapslog.NewHandler(log.Named("web").Core()))
+}

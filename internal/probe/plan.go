@@ -1,0 +1,201 @@
+package probe
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+)
+
+// Request is what a /probe call asks for, already split into fields.
+type Request struct {
+	// Target as given in target= (with _port applied).
+	Target string
+	// Auth names a profile; "" means the target's or "default".
+	Auth string
+	// Fingerprint from the URL ("" when absent).
+	Fingerprint string
+	// Force sends forcelogoff=1.
+	Force bool
+	// URLCredentials are usr/pwd from the URL, only when the operator
+	// allowed them; nil otherwise.
+	URLCredentials *secrets.Credentials
+	// Params are extra parameters providers may read (ipa_vault_namespace).
+	Params map[string]string
+	// Timeout is the scrape's budget (header minus offset); 0 means none given.
+	Timeout time.Duration
+}
+
+// RequestError is a probe refused before it started: the HTTP answer is 400.
+type RequestError struct{ Err error }
+
+func (e *RequestError) Error() string { return e.Err.Error() }
+func (e *RequestError) Unwrap() error { return e.Err }
+
+func refuse(format string, args ...any) error {
+	return &RequestError{Err: fmt.Errorf(format, args...)}
+}
+
+// DefaultTimeout is the probe budget when Prometheus sends no scrape timeout.
+const DefaultTimeout = 30 * time.Second
+
+// Plan is a checked, resolved probe.
+type Plan struct {
+	Target  config.ProbeTarget
+	Profile *Profile // nil with URL credentials
+	Creds   *secrets.Credentials
+	Pin     pin.Fingerprint
+	// PinConfigured is true when the pin comes from targets: (not the URL).
+	PinConfigured bool
+	Force         bool
+	Datasets      []hitron.Dataset
+	Address       string
+	TLS           config.TLSConfig
+	Location      *time.Location
+	Timeout       time.Duration
+	Params        map[string]string
+	// Key identifies probes that may share one modem session and result.
+	Key string
+	// StateKey identifies the device (dial address) for serialisation.
+	StateKey string
+}
+
+// NewPlan resolves and checks a request against a configuration snapshot.
+// Every refusal happens here, before any secret is fetched.
+func NewPlan(s *Snapshot, r Request) (*Plan, error) {
+	target, err := config.ParseTarget(r.Target)
+	if err != nil {
+		return nil, refuse("invalid target: %w", err)
+	}
+	tcfg := s.Config.Targets[r.Target]
+	p := &Plan{Target: target, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params}
+	if tcfg != nil {
+		p.Pin, p.PinConfigured = tcfg.Pin, !tcfg.Pin.IsZero()
+		p.Force = p.Force || tcfg.Force
+		p.Address = tcfg.Address
+		p.TLS = tcfg.TLS
+		if len(tcfg.DataSets) > 0 {
+			p.Datasets = tcfg.DataSets
+		}
+		if tcfg.Location != nil {
+			p.Location = tcfg.Location
+		}
+	}
+	if r.Fingerprint != "" {
+		fp, err := pin.Parse(r.Fingerprint)
+		if err != nil {
+			return nil, refuse("invalid fingerprint: %w", err)
+		}
+		if p.PinConfigured && !fp.Equal(p.Pin) {
+			return nil, refuse("fingerprint does not match the one configured for target %q under targets:", r.Target)
+		}
+		p.Pin = fp
+	}
+
+	authName := r.Auth
+	if authName == "" && tcfg != nil {
+		authName = tcfg.Auth
+	}
+	switch {
+	case r.URLCredentials != nil:
+		if r.Auth != "" {
+			return nil, refuse("give either auth= or usr/pwd, not both")
+		}
+		p.Creds = r.URLCredentials
+	default:
+		if authName == "" {
+			authName = config.DefaultAuth
+		}
+		prof, ok := s.Profiles[authName]
+		if !ok {
+			if authName == config.DefaultAuth && r.Auth == "" {
+				return nil, refuse("no auth profile: pass auth=<profile> or define a profile named %q under auths: in the configuration", config.DefaultAuth)
+			}
+			return nil, refuse("unknown auth profile %q", authName)
+		}
+		if prof.Auth.RequiresFingerprint(prof.Local) && !p.PinConfigured {
+			return nil, refuse("auth profile %q sends credentials only to targets listed under targets: with a fingerprint; "+
+				"%q has none configured (a fingerprint= parameter cannot stand in for it)", authName, r.Target)
+		}
+		if !prof.Auth.Allows(r.Target) {
+			return nil, refuse("auth profile %q is not allowed for target %q (allowed_targets)", authName, r.Target)
+		}
+		p.Profile = prof
+	}
+
+	p.Timeout = DefaultTimeout
+	if r.Timeout > 0 {
+		p.Timeout = r.Timeout
+	}
+	if tcfg != nil && tcfg.Timeout > 0 && tcfg.Timeout < p.Timeout {
+		p.Timeout = tcfg.Timeout
+	}
+	if p.Profile != nil && p.Profile.Auth.Timeout > 0 && p.Profile.Auth.Timeout < p.Timeout {
+		p.Timeout = p.Profile.Auth.Timeout
+	}
+
+	p.StateKey = target.HostPort()
+	if p.Address != "" {
+		p.StateKey = p.Address
+	}
+	p.Key = p.key()
+	return p, nil
+}
+
+// key is what two probes must share to share one modem session.
+func (p *Plan) key() string {
+	h := sha256.New()
+	write := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+	write(p.Target.Raw)
+	write(p.Pin.Hex())
+	write(strconv.FormatBool(p.Force))
+	for _, d := range p.Datasets {
+		write(string(d))
+	}
+	if p.Profile != nil {
+		write("profile:" + p.Profile.Name)
+	} else if p.Creds != nil {
+		write("url:" + p.Creds.Username() + "\x00" + p.Creds.Password())
+	}
+	keys := make([]string, 0, len(p.Params))
+	for k := range p.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		write(k + "=" + p.Params[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SourceName is the credential source for the info metric.
+func (p *Plan) SourceName() (source, profile string) {
+	if p.Profile == nil {
+		return "url", ""
+	}
+	return p.Profile.Auth.Provider, p.Profile.Name
+}
+
+// IsRequestError reports whether err is a refusal (HTTP 400).
+func IsRequestError(err error) bool {
+	var re *RequestError
+	return errors.As(err, &re)
+}
+
+// describeDatasets is for debug output.
+func describeDatasets(ds []hitron.Dataset) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = string(d)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,390 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+)
+
+// Failure reasons (the reason label of hitron_probe_failure_info and
+// hitron_exporter_probes_total).
+const (
+	ReasonBadCredentials = "bad_credentials"
+	ReasonSessionBusy    = "session_busy"
+	ReasonLockedOut      = "locked_out"
+	ReasonPinMismatch    = "pin_mismatch"
+	ReasonTLS            = "tls"
+	ReasonConnect        = "connect"
+	ReasonTimeout        = "timeout"
+	ReasonHTTPStatus     = "http_status"
+	ReasonBadResponse    = "bad_response"
+	ReasonNotLoggedIn    = "not_logged_in"
+	ReasonCredentials    = "credentials"
+	ReasonBackoff        = "backoff"
+)
+
+// Backoff bounds for a target whose credentials the modem rejected twice.
+const (
+	minBackoff = time.Minute
+	maxBackoff = time.Hour
+)
+
+// Options configure a Prober.
+type Options struct {
+	Logger *zap.Logger
+	// Registerer receives the prober's own metrics (nil: not registered).
+	Registerer prometheus.Registerer
+	// HistoryLimit is how many recent probes are kept for the landing page.
+	HistoryLimit int
+	// MaxBodyBytes bounds modem responses (0: hitron.DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Prober runs probes. It outlives configuration reloads: per-device state
+// (serialisation, lock-out, back-off) is kept across them.
+type Prober struct {
+	log     *zap.Logger
+	now     func() time.Time
+	maxBody int64
+	metrics *proberMetrics
+	history *History
+
+	mu      sync.Mutex
+	devices map[string]*device
+}
+
+// device is the state kept per modem.
+type device struct {
+	// turn admits one session at a time: the modem has one session slot
+	// and a serial web server.
+	turn   chan struct{}
+	flight singleflight.Group
+
+	mu sync.Mutex
+	// lockedUntil: the modem answered LoginProtect; nothing is sent before.
+	lockedUntil time.Time
+	// rejected are credentials the modem refused after a re-fetch: they are
+	// never sent again. backoffUntil is when the backend is asked again.
+	rejected     *secrets.Credentials
+	backoffUntil time.Time
+	backoffLevel int
+	// unsupported pages (404) are skipped until the time noted.
+	unsupported map[hitron.Dataset]time.Time
+}
+
+// New returns a prober.
+func New(o Options) *Prober {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = 100
+	}
+	return &Prober{
+		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes,
+		metrics: newProberMetrics(o.Registerer), history: NewHistory(o.HistoryLimit),
+		devices: map[string]*device{},
+	}
+}
+
+// History returns the recent-probes log.
+func (p *Prober) History() *History { return p.history }
+
+func (p *Prober) device(key string) *device {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d, ok := p.devices[key]
+	if !ok {
+		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}}
+		p.devices[key] = d
+	}
+	return d
+}
+
+// Result is the outcome of one probe. It is immutable and may be shared by
+// concurrent identical probes.
+type Result struct {
+	Registry *prometheus.Registry
+	Success  bool
+	Reason   string
+	Err      error
+	Duration time.Duration
+	Trace    *Trace
+	Started  time.Time
+	// Shared is true for callers that joined another caller's probe.
+	Shared bool
+
+	plan *Plan
+}
+
+// Probe runs plan. Concurrent identical plans share one modem session and
+// one result; different plans for the same modem wait their turn.
+func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
+	dev := p.device(plan.StateKey)
+	deadline := time.Now().Add(plan.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	ch := dev.flight.DoChan(plan.Key, func() (any, error) {
+		// Detached from the first caller: the others wait on the same run.
+		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		defer cancel()
+		return p.run(rctx, plan, dev), nil
+	})
+	select {
+	case res := <-ch:
+		r := res.Val.(*Result)
+		if res.Shared {
+			cp := *r
+			cp.Shared = true
+			return &cp
+		}
+		return r
+	case <-ctx.Done():
+		// The caller gave up; the run goes on and still logs out.
+		return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("probe abandoned: %w", ctx.Err()))
+	}
+}
+
+// failedEarly builds a result for a probe that never reached the modem.
+func (p *Prober) failedEarly(plan *Plan, reason string, err error) *Result {
+	pr := newProbeRun(p, plan)
+	pr.fail(reason, err)
+	return pr.finish()
+}
+
+func (p *Prober) run(ctx context.Context, plan *Plan, dev *device) *Result {
+	pr := newProbeRun(p, plan)
+	defer func() { p.history.Add(pr.result) }()
+
+	// Wait for the modem's single session slot.
+	waitStart := time.Now()
+	select {
+	case dev.turn <- struct{}{}:
+		defer func() { <-dev.turn }()
+	case <-ctx.Done():
+		pr.fail(ReasonTimeout, fmt.Errorf("waiting for another probe of this modem: %w", ctx.Err()))
+		return pr.finish()
+	}
+	pr.trace.Addf("waited %s for the modem's session slot", time.Since(waitStart).Round(time.Millisecond))
+
+	if until := dev.locked(p.now()); !until.IsZero() {
+		pr.fail(ReasonLockedOut, fmt.Errorf("modem locked out logins (LoginProtect) until %s; not trying before", until.UTC().Format(time.RFC3339)))
+		return pr.finish()
+	}
+
+	creds, lookup, err := pr.credentials(ctx, false)
+	if err != nil {
+		return pr.finish()
+	}
+	if dev.isRejected(creds, p.now()) {
+		// Ask the backend again once the back-off expired: a rotated
+		// password ends the back-off.
+		if dev.backoffExpired(p.now()) && plan.Profile != nil {
+			plan.Profile.Cache.Invalidate(lookup.Location, creds)
+			if creds, lookup, err = pr.credentials(ctx, true); err != nil {
+				return pr.finish()
+			}
+		}
+		if dev.isRejected(creds, p.now()) {
+			dev.extendBackoff(p.now())
+			p.metrics.setBackoff(plan.StateKey, true)
+			pr.fail(ReasonBackoff, errors.New("the modem rejected these credentials before; not sending them again until they change"))
+			return pr.finish()
+		}
+	}
+
+	client, err := hitron.New(hitron.Options{
+		BaseURL:      plan.Target.URL(),
+		DialAddress:  plan.Address,
+		MaxBodyBytes: p.maxBody,
+		TLS: pin.ClientConfig(pin.Options{
+			Pin: plan.Pin, MinVersion: plan.TLS.MinVersionID, ExtraCipherSuites: plan.TLS.CipherIDs,
+			ServerName: serverName(plan.Target.Host), Observe: pr.observeTLS,
+		}),
+		Trace: pr.httpTrace,
+	})
+	if err != nil {
+		pr.fail(ReasonConnect, err)
+		return pr.finish()
+	}
+	defer client.Close()
+
+	// Keep time for the logout: the session must be freed even when the
+	// modem was slow.
+	logoutReserve := min(3*time.Second, time.Until(deadlineOf(ctx))/4)
+	work, cancelWork := context.WithDeadline(ctx, deadlineOf(ctx).Add(-logoutReserve))
+	defer cancelWork()
+
+	session, err := pr.login(work, client, creds, dev)
+	if errors.Is(err, hitron.ErrBadCredentials) && plan.Profile != nil {
+		// Maybe the password was rotated: drop the cached value, fetch
+		// again, and retry once only with different credentials.
+		plan.Profile.Cache.Invalidate(lookup.Location, creds)
+		newCreds, _, ferr := pr.credentials(work, true)
+		if ferr != nil {
+			return pr.finish()
+		}
+		if newCreds.Equal(creds) {
+			dev.reject(creds, p.now())
+			p.metrics.setBackoff(plan.StateKey, true)
+			pr.trace.Addf("backend returned the same credentials; not retrying, backing off")
+		} else {
+			pr.trace.Addf("backend returned new credentials; retrying the login once")
+			creds = newCreds
+			session, err = pr.login(work, client, creds, dev)
+			if errors.Is(err, hitron.ErrBadCredentials) {
+				dev.reject(creds, p.now())
+				p.metrics.setBackoff(plan.StateKey, true)
+			}
+		}
+	} else if errors.Is(err, hitron.ErrBadCredentials) {
+		dev.reject(creds, p.now())
+	}
+	if err != nil {
+		pr.fail(classify(err), err)
+		return pr.finish()
+	}
+	dev.accepted()
+	p.metrics.setBackoff(plan.StateKey, false)
+
+	pr.fetch(work, session, dev)
+
+	start := time.Now()
+	if err := session.Logout(ctx, max(logoutReserve, time.Second)); err != nil {
+		p.metrics.logouts.WithLabelValues("error").Inc()
+		pr.trace.Addf("logout failed: %v", err)
+		p.log.Warn("logout failed; the modem's session may stay taken until it times out",
+			zap.String("target", plan.Target.Raw), zap.Error(err))
+	} else {
+		p.metrics.logouts.WithLabelValues("success").Inc()
+	}
+	pr.stage("logout", time.Since(start))
+	return pr.finish()
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(DefaultTimeout)
+}
+
+// serverName returns host for SNI unless it is an IP address.
+func serverName(host string) string {
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	return host
+}
+
+func (d *device) locked(now time.Time) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now.Before(d.lockedUntil) {
+		return d.lockedUntil
+	}
+	return time.Time{}
+}
+
+func (d *device) lockOut(until time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lockedUntil = until
+}
+
+func (d *device) isRejected(c secrets.Credentials, _ time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rejected != nil && d.rejected.Equal(c)
+}
+
+func (d *device) backoffExpired(now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !now.Before(d.backoffUntil)
+}
+
+func (d *device) reject(c secrets.Credentials, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rejected = &c
+	d.backoffLevel = 0
+	d.backoffUntil = now.Add(minBackoff)
+}
+
+func (d *device) extendBackoff(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now.Before(d.backoffUntil) {
+		return
+	}
+	d.backoffLevel++
+	wait := minBackoff << min(d.backoffLevel, 6)
+	d.backoffUntil = now.Add(min(wait, maxBackoff))
+}
+
+func (d *device) accepted() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rejected = nil
+	d.backoffLevel = 0
+	d.backoffUntil = time.Time{}
+}
+
+// classify maps an error to a failure reason.
+func classify(err error) string {
+	var locked *hitron.LockedOutError
+	var status *hitron.StatusError
+	var netErr net.Error
+	var opErr *net.OpError
+	var alert tls.AlertError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.Is(err, pin.ErrMismatch):
+		return ReasonPinMismatch
+	case errors.Is(err, hitron.ErrBadCredentials):
+		return ReasonBadCredentials
+	case errors.Is(err, hitron.ErrSessionBusy):
+		return ReasonSessionBusy
+	case errors.As(err, &locked):
+		return ReasonLockedOut
+	case errors.Is(err, hitron.ErrNotLoggedIn):
+		return ReasonNotLoggedIn
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return ReasonTimeout
+	case errors.As(err, &status):
+		return ReasonHTTPStatus
+	case errors.Is(err, hitron.ErrBadResponse), errors.Is(err, hitron.ErrTooLarge), errors.Is(err, hitron.ErrNotJSON):
+		return ReasonBadResponse
+	case errors.As(err, &alert), errors.As(err, &recordErr):
+		return ReasonTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return ReasonTimeout
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return ReasonConnect
+	case errors.As(err, &opErr) && opErr.Op == "remote error":
+		return ReasonTLS
+	}
+	if msg := err.Error(); containsAny(msg, "tls:", "handshake", "x509") {
+		return ReasonTLS
+	}
+	return ReasonBadResponse
+}

@@ -1,0 +1,129 @@
+// Package probe runs one probe of one modem: it plans the probe from the
+// configuration and the request (refusing what must be refused before any
+// secret is fetched), resolves credentials through the secrets cache, logs
+// in over pinned TLS, fetches the data pages one at a time, always logs out,
+// and returns a fresh registry with the device metrics and meta-metrics.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+)
+
+// Profile is a built credential profile.
+type Profile struct {
+	Name  string
+	Auth  *config.Auth
+	Cache *secrets.Cache
+	// Local is true for providers whose secrets stay on the machine.
+	Local bool
+}
+
+// Snapshot is an immutable, built configuration: what a reload swaps.
+type Snapshot struct {
+	Config   *config.Config
+	Profiles map[string]*Profile
+	Loaded   time.Time
+}
+
+// Build constructs the providers and caches of cfg. It does no network I/O
+// (providers connect in Start), so it also serves --config.check.
+func Build(cfg *config.Config, reg *secrets.Registry, metrics *secrets.Metrics, log *zap.Logger) (*Snapshot, error) {
+	s := &Snapshot{Config: cfg, Profiles: map[string]*Profile{}, Loaded: time.Now()}
+	names := make([]string, 0, len(cfg.Auths))
+	for n := range cfg.Auths {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a := cfg.Auths[name]
+		kind, ok := reg.Lookup(a.Provider)
+		if !ok {
+			s.Close()
+			return nil, &config.Error{File: cfg.Source, Line: a.Line, Field: "auths." + name,
+				Err: fmt.Errorf("unknown provider %q (known: %v)", a.Provider, reg.Names())}
+		}
+		prov, err := kind.New(secrets.Options{
+			Profile: name,
+			Decode:  a.DecodeBlock,
+			Logger:  log.Named("secrets").With(zap.String("profile", name), zap.String("provider", a.Provider)),
+		})
+		if err != nil {
+			s.Close()
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				ce.File = cfg.Source
+				ce.Field = "auths." + name + "." + a.Provider
+				return nil, ce
+			}
+			return nil, &config.Error{File: cfg.Source, Line: a.Block.Line, Field: "auths." + name + "." + a.Provider, Err: err}
+		}
+		ttl, stale := 5*time.Minute, time.Hour
+		if kind.Local {
+			ttl, stale = 0, 0
+		}
+		if a.Cache.TTL != nil {
+			ttl = *a.Cache.TTL
+		}
+		if a.Cache.StaleIfError != nil {
+			stale = *a.Cache.StaleIfError
+		}
+		s.Profiles[name] = &Profile{
+			Name: name, Auth: a, Local: kind.Local,
+			Cache: secrets.NewCache(name, prov, secrets.CacheOptions{TTL: ttl, StaleIfError: stale, Metrics: metrics}),
+		}
+	}
+	return s, nil
+}
+
+// Start initialises every provider that needs it (log in to Vault, get a
+// Kerberos ticket). It returns the first error but starts all of them.
+func (s *Snapshot) Start(ctx context.Context) error {
+	var first error
+	for _, name := range s.profileNames() {
+		if st, ok := s.Profiles[name].Cache.Provider().(secrets.Starter); ok {
+			if err := st.Start(ctx); err != nil && first == nil {
+				first = fmt.Errorf("start auth profile %q: %w", name, err)
+			}
+		}
+	}
+	return first
+}
+
+// Close releases provider resources.
+func (s *Snapshot) Close() {
+	if s == nil {
+		return
+	}
+	for _, p := range s.Profiles {
+		if c, ok := p.Cache.Provider().(secrets.Closer); ok {
+			_ = c.Close()
+		}
+	}
+}
+
+func (s *Snapshot) profileNames() []string {
+	names := make([]string, 0, len(s.Profiles))
+	for n := range s.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Providers returns the providers of the snapshot by profile name.
+func (s *Snapshot) Providers() map[string]secrets.Provider {
+	out := make(map[string]secrets.Provider, len(s.Profiles))
+	for n, p := range s.Profiles {
+		out[n] = p.Cache.Provider()
+	}
+	return out
+}

@@ -1,0 +1,301 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/collector"
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+)
+
+// unsupportedRecheck is how long a page the firmware lacks (404) is skipped.
+const unsupportedRecheck = time.Hour
+
+// probeRun accumulates one probe's outcome and meta-metrics.
+type probeRun struct {
+	p      *Prober
+	plan   *Plan
+	start  time.Time
+	trace  *Trace
+	data   hitron.Data
+	result *Result
+
+	mu          sync.Mutex
+	stages      map[string]time.Duration
+	collectors  map[string]bool
+	collectDur  map[string]time.Duration
+	tlsObserved *pin.Observation
+	reason      string
+	err         error
+}
+
+func newProbeRun(p *Prober, plan *Plan) *probeRun {
+	return &probeRun{
+		p: p, plan: plan, start: time.Now(), trace: &Trace{},
+		stages: map[string]time.Duration{}, collectors: map[string]bool{}, collectDur: map[string]time.Duration{},
+	}
+}
+
+func (r *probeRun) stage(name string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stages[name] += d
+}
+
+// fail records the first failure.
+func (r *probeRun) fail(reason string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reason == "" {
+		r.reason, r.err = reason, err
+	}
+	r.trace.Addf("FAILED (%s): %v", reason, err)
+}
+
+func (r *probeRun) observeTLS(o pin.Observation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tlsObserved = &o
+	r.trace.Addf("TLS: modem certificate %q, SHA-256 fingerprint %s, pin %s", o.Subject, o.Fingerprint, pinState(r.plan, o))
+}
+
+func pinState(plan *Plan, o pin.Observation) string {
+	switch {
+	case plan.Pin.IsZero():
+		return "not set"
+	case o.Matched:
+		return "matched"
+	default:
+		return "MISMATCH: connection aborted before anything was sent"
+	}
+}
+
+func (r *probeRun) httpTrace(ev hitron.TraceEvent) {
+	if ev.Err != nil {
+		r.trace.Addf("HTTP %s %s → %d, %d bytes, %s, error: %v", ev.Method, ev.Path, ev.Status, ev.Bytes, ev.Duration.Round(time.Microsecond), ev.Err)
+	} else {
+		r.trace.Addf("HTTP %s %s → %d, %d bytes, %s", ev.Method, ev.Path, ev.Status, ev.Bytes, ev.Duration.Round(time.Microsecond))
+	}
+	switch ev.Path {
+	case "/":
+		r.stage("connect", ev.Duration)
+	case "/goform/login":
+		r.stage("login", ev.Duration)
+	}
+}
+
+// credentials resolves the plan's credentials, through the cache.
+func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Credentials, secrets.Lookup, error) {
+	if r.plan.Creds != nil {
+		return *r.plan.Creds, secrets.Lookup{Location: "url"}, nil
+	}
+	start := time.Now()
+	prof := r.plan.Profile
+	l, err := prof.Cache.Get(ctx, secrets.Request{Target: r.plan.Target.Raw, Host: r.plan.Target.Host, Params: r.plan.Params})
+	r.stage("credentials", time.Since(start))
+	if err != nil {
+		r.fail(ReasonCredentials, fmt.Errorf("auth profile %q (%s, %s): %w", prof.Name, prof.Auth.Provider, secrets.ReasonOf(err), err))
+		return secrets.Credentials{}, l, err
+	}
+	what := "credentials"
+	if refetch {
+		what = "re-fetched credentials"
+	}
+	r.trace.Addf("%s from profile %q (%s provider): %s, cache %s", what, prof.Name, prof.Auth.Provider, l.Credentials, l.Source)
+	return l.Credentials, l, nil
+}
+
+// login logs in and records the outcome.
+func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Credentials, dev *device) (*hitron.Session, error) {
+	s, err := c.Login(ctx, creds.Username(), creds.Password(), r.plan.Force)
+	outcome := "success"
+	if err != nil {
+		outcome = classify(err)
+		switch outcome {
+		case ReasonBadCredentials, ReasonSessionBusy, ReasonLockedOut:
+		default:
+			outcome = "error"
+		}
+		var locked *hitron.LockedOutError
+		if errors.As(err, &locked) {
+			dev.lockOut(r.p.now().Add(locked.Wait))
+		}
+	}
+	r.p.metrics.logins.WithLabelValues(outcome).Inc()
+	r.trace.Addf("login as %s: %s", secrets.Redacted, outcome)
+	return s, err
+}
+
+// fetch reads the plan's pages one at a time and parses them.
+func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
+	start := time.Now()
+	defer func() { r.stage("fetch", time.Since(start)) }()
+	for _, ds := range r.plan.Datasets {
+		if dev.skip(ds, r.p.now()) {
+			r.trace.Addf("%s: skipped, the firmware lacks it (404 earlier)", ds)
+			continue
+		}
+		t0 := time.Now()
+		body, err := s.Fetch(ctx, ds)
+		r.collectDur[string(ds)] = time.Since(t0)
+		if errors.Is(err, hitron.ErrNotFound) {
+			dev.markUnsupported(ds, r.p.now().Add(unsupportedRecheck))
+			r.trace.Addf("%s: not supported by this firmware (404)", ds)
+			delete(r.collectDur, string(ds))
+			continue
+		}
+		if err != nil {
+			r.collectors[string(ds)] = false
+			r.fail(classify(err), err)
+			if errors.Is(err, hitron.ErrNotLoggedIn) || ctx.Err() != nil {
+				return // the session is gone or the budget spent
+			}
+			continue
+		}
+		if err := r.data.Parse(ds, body); err != nil {
+			r.collectors[string(ds)] = false
+			r.fail(ReasonBadResponse, fmt.Errorf("%s: %w", ds, err))
+			continue
+		}
+		r.collectors[string(ds)] = true
+		r.trace.Addf("%s: parsed %d bytes", ds, len(body))
+	}
+	r.trace.Addf("parsed: %d downstream, %d upstream, %d OFDM, %d OFDMA channels", len(r.data.Downstream), len(r.data.Upstream), len(r.data.OFDM), len(r.data.OFDMA))
+}
+
+func (d *device) skip(ds hitron.Dataset, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	until, ok := d.unsupported[ds]
+	return ok && now.Before(until)
+}
+
+func (d *device) markUnsupported(ds hitron.Dataset, until time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.unsupported[ds] = until
+}
+
+var (
+	successDesc   = prometheus.NewDesc("probe_success", "Whether the probe succeeded: logged in and read every page.", nil, nil)
+	durationDesc  = prometheus.NewDesc("probe_duration_seconds", "How long the probe took.", nil, nil)
+	timeoutDesc   = prometheus.NewDesc("probe_timeout_seconds", "The probe's time budget.", nil, nil)
+	stageDesc     = prometheus.NewDesc("hitron_probe_stage_duration_seconds", "Time spent in each stage of the probe.", []string{"stage"}, nil)
+	failureDesc   = prometheus.NewDesc("hitron_probe_failure_info", "Why the probe failed (value 1; present only on failure).", []string{"reason"}, nil)
+	certDesc      = prometheus.NewDesc("hitron_tls_peer_certificate_info", "The certificate the modem presented; copy fingerprint_sha256 into the target's fingerprint.", []string{"fingerprint_sha256", "subject"}, nil)
+	pinDesc       = prometheus.NewDesc("hitron_tls_pin_match", "Whether the modem's certificate matched the pinned fingerprint (present only when a pin was given).", nil, nil)
+	collectorDesc = prometheus.NewDesc("hitron_scrape_collector_success", "Whether a data page was read and parsed.", []string{"collector"}, nil)
+	collDurDesc   = prometheus.NewDesc("hitron_scrape_collector_duration_seconds", "Time to read a data page.", []string{"collector"}, nil)
+	sourceDesc    = prometheus.NewDesc("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", []string{"source", "profile"}, nil)
+)
+
+// finish builds the result registry.
+func (r *probeRun) finish() *Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	dur := time.Since(r.start)
+	success := r.reason == "" && r.stages["login"] > 0
+	if r.reason == "" && !success {
+		r.reason, r.err = ReasonBadResponse, errors.New("probe did not log in")
+	}
+	reg := prometheus.NewRegistry()
+	var ms []prometheus.Metric
+	add := func(d *prometheus.Desc, v float64, labels ...string) {
+		ms = append(ms, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
+	}
+	add(successDesc, b2f(success))
+	add(durationDesc, dur.Seconds())
+	add(timeoutDesc, r.plan.Timeout.Seconds())
+	for _, st := range []string{"credentials", "connect", "login", "fetch", "logout"} {
+		if d, ok := r.stages[st]; ok {
+			add(stageDesc, d.Seconds(), st)
+		}
+	}
+	if !success {
+		add(failureDesc, 1, r.reason)
+	}
+	if o := r.tlsObserved; o != nil {
+		add(certDesc, 1, strings.ToLower(o.Fingerprint.String()), o.Subject)
+		if !r.plan.Pin.IsZero() {
+			add(pinDesc, b2f(o.Matched))
+		}
+	}
+	for c, ok := range r.collectors {
+		add(collectorDesc, b2f(ok), c)
+	}
+	for c, d := range r.collectDur {
+		add(collDurDesc, d.Seconds(), c)
+	}
+	source, profile := r.plan.SourceName()
+	add(sourceDesc, 1, source, profile)
+	reg.MustRegister(constCollector(ms))
+	if r.stages["login"] > 0 {
+		reg.MustRegister(collector.New(&r.data, r.plan.Location))
+	}
+
+	res := &Result{Registry: reg, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
+	if !success {
+		res.Reason, res.Err = r.reason, r.err
+	}
+	r.result = res
+	r.p.metrics.probes.WithLabelValues(resultLabel(success), res.Reason).Inc()
+	fields := []zap.Field{zap.String("target", r.plan.Target.Raw), zap.Duration("duration", dur)}
+	if o := r.tlsObserved; o != nil && r.plan.Pin.IsZero() {
+		r.p.log.Warn("probe without a pinned fingerprint: the modem is not authenticated; pin it with fingerprint= or under targets:",
+			append(fields, zap.String("observed_fingerprint", o.Fingerprint.String()))...)
+	}
+	if success {
+		r.p.log.Debug("probe succeeded", fields...)
+	} else {
+		r.p.log.Warn("probe failed", append(fields, zap.String("reason", r.reason), zap.Error(r.err))...)
+	}
+	r.trace.Addf("result: success=%v duration=%s", success, dur.Round(time.Millisecond))
+	return res
+}
+
+func resultLabel(ok bool) string {
+	if ok {
+		return "success"
+	}
+	return "failure"
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// constCollector is a fixed list of metrics.
+type constCollector []prometheus.Metric
+
+func (c constCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c {
+		ch <- m.Desc()
+	}
+}
+
+func (c constCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c {
+		ch <- m
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

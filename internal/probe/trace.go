@@ -1,0 +1,101 @@
+package probe
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Trace is a human-readable log of one probe for &debug=true. Nothing
+// secret is ever written to it: credentials print as <secret>, and HTTP
+// events carry no bodies or cookies.
+type Trace struct {
+	mu    sync.Mutex
+	start time.Time
+	lines []string
+}
+
+// Addf appends a line with the time since the probe started.
+func (t *Trace) Addf(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.start.IsZero() {
+		t.start = time.Now()
+	}
+	t.lines = append(t.lines, fmt.Sprintf("%8.3fs  ", time.Since(t.start).Seconds())+fmt.Sprintf(format, args...))
+}
+
+// String returns the trace, one line per event.
+func (t *Trace) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, "\n") + "\n"
+}
+
+// Entry is one probe in the history.
+type Entry struct {
+	ID       uint64
+	Target   string
+	Profile  string
+	Success  bool
+	Reason   string
+	Started  time.Time
+	Duration time.Duration
+	Trace    *Trace
+}
+
+// History keeps the most recent probes.
+type History struct {
+	mu      sync.Mutex
+	limit   int
+	next    uint64
+	entries []Entry
+}
+
+// NewHistory keeps up to limit probes.
+func NewHistory(limit int) *History { return &History{limit: limit} }
+
+// Add records a result.
+func (h *History) Add(r *Result) {
+	if r == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	e := Entry{ID: h.next, Success: r.Success, Reason: r.Reason, Started: r.Started, Duration: r.Duration, Trace: r.Trace}
+	if r.plan != nil {
+		e.Target = r.plan.Target.Raw
+		if r.plan.Profile != nil {
+			e.Profile = r.plan.Profile.Name
+		}
+	}
+	h.entries = append(h.entries, e)
+	if len(h.entries) > h.limit {
+		h.entries = h.entries[len(h.entries)-h.limit:]
+	}
+}
+
+// List returns the entries, newest first.
+func (h *History) List() []Entry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Entry, len(h.entries))
+	for i, e := range h.entries {
+		out[len(out)-1-i] = e
+	}
+	return out
+}
+
+// Get returns the entry with id.
+func (h *History) Get(id uint64) (Entry, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.entries {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/probe"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+)
+
+// maxQueryBytes bounds the /probe query string.
+const maxQueryBytes = 4096
+
+// providerParams are the probe parameters passed on to providers.
+var providerParams = []string{"ipa_vault_namespace"}
+
+// handleProbe serves /probe?target=…: 400 for a refused request, otherwise
+// 200 with the probe's metrics, probe_success 0 included.
+func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
+	req, reason, err := s.probeRequest(r)
+	if err != nil {
+		s.refuse(w, reason, err)
+		return
+	}
+	snap := s.current.Load()
+	plan, err := probe.NewPlan(snap, req)
+	if err != nil {
+		s.refuse(w, "plan", err)
+		return
+	}
+	res := s.prober.Probe(r.Context(), plan)
+	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
+		s.writeDebug(w, plan, res)
+		return
+	}
+	promhttp.HandlerFor(res.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
+
+func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {
+	s.refused.WithLabelValues(reason).Inc()
+	http.Error(w, err.Error(), http.StatusBadRequest)
+}
+
+// probeRequest reads the query string. It never echoes usr or pwd.
+func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
+	var req probe.Request
+	if len(r.URL.RawQuery) > maxQueryBytes {
+		return req, "query", fmt.Errorf("query string longer than %d bytes", maxQueryBytes)
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return req, "query", fmt.Errorf("malformed query string")
+	}
+	targets := q["target"]
+	switch {
+	case len(targets) == 0 || targets[0] == "":
+		return req, "target", fmt.Errorf("Missing parameter: 'target'")
+	case len(targets) > 1:
+		return req, "target", fmt.Errorf("parameter 'target' given %d times; give it once", len(targets))
+	}
+	req.Target = targets[0]
+	if port := q.Get("_port"); port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return req, "port", fmt.Errorf("_port must be a number from 1 to 65535")
+		}
+		req.Target = withPort(req.Target, n)
+	}
+	req.Auth = q.Get("auth")
+	req.Fingerprint = q.Get("fingerprint")
+	if req.Force, err = parseBool(q.Get("force")); err != nil {
+		return req, "force", fmt.Errorf("force: %w", err)
+	}
+	_, hasUsr := q["usr"]
+	_, hasPwd := q["pwd"]
+	if hasUsr || hasPwd {
+		if !s.opts.AllowURLCredentials {
+			return req, "url_credentials", fmt.Errorf("credentials in the URL (usr, pwd) are refused: they end up in Prometheus' configuration, " +
+				"its target list and access logs. Put them in a credentials file and name its profile with auth= " +
+				"(auths: <name>: file: path: …), or start the exporter with --probe.allow-url-credentials")
+		}
+		if q.Get("usr") == "" || q.Get("pwd") == "" {
+			return req, "url_credentials", fmt.Errorf("Missing parameters: 'usr', 'pwd' or 'ipa_vault_namespace'")
+		}
+		c := secrets.NewCredentials(q.Get("usr"), q.Get("pwd"))
+		req.URLCredentials = &c
+	}
+	for _, p := range providerParams {
+		if v := q.Get(p); v != "" {
+			if req.Params == nil {
+				req.Params = map[string]string{}
+			}
+			req.Params[p] = v
+		}
+	}
+	if h := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); h != "" {
+		secs, err := strconv.ParseFloat(h, 64)
+		if err != nil || secs <= 0 || secs > 3600 {
+			return req, "timeout", fmt.Errorf("invalid X-Prometheus-Scrape-Timeout-Seconds %q", h)
+		}
+		budget := time.Duration(secs*float64(time.Second)) - s.opts.TimeoutOffset
+		req.Timeout = max(budget, 100*time.Millisecond)
+	}
+	return req, "", nil
+}
+
+// withPort adds a port to a target that has none.
+func withPort(target string, port int) string {
+	rest := target
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	hasPort := strings.HasPrefix(rest, "[") && strings.Contains(rest, "]:") ||
+		!strings.HasPrefix(rest, "[") && strings.Count(rest, ":") == 1
+	if hasPort {
+		return target
+	}
+	if strings.Count(rest, ":") > 1 && !strings.HasPrefix(rest, "[") {
+		return strings.Replace(target, rest, "["+rest+"]", 1) + ":" + strconv.Itoa(port)
+	}
+	return target + ":" + strconv.Itoa(port)
+}
+
+// writeDebug writes the probe's trace and metrics as plain text.
+func (s *Server) writeDebug(w http.ResponseWriter, plan *probe.Plan, res *probe.Result) {
+	var b bytes.Buffer
+	source, profile := plan.SourceName()
+	fmt.Fprintf(&b, "Probe of %s\n", plan.Target.Raw)
+	fmt.Fprintf(&b, "  connect to: %s\n  credentials: %s (profile %q)\n", dialTarget(plan), source, profile)
+	pinText := "none (the modem is not authenticated)"
+	if !plan.Pin.IsZero() {
+		pinText = plan.Pin.String()
+		if plan.PinConfigured {
+			pinText += " (from targets:)"
+		} else {
+			pinText += " (from fingerprint=)"
+		}
+	}
+	fmt.Fprintf(&b, "  pin: %s\n  force: %v\n  timeout: %s\n", pinText, plan.Force, plan.Timeout)
+	if res.Shared {
+		b.WriteString("  (joined a concurrent identical probe)\n")
+	}
+	b.WriteString("\nTrace:\n")
+	b.WriteString(res.Trace.String())
+	b.WriteString("\nMetrics:\n")
+	mfs, err := res.Registry.Gather()
+	if err != nil {
+		fmt.Fprintf(&b, "gather error: %v\n", err)
+	}
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		_ = enc.Encode(mf)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(b.Bytes())
+}
+
+func dialTarget(p *probe.Plan) string {
+	if p.Address != "" {
+		return p.Address + " (address from targets:)"
+	}
+	return p.Target.HostPort()
+}

@@ -1,0 +1,227 @@
+// Package server is the exporter's HTTP face: the chi router with /probe,
+// /metrics, the landing page, health and reload endpoints, and /config. It
+// holds the current configuration snapshot and swaps it on reload.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/probe"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+)
+
+// Options configure a Server.
+type Options struct {
+	Logger *zap.Logger
+	// Registry names the provider kinds the configuration may use.
+	Registry *secrets.Registry
+	// Load reads the configuration (the file, or the demo's in-memory one).
+	Load func() (*config.Config, error)
+	// AllowURLCredentials accepts the original exporter's usr/pwd parameters.
+	AllowURLCredentials bool
+	// TimeoutOffset is subtracted from Prometheus' scrape timeout.
+	TimeoutOffset time.Duration
+	// Version is shown on the landing page and in build info.
+	Version string
+	// StartTimeout bounds provider start-up on load and reload.
+	StartTimeout time.Duration
+	// Banner is extra HTML-safe text for the landing page (demo mode).
+	Banner string
+}
+
+// Server serves the exporter.
+type Server struct {
+	opts     Options
+	log      *zap.Logger
+	prober   *probe.Prober
+	metrics  *prometheus.Registry
+	secrets  *secrets.Metrics
+	current  atomic.Pointer[probe.Snapshot]
+	ready    atomic.Bool
+	reloadMu sync.Mutex
+
+	reloadOK        prometheus.Gauge
+	reloadTimestamp prometheus.Gauge
+	refused         *prometheus.CounterVec
+}
+
+// New builds a server and loads the configuration once. An invalid
+// configuration is an error: the exporter does not start on one.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 30 * time.Second
+	}
+	reg := prometheus.NewRegistry()
+	s := &Server{opts: o, log: o.Logger, metrics: reg}
+	s.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hitron_exporter_config_last_reload_successful",
+		Help: "Whether the last configuration load succeeded.",
+	})
+	s.reloadTimestamp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hitron_exporter_config_last_reload_success_timestamp_seconds",
+		Help: "When the configuration was last loaded successfully.",
+	})
+	s.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hitron_exporter_probe_requests_refused_total",
+		Help: "Probe requests answered 400 before anything was fetched (unknown auth, unpinned target, bad parameters).",
+	}, []string{"reason"})
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "hitron_exporter_build_info",
+		Help:        "The exporter's version (value 1).",
+		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": goVersion()},
+	})
+	buildInfo.Set(1)
+	reg.MustRegister(s.reloadOK, s.reloadTimestamp, s.refused, buildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		providerCollector{s})
+	s.secrets = secrets.NewMetrics(reg)
+	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg})
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Prober returns the server's prober.
+func (s *Server) Prober() *probe.Prober { return s.prober }
+
+// Snapshot returns the configuration in use.
+func (s *Server) Snapshot() *probe.Snapshot { return s.current.Load() }
+
+// Reload loads and builds the configuration and swaps it in. On error the
+// old configuration keeps serving.
+func (s *Server) Reload(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	snap, err := s.build()
+	if err != nil {
+		s.reloadOK.Set(0)
+		s.log.Error("configuration rejected; keeping the previous one", zap.Error(err))
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, s.opts.StartTimeout)
+	defer cancel()
+	startErr := snap.Start(sctx)
+	old := s.current.Swap(snap)
+	old.Close()
+	s.reloadOK.Set(1)
+	s.reloadTimestamp.SetToCurrentTime()
+	s.ready.Store(startErr == nil)
+	if startErr != nil {
+		s.log.Error("a credential provider failed to start; probes using it will fail until it recovers", zap.Error(startErr))
+	}
+	s.log.Info("configuration loaded", zap.String("file", snap.Config.Source),
+		zap.Int("auths", len(snap.Profiles)), zap.Int("targets", len(snap.Config.Targets)))
+	return nil
+}
+
+func (s *Server) build() (*probe.Snapshot, error) {
+	cfg, err := s.opts.Load()
+	if err != nil {
+		return nil, err
+	}
+	return probe.Build(cfg, s.opts.Registry, s.secrets, s.log)
+}
+
+// Handler returns the router.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer)
+	r.Get("/", s.handleLanding)
+	r.Get("/probe", s.handleProbe)
+	r.Get("/probes/{id}", s.handleProbeTrace)
+	r.Get("/config", s.handleConfig)
+	r.Get("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Healthy\n")) })
+	r.Get("/-/ready", s.handleReady)
+	r.Post("/-/reload", s.handleReload)
+	r.Handle("/metrics", promhttp.InstrumentMetricHandler(s.metrics, promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+	})))
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	})
+	return r
+}
+
+// recoverer turns a panic in a handler into a 500 and a log line, so that
+// one bad request never takes the exporter down.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panicked", zap.String("path", r.URL.Path), zap.Any("panic", fmt.Sprint(v)))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if s.current.Load() == nil || !s.ready.Load() {
+		http.Error(w, "not ready: a credential provider has not started", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("Ready\n"))
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if err := s.Reload(r.Context()); err != nil {
+		http.Error(w, "failed to reload config: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write([]byte("Reloaded\n"))
+}
+
+// providerCollector forwards the metrics of the current providers that
+// expose any (token and ticket expiry, request counts).
+type providerCollector struct{ s *Server }
+
+func (providerCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (p providerCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := p.s.current.Load()
+	if snap == nil {
+		return
+	}
+	for _, prov := range snap.Providers() {
+		if c, ok := prov.(prometheus.Collector); ok {
+			c.Collect(ch)
+		}
+	}
+}
+
+// parseBool accepts the spellings a query string may use.
+func parseBool(s string) (bool, error) {
+	switch s {
+	case "", "0", "false", "no", "off":
+		return false, nil
+	case "1", "true", "yes", "on":
+		return true, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, errors.New("want 0 or 1")
+	}
+	return b, nil
+}
