@@ -1,0 +1,506 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/logging"
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+	"github.com/hitron-exporter/hitron-exporter/secrets/file"
+)
+
+const password = "s3cr3t-Pa55word-never-shown"
+
+// env is an exporter in front of one simulated modem.
+type env struct {
+	t    *testing.T
+	sim  *modemsim.Simulator
+	srv  *Server
+	http *httptest.Server
+	logs *syncBuffer
+	dir  string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newEnv starts a simulator and an exporter whose config is extra with
+// {{addr}}, {{fp}} and {{creds}} substituted.
+func newEnv(t *testing.T, simCfg modemsim.Config, cfgText string, opts ...func(*Options)) *env {
+	t.Helper()
+	if simCfg.Password == "" {
+		simCfg.Password = password
+	}
+	sim, err := modemsim.New(simCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.yml")
+	writeFile(t, creds, "username: admin\npassword: "+password+"\n")
+	cfgText = strings.NewReplacer("{{addr}}", sim.Addr(), "{{fp}}", sim.Fingerprint().String(), "{{creds}}", creds).Replace(cfgText)
+	cfgPath := filepath.Join(dir, "config.yml")
+	writeFile(t, cfgPath, cfgText)
+	logs := &syncBuffer{}
+	log, err := logging.New("debug", "logfmt", logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := secrets.NewRegistry()
+	reg.Register("file", file.Kind())
+	o := Options{
+		Logger: log, Registry: reg, TimeoutOffset: 500 * time.Millisecond, Version: "test",
+		Load: func() (*config.Config, error) { return config.Load(cfgPath, false) },
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := New(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Snapshot().Close() })
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e := &env{t: t, sim: sim, srv: srv, http: hs, logs: logs, dir: dir}
+	t.Cleanup(e.assertNoLeak)
+	return e
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// get fetches a path; the body never may contain the password.
+func (e *env) get(path string, header ...string) (int, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.http.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), password) {
+		e.t.Fatalf("GET %s: response contains the password", path)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func (e *env) probe(query string, header ...string) string {
+	e.t.Helper()
+	code, body := e.get("/probe?"+query, header...)
+	if code != http.StatusOK {
+		e.t.Fatalf("probe %s: HTTP %d: %s", query, code, body)
+	}
+	return body
+}
+
+func (e *env) assertNoLeak() {
+	if strings.Contains(e.logs.String(), password) {
+		e.t.Errorf("the password appears in the logs")
+	}
+	for _, p := range []string{"/config", "/metrics", "/"} {
+		_, body := e.get(p)
+		_ = body
+	}
+}
+
+func (e *env) assertSessionFreed() {
+	e.t.Helper()
+	if e.sim.Stats().SessionActive {
+		e.t.Fatal("the modem's session was left open")
+	}
+}
+
+func has(body, line string) bool {
+	for _, l := range strings.Split(body, "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
+
+func wantLines(t *testing.T, body string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !has(body, l) {
+			t.Errorf("missing line %q in:\n%s", l, body)
+		}
+	}
+}
+
+const pinnedConfig = `
+auths:
+  default:
+    file:
+      path: {{creds}}
+targets:
+  "{{addr}}":
+    fingerprint: "{{fp}}"
+`
+
+func TestProbeSuccessAndPins(t *testing.T) {
+	e := newEnv(t, modemsim.Config{}, pinnedConfig)
+	body := e.probe("target=" + e.sim.Addr())
+	wantLines(t, body,
+		"probe_success 1",
+		"hitron_tls_pin_match 1",
+		`hitron_channel_downstream_snr{channel="9",frequency="426250000",port="1"} 40.946`,
+		`hitron_system_info{hardware_version="2D",model_name="CGNV4-FX4",serial_number="ABC123",software_version="4.5.10.201-CD-UPC"} 1`,
+		`hitron_credential_source_info{profile="default",source="file"} 1`,
+	)
+	e.assertSessionFreed()
+	st := e.sim.Stats()
+	if st.Logins != 1 || st.Logouts != 1 {
+		t.Fatalf("logins %d logouts %d", st.Logins, st.Logouts)
+	}
+	// An unconfigured spelling of the same modem with the right pin in the URL works.
+	https := "https://" + e.sim.Addr()
+	body = e.probe("target=" + url.QueryEscape(https) + "&fingerprint=" + strings.ReplaceAll(strings.ToLower(e.sim.Fingerprint().String()), ":", ""))
+	wantLines(t, body, "probe_success 1", "hitron_tls_pin_match 1")
+}
+
+func TestWrongPinSendsNoPassword(t *testing.T) {
+	other, err := modemsim.GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherFP := pin.Of(other.Certificate[0]).String()
+	tests := []struct {
+		name, cfg, query string
+		wantCode         int
+	}{
+		{"URL pin on an unconfigured target", "auths:\n  default:\n    file:\n      path: {{creds}}\n", "fingerprint=" + url.QueryEscape(otherFP), 200},
+		{"configured pin", strings.Replace(pinnedConfig, "{{fp}}", otherFP, 1), "", 200},
+		{"URL pin contradicting the configured one", pinnedConfig, "fingerprint=" + url.QueryEscape(otherFP), 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, modemsim.Config{}, tt.cfg)
+			code, body := e.get("/probe?target=" + e.sim.Addr() + "&" + tt.query)
+			if code != tt.wantCode {
+				t.Fatalf("HTTP %d: %s", code, body)
+			}
+			if code == 200 {
+				wantLines(t, body, "probe_success 0", `hitron_probe_failure_info{reason="pin_mismatch"} 1`, "hitron_tls_pin_match 0")
+				if !strings.Contains(body, strings.ToLower(e.sim.Fingerprint().String())) {
+					t.Error("the observed fingerprint is not exposed")
+				}
+			}
+			if st := e.sim.Stats(); st.Requests != 0 || len(st.LoginAttempts) != 0 {
+				t.Fatalf("the modem received %d requests and %d logins over a mismatched pin", st.Requests, len(st.LoginAttempts))
+			}
+		})
+	}
+}
+
+func TestWrongPasswordBacksOffWithoutHammering(t *testing.T) {
+	e := newEnv(t, modemsim.Config{LockAfter: 3}, pinnedConfig)
+	e.sim.SetPassword("the-modem-has-another-one")
+	for i := 0; i < 5; i++ {
+		body := e.probe("target=" + e.sim.Addr())
+		want := `hitron_probe_failure_info{reason="backoff"} 1`
+		if i == 0 {
+			want = `hitron_probe_failure_info{reason="bad_credentials"} 1`
+		}
+		wantLines(t, body, "probe_success 0", want)
+	}
+	st := e.sim.Stats()
+	if len(st.LoginAttempts) != 1 {
+		t.Fatalf("the modem saw %d logins with a rejected password, want 1", len(st.LoginAttempts))
+	}
+	_, metrics := e.get("/metrics")
+	if !strings.Contains(metrics, `hitron_exporter_target_backoff_active{target="`+e.sim.Addr()+`"} 1`) {
+		t.Error("back-off not visible on /metrics")
+	}
+	// Fix the credentials file: the next probe uses the new password at once.
+	e.sim.SetPassword("rotated-" + password)
+	writeFile(t, filepath.Join(e.dir, "credentials.yml"), "username: admin\npassword: rotated-"+password+"\n")
+	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 1")
+	e.assertSessionFreed()
+	_, metrics = e.get("/metrics")
+	if strings.Contains(metrics, `hitron_exporter_target_backoff_active{target="`+e.sim.Addr()+`"}`) {
+		t.Error("back-off still shown after a successful login")
+	}
+}
+
+func TestSessionBusyLockoutAndForce(t *testing.T) {
+	e := newEnv(t, modemsim.Config{LockAfter: 2, LockFor: time.Minute}, pinnedConfig)
+	e.sim.OpenForeignSession()
+	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 0", `hitron_probe_failure_info{reason="session_busy"} 1`)
+	wantLines(t, e.probe("target="+e.sim.Addr()+"&force=1"), "probe_success 1")
+	e.assertSessionFreed()
+
+	// Someone else locks the modem with wrong passwords.
+	c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: e.sim.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: e.sim.Fingerprint()})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		_, _ = c.Login(context.Background(), "admin", fmt.Sprintf("guess-%d", i), false)
+	}
+	c.Close()
+	before := len(e.sim.Stats().LoginAttempts)
+	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 0", `hitron_probe_failure_info{reason="locked_out"} 1`)
+	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 0", `hitron_probe_failure_info{reason="locked_out"} 1`)
+	if got := len(e.sim.Stats().LoginAttempts) - before; got != 1 {
+		t.Fatalf("%d logins reached a locked-out modem, want 1 (the one that learnt of the lock-out)", got)
+	}
+}
+
+func TestConcurrentProbesOfOneModem(t *testing.T) {
+	e := newEnv(t, modemsim.Config{Latency: 2 * time.Millisecond}, pinnedConfig)
+	fp := url.QueryEscape(e.sim.Fingerprint().String())
+	queries := []string{
+		"target=" + e.sim.Addr(), // identical probes share one session
+		"target=" + url.QueryEscape("https://"+e.sim.Addr()) + "&fingerprint=" + fp, // another spelling waits its turn
+	}
+	var wg sync.WaitGroup
+	bodies := make(chan string, 40)
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(q string) {
+			defer wg.Done()
+			_, body := e.get("/probe?" + q)
+			bodies <- body
+		}(queries[i%2])
+	}
+	wg.Wait()
+	close(bodies)
+	for body := range bodies {
+		if !has(body, "probe_success 1") {
+			t.Fatalf("a concurrent probe failed:\n%s", body)
+		}
+	}
+	st := e.sim.Stats()
+	if st.RepeatLogins != 0 {
+		t.Fatalf("probes fought over the modem's session: %d Repeat Login answers", st.RepeatLogins)
+	}
+	if st.Logins != st.Logouts || st.Logins > 40 || st.Logins < 2 {
+		t.Fatalf("logins %d, logouts %d", st.Logins, st.Logouts)
+	}
+	t.Logf("40 concurrent probes: %d modem sessions, max %d requests queued at the modem", st.Logins, st.MaxInFlight)
+	if st.MaxInFlight > 1 {
+		t.Fatalf("the exporter sent %d requests to the modem at once", st.MaxInFlight)
+	}
+	e.assertSessionFreed()
+}
+
+func TestEveryDataSet(t *testing.T) {
+	for _, set := range modemsim.DataSets() {
+		t.Run(set, func(t *testing.T) {
+			e := newEnv(t, modemsim.Config{DataSet: set}, pinnedConfig)
+			body := e.probe("target=" + e.sim.Addr())
+			wantLines(t, body, "probe_success 1")
+			if !strings.Contains(body, "hitron_system_info{") {
+				t.Error("no system info")
+			}
+			for _, bad := range []string{"NaN", "Inf"} {
+				if strings.Contains(body, " "+bad) {
+					t.Errorf("output holds %s", bad)
+				}
+			}
+			e.assertSessionFreed()
+		})
+	}
+}
+
+func TestOddValuesAreDroppedNotZeroed(t *testing.T) {
+	e := newEnv(t, modemsim.Config{DataSet: "odd-values"}, pinnedConfig)
+	body := e.probe("target=" + e.sim.Addr())
+	wantLines(t, body, "probe_success 1",
+		`hitron_downstream_power_dbmv{channel="9",port="1"} -3.5`,
+		`hitron_downstream_received_bytes_total{channel="9",port="1"} 1.3909909563e+10`,
+		`hitron_system_uptime_seconds_total 1.06703999e+08`,
+		`hitron_network_receive_bytes_total{device="wan"} 1.5e+12`,
+	)
+	for _, absent := range []string{`hitron_downstream_power_dbmv{channel="42",port="3"}`, `hitron_downstream_snr_db{channel="11",port="4"}`, `hitron_traffic_wan_sent_bytes_total`, `hitron_cm_dhcp_lease_seconds`} {
+		if strings.Contains(body, absent) {
+			t.Errorf("placeholder became a sample: %s", absent)
+		}
+	}
+}
+
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		fault   modemsim.Fault
+		reason  string
+		success bool
+		header  []string
+	}{
+		{modemsim.FaultGarbage, "bad_response", false, nil},
+		{modemsim.FaultTruncated, "bad_response", false, nil},
+		{modemsim.FaultOversized, "bad_response", false, nil},
+		{modemsim.FaultHTTP500, "http_status", false, nil},
+		{modemsim.FaultLostSession, "not_logged_in", false, nil},
+		{modemsim.FaultLoginPage, "bad_response", false, nil},
+		{modemsim.FaultSlow, "timeout", false, []string{"X-Prometheus-Scrape-Timeout-Seconds", "2"}},
+		{modemsim.FaultLogoutFail, "", true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.fault), func(t *testing.T) {
+			e := newEnv(t, modemsim.Config{SlowDelay: time.Minute, OversizedBytes: 64 << 20}, pinnedConfig)
+			e.sim.SetFault(tt.fault)
+			start := time.Now()
+			body := e.probe("target="+e.sim.Addr(), tt.header...)
+			elapsed := time.Since(start)
+			if tt.success {
+				wantLines(t, body, "probe_success 1")
+			} else {
+				wantLines(t, body, "probe_success 0", `hitron_probe_failure_info{reason="`+tt.reason+`"} 1`)
+			}
+			if tt.header != nil && elapsed > 2*time.Second {
+				t.Fatalf("probe took %s with a 2 s scrape timeout", elapsed)
+			}
+			if tt.fault == modemsim.FaultLogoutFail {
+				if !strings.Contains(e.logs.String(), "logout failed") {
+					t.Error("failed logout not logged")
+				}
+				return
+			}
+			// The session was freed (not applicable when no login happened).
+			if e.sim.Stats().Logins > 0 {
+				e.assertSessionFreed()
+			}
+			// The exporter still serves.
+			e.sim.SetFault(modemsim.FaultNone)
+			e.sim.Unlock()
+			wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 1")
+		})
+	}
+}
+
+func TestRefusedRequests(t *testing.T) {
+	e := newEnv(t, modemsim.Config{}, `
+auths:
+  default:
+    file:
+      path: {{creds}}
+  strict:
+    file:
+      path: {{creds}}
+    require_fingerprint: true
+  limited:
+    file:
+      path: {{creds}}
+    allowed_targets: ["192.0.2.1"]
+targets:
+  "{{addr}}":
+    fingerprint: "{{fp}}"
+`)
+	addr := e.sim.Addr()
+	tests := []struct {
+		name, query, want string
+	}{
+		{"no target", "", "Missing parameter: 'target'"},
+		{"two targets", "target=a&target=b", "given 2 times"},
+		{"plain http", "target=http://" + addr, "only reached over https"},
+		{"path in target", "target=" + addr + "/x", "without path"},
+		{"unknown auth", "target=" + addr + "&auth=nope", `unknown auth profile "nope"`},
+		{"unpinned strict profile", "target=127.0.0.1:1&auth=strict&fingerprint=" + url.QueryEscape(e.sim.Fingerprint().String()), "cannot stand in for it"},
+		{"not allowed", "target=" + addr + "&auth=limited", "allowed_targets"},
+		{"url credentials", "target=" + addr + "&usr=admin&pwd=" + password, "credentials file"},
+		{"bad force", "target=" + addr + "&force=maybe", "force"},
+		{"bad port", "target=a.example&_port=99999", "_port"},
+		{"bad fingerprint", "target=" + addr + "&fingerprint=zz", "invalid fingerprint"},
+		{"huge query", "target=" + strings.Repeat("a", 5000), "longer than"},
+		{"script", "target=%3Cscript%3E", "not a valid host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := e.get("/probe?" + tt.query)
+			if code != http.StatusBadRequest || !strings.Contains(body, tt.want) {
+				t.Fatalf("HTTP %d %q, want 400 containing %q", code, body, tt.want)
+			}
+		})
+	}
+	if st := e.sim.Stats(); st.Requests != 0 {
+		t.Fatalf("refused probes reached the modem %d times", st.Requests)
+	}
+}
+
+func TestURLCredentialsWhenAllowed(t *testing.T) {
+	e := newEnv(t, modemsim.Config{}, pinnedConfig, func(o *Options) { o.AllowURLCredentials = true })
+	body := e.probe("target=" + e.sim.Addr() + "&usr=admin&pwd=" + url.QueryEscape(password))
+	wantLines(t, body, "probe_success 1", `hitron_credential_source_info{profile="",source="url"} 1`)
+	code, body := e.get("/probe?target=" + e.sim.Addr() + "&usr=admin")
+	if code != 400 || !strings.Contains(body, "Missing parameters") {
+		t.Fatalf("usr without pwd: %d %s", code, body)
+	}
+}
+
+func TestDebugConfigAndLandingShowNoSecret(t *testing.T) {
+	e := newEnv(t, modemsim.Config{}, pinnedConfig)
+	code, body := e.get("/probe?target=" + e.sim.Addr() + "&debug=true")
+	if code != 200 || !strings.Contains(body, "Trace:") || !strings.Contains(body, "probe_success 1") ||
+		!strings.Contains(body, "POST /goform/login → 200") || !strings.Contains(body, secrets.Redacted) {
+		t.Fatalf("debug output:\n%s", body)
+	}
+	_, body = e.get("/")
+	if !strings.Contains(body, "/probes/1") || !strings.Contains(body, e.sim.Addr()) {
+		t.Fatalf("landing page lacks the recent probe:\n%s", body)
+	}
+	code, body = e.get("/probes/1")
+	if code != 200 || !strings.Contains(body, "dsinfo: parsed") {
+		t.Fatalf("trace page: %d\n%s", code, body)
+	}
+	_, body = e.get("/config")
+	if !strings.Contains(body, "require_fingerprint: false") || !strings.Contains(body, e.sim.Addr()) {
+		t.Fatalf("config page:\n%s", body)
+	}
+	for _, p := range []string{"/-/healthy", "/-/ready"} {
+		if code, _ := e.get(p); code != 200 {
+			t.Errorf("%s: %d", p, code)
+		}
+	}
+	_, body = e.get("/metrics")
+	for _, m := range []string{"hitron_exporter_probes_total{reason=\"\",result=\"success\"} 1", "hitron_exporter_logins_total{outcome=\"success\"} 1", "hitron_exporter_build_info{", "go_goroutines"} {
+		if !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+}
