@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -134,6 +135,18 @@ func (p *Provider) Close() error {
 	p.ipa.hc.CloseIdleConnections()
 	return nil
 }
+
+// String describes the provider without any of its state (keys, tickets,
+// session), so that printing it cannot leak secrets.
+func (p *Provider) String() string {
+	return fmt.Sprintf("freeipa provider %q (server %s, principal %s)", p.profile, p.s.fqdn, p.krb.principal)
+}
+
+// GoString implements fmt.GoStringer like String.
+func (p *Provider) GoString() string { return p.String() }
+
+// Format implements fmt.Formatter: every verb prints String.
+func (p *Provider) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, p.String()) }
 
 // Describe implements prometheus.Collector.
 func (p *Provider) Describe(ch chan<- *prometheus.Desc) { p.m.Describe(ch) }

@@ -120,7 +120,7 @@ func (k *kerberos) login(ctx context.Context) (*tgt, error) {
 		return err
 	})
 	if err != nil {
-		return nil, k.classify(ctx, "log in", err)
+		return nil, k.classify(ctx, "login", err)
 	}
 	t := &tgt{
 		ticket:   rep.Ticket,
@@ -199,7 +199,7 @@ func (k *kerberos) classify(ctx context.Context, what string, err error) error {
 		return secrets.Errorf(ReasonKerberos, "freeipa: Kerberos %s as %s: no encryption type in common with the KDC (check the enctypes in krb5_conf and the keytab)", what, k.principal)
 	case isKrb && kerr.RootCause == krberror.NetworkingError,
 		strings.Contains(msg, "error sending to a KDC"), strings.Contains(msg, "failed to communicate with KDC"):
-		return secrets.Errorf(ReasonKDCUnreachable, "freeipa: Kerberos %s as %s: no KDC of realm %s answered: %s", what, k.principal, k.realm, lastPart(msg))
+		return secrets.Errorf(ReasonKDCUnreachable, "freeipa: Kerberos %s as %s: no KDC of realm %s answered: %s", what, k.principal, k.realm, netPart(msg))
 	case isKrb && kerr.RootCause == krberror.ConfigError,
 		strings.Contains(msg, "no KDCs defined"), strings.Contains(msg, "error getting KDCs"):
 		return secrets.Errorf(secrets.ReasonConfig, "freeipa: Kerberos %s as %s: no KDC for realm %s in krb5_conf: %s", what, k.principal, k.realm, lastPart(msg))
@@ -215,6 +215,17 @@ func lastPart(msg string) string {
 		msg = msg[i+2:]
 	}
 	return msg
+}
+
+// netPart keeps the end of a gokrb5 networking error, from "dial" or
+// "error reading" on, dropping its chain of wrappers.
+func netPart(msg string) string {
+	for _, marker := range []string{"dial ", "error reading", "error sending to KDC"} {
+		if i := strings.LastIndex(msg, marker); i >= 0 {
+			return msg[i:]
+		}
+	}
+	return lastPart(msg)
 }
 
 // run keeps a fresh TGT until ctx ends: it logs in again two thirds into

@@ -312,6 +312,15 @@ func (k *KDC) Stop() {
 	}
 }
 
+// Restart starts the KDC again on the same address after Stop.
+func (k *KDC) Restart(t testing.TB) {
+	t.Helper()
+	k.Stop()
+	if err := k.startDaemon(); err != nil {
+		t.Fatalf("kdc: restart krb5kdc: %v (log: %s)", err, k.Log())
+	}
+}
+
 // PrincipalOption changes how AddPrincipal creates a principal.
 type PrincipalOption func(*[]string)
 
