@@ -100,7 +100,7 @@ func TestRuntimeErrors(t *testing.T) {
 			wantReason: ReasonIPAUnreachable, wantMsg: "cannot reach IPA server ipa.example.test",
 		},
 		{
-			name: "IPA certificate not signed by ca_file",
+			name:  "IPA certificate not signed by ca_file",
 			setup: func(t *testing.T, e *testEnv) {}, extra: []string{"ca_file: OTHER"},
 			wantReason: ReasonIPATLS, wantMsg: "not signed by a CA in ca_file",
 		},
