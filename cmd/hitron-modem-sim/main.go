@@ -1,0 +1,82 @@
+// Command hitron-modem-sim runs the simulated Hitron CGN modem on its own,
+// for trying the exporter, Prometheus set-ups and load tests without
+// hardware. It prints the certificate fingerprint to pin.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("hitron-modem-sim", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8443", "Address to serve HTTPS on.")
+	username := fs.String("username", "admin", "Username the modem accepts.")
+	passwordFile := fs.String("password-file", "", "File holding the password the modem accepts (default: \"password\").")
+	dataSet := fs.String("dataset", modemsim.DefaultDataSet, "Data set to serve: "+strings.Join(modemsim.DataSets(), ", "))
+	fault := fs.String("fault", "", "Fault to switch on: "+faultNames())
+	latency := fs.Duration("latency", 0, "Delay added to every request (the device is slow).")
+	lockAfter := fs.Int("lock-after", 5, "Wrong passwords in a row before LoginProtect.")
+	lockFor := fs.Duration("lock-for", 5*time.Minute, "How long LoginProtect lasts.")
+	certFile := fs.String("cert", "", "PEM certificate to serve (default: a generated device-like one).")
+	keyFile := fs.String("key", "", "PEM key for -cert.")
+	modern := fs.Bool("modern-tls", false, "Offer Go's default TLS instead of the device's TLS 1.2 with RSA key exchange.")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg := modemsim.Config{
+		Username: *username, DataSet: *dataSet, Latency: *latency, LockAfter: *lockAfter, LockFor: *lockFor, ModernTLS: *modern,
+	}
+	if *passwordFile != "" {
+		raw, err := os.ReadFile(*passwordFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		cfg.Password = strings.TrimRight(string(raw), "\r\n")
+	}
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		cfg.Certificate = &cert
+	}
+	sim, err := modemsim.New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	sim.SetFault(modemsim.Fault(*fault))
+	if err := sim.Start(*listen); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("simulated %s modem on %s\nfingerprint: %s\n", *dataSet, sim.URL(), sim.Fingerprint())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	_ = sim.Close()
+	return 0
+}
+
+func faultNames() string {
+	names := make([]string, len(modemsim.Faults))
+	for i, f := range modemsim.Faults {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
