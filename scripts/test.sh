@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the one command that tests hitron-exporter, on a fresh
+# Debian machine or a developer's. It does its own set-up, then runs every
+# test; nothing is skipped.
+#   1. installs the Debian packages the tests use (MIT Kerberos KDC, Prometheus
+#      with promtool, Chromium) when they are missing;
+#   2. builds the Vault server binary from the Go module proxy when it is not
+#      cached (about 11 minutes the first time; cached under
+#      ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter});
+#   3. checks formatting, go vet and staticcheck;
+#   4. runs `go test` over the module (the tests start the KDC, Vault,
+#      Prometheus and the modem simulator themselves, on 127.0.0.1 only),
+#      then the deployment-manifest checks in deploy/validate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export HITRON_CACHE_DIR=${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Debian packages"
+packages=(krb5-kdc krb5-admin-server krb5-user prometheus)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=""
+	[[ $(id -u) -eq 0 ]] || sudo="sudo"
+	echo "installing: ${missing[*]}"
+	$sudo apt-get update -qq
+	# The packages' own services are not used: the tests start private
+	# instances in temporary directories.
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+	echo "all present: ${packages[*]}"
+fi
+
+step "Vault server binary"
+VAULT_BIN=$(scripts/build-vault.sh | tail -n 1)
+export VAULT_BIN
+echo "$VAULT_BIN"
+
+step "gofmt, go vet, staticcheck"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n $unformatted ]]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+STATICCHECK=$HITRON_CACHE_DIR/bin/staticcheck-v0.8.2
+if [[ ! -x $STATICCHECK ]]; then
+	mkdir -p "$HITRON_CACHE_DIR/bin"
+	GOBIN=$HITRON_CACHE_DIR/bin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	mv "$HITRON_CACHE_DIR/bin/staticcheck" "$STATICCHECK"
+fi
+"$STATICCHECK" ./...
+
+step "go test ./..."
+go test -count=1 -timeout 30m ./...
+
+if [[ -f deploy/validate/go.mod ]]; then
+	step "deploy/validate (Kubernetes manifests and Helm chart)"
+	(cd deploy/validate && go test -count=1 -timeout 20m ./...)
+fi
+step "all tests passed"
