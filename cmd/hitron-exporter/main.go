@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -35,6 +36,13 @@ import (
 const defaultConfigFile = "hitron-exporter.yml"
 
 func main() {
+	if version.Version == "" {
+		// Set by -ldflags in release builds; otherwise the module version.
+		version.Version = "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version.Version = bi.Main.Version
+		}
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
