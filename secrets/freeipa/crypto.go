@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Session-key wrapping algorithms of vault_retrieve_internal.
@@ -159,15 +160,13 @@ func fernetDecrypt(key, token []byte) ([]byte, error) {
 	if len(key) != 32 {
 		return nil, errors.New("fernet key must be 32 bytes")
 	}
-	tok := bytes.TrimSpace(token)
-	raw := make([]byte, base64.URLEncoding.DecodedLen(len(tok)))
-	n, err := base64.URLEncoding.Decode(raw, tok)
+	tok := string(bytes.TrimSpace(token))
+	raw, err := base64.URLEncoding.DecodeString(tok)
 	if err != nil {
-		if n, err = base64.RawURLEncoding.Decode(raw, bytes.TrimRight(tok, "=")); err != nil {
+		if raw, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(tok, "=")); err != nil {
 			return nil, errors.New("fernet token is not base64")
 		}
 	}
-	raw = raw[:n]
 	const hdr, macLen = 1 + 8 + 16, 32
 	if len(raw) < hdr+aes.BlockSize+macLen || raw[0] != 0x80 {
 		return nil, errors.New("not a fernet token")
