@@ -30,7 +30,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
 	"github.com/hitron-exporter/hitron-exporter/internal/server"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
-	"github.com/hitron-exporter/hitron-exporter/secrets/file"
+	"github.com/hitron-exporter/hitron-exporter/secrets/builtin"
 )
 
 const defaultConfigFile = "hitron-exporter.yml"
@@ -44,13 +44,6 @@ func main() {
 		}
 	}
 	os.Exit(run(os.Args[1:]))
-}
-
-// providers lists the credential provider kinds this binary supports.
-func providers() *secrets.Registry {
-	r := secrets.NewRegistry()
-	r.Register("file", file.Kind())
-	return r
 }
 
 func run(args []string) int {
@@ -78,7 +71,7 @@ func run(args []string) int {
 	}
 	defer func() { _ = log.Sync() }()
 
-	reg := providers()
+	reg := builtin.Registry()
 	if *configCheck {
 		return checkConfig(*configFile, reg, log)
 	}
