@@ -69,10 +69,17 @@ func newSessionKey(algo string) ([]byte, error) {
 // wrapSessionKey encrypts key for the KRA transport key: PKCS#1 v1.5 by
 // default, RSA-OAEP with SHA-256 when oaep is set.
 func wrapSessionKey(pub *rsa.PublicKey, key []byte, oaep bool) ([]byte, error) {
-	if oaep {
-		return rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, key, nil)
+	if !oaep {
+		// FreeIPA's KRA expects PKCS#1 v1.5 unless keyWrap.useOAEP is set.
+		//lint:ignore SA1019 the FreeIPA protocol requires PKCS#1 v1.5 by default
+		w, err := rsa.EncryptPKCS1v15(rand.Reader, pub, key)
+		if err == nil {
+			return w, nil
+		}
+		// A FIPS build cannot do PKCS#1 v1.5 encryption: use OAEP, as
+		// FreeIPA 4.12 clients do.
 	}
-	return rsa.EncryptPKCS1v15(rand.Reader, pub, key)
+	return rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, key, nil)
 }
 
 // decryptTransport undoes the KRA's encryption of the vault data: CBC with

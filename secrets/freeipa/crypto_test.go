@@ -200,6 +200,7 @@ func TestWrapSessionKey(t *testing.T) {
 			if oaep {
 				got, err = rsa.DecryptOAEP(sha256.New(), nil, priv, w, nil)
 			} else {
+				//lint:ignore SA1019 the FreeIPA protocol requires PKCS#1 v1.5
 				got, err = rsa.DecryptPKCS1v15(nil, priv, w)
 			}
 			if err != nil || !bytes.Equal(got, key) || len(w) != 256 {

@@ -708,6 +708,7 @@ func (s *Server) vaultRetrieve(principal string, args []any, options map[string]
 	if opts.KRAOAEP {
 		key, err = rsa.DecryptOAEP(sha256.New(), nil, s.pki.transportKey, wrapped, nil)
 	} else {
+		//lint:ignore SA1019 Dogtag's KRA unwraps PKCS#1 v1.5 session keys by default
 		key, err = rsa.DecryptPKCS1v15(nil, s.pki.transportKey, wrapped)
 	}
 	if err != nil {
