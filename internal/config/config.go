@@ -89,6 +89,16 @@ type Target struct {
 	Location *time.Location   `yaml:"-"`
 	DataSets []hitron.Dataset `yaml:"-"`
 	Line     int              `yaml:"-"`
+
+	fieldLines map[string]int
+}
+
+// lineOf returns the line of a field of the target, or the target's line.
+func (t *Target) lineOf(field string) int {
+	if l, ok := t.fieldLines[field]; ok {
+		return l
+	}
+	return t.Line
 }
 
 // TLSConfig holds per-target TLS options.
@@ -294,6 +304,12 @@ func recordLines(root *yaml.Node, cfg *Config) {
 		for j := 0; j+1 < len(m.Content); j += 2 {
 			if t, ok := cfg.Targets[m.Content[j].Value]; ok && t != nil {
 				t.Line = m.Content[j].Line
+				t.fieldLines = map[string]int{}
+				if v := m.Content[j+1]; v.Kind == yaml.MappingNode {
+					for k := 0; k+1 < len(v.Content); k += 2 {
+						t.fieldLines[v.Content[k].Value] = v.Content[k].Line
+					}
+				}
 			}
 		}
 	}
@@ -336,42 +352,42 @@ func (c *Config) validate() error {
 		}
 		if t.Auth != "" {
 			if _, ok := c.Auths[t.Auth]; !ok {
-				return &Error{Line: t.Line, Field: field + ".auth", Err: fmt.Errorf("no profile named %q under auths", t.Auth)}
+				return &Error{Line: t.lineOf("auth"), Field: field + ".auth", Err: fmt.Errorf("no profile named %q under auths", t.Auth)}
 			}
 		}
 		if t.Fingerprint != "" {
 			fp, err := pin.Parse(t.Fingerprint)
 			if err != nil {
-				return &Error{Line: t.Line, Field: field + ".fingerprint", Err: err}
+				return &Error{Line: t.lineOf("fingerprint"), Field: field + ".fingerprint", Err: err}
 			}
 			t.Pin = fp
 		}
 		if t.Address != "" {
 			if _, _, err := splitHostPort(t.Address); err != nil {
-				return &Error{Line: t.Line, Field: field + ".address", Err: err}
+				return &Error{Line: t.lineOf("address"), Field: field + ".address", Err: err}
 			}
 		}
 		if t.Timeout < 0 {
-			return &Error{Line: t.Line, Field: field + ".timeout", Err: errors.New("must not be negative")}
+			return &Error{Line: t.lineOf("timeout"), Field: field + ".timeout", Err: errors.New("must not be negative")}
 		}
 		if t.TLS.MinVersion != "" {
 			v, err := pin.VersionByName(t.TLS.MinVersion)
 			if err != nil {
-				return &Error{Line: t.Line, Field: field + ".tls.min_version", Err: err}
+				return &Error{Line: t.lineOf("tls"), Field: field + ".tls.min_version", Err: err}
 			}
 			t.TLS.MinVersionID = v
 		}
 		for _, s := range t.TLS.CipherSuites {
 			id, err := pin.CipherSuiteByName(s)
 			if err != nil {
-				return &Error{Line: t.Line, Field: field + ".tls.cipher_suites", Err: err}
+				return &Error{Line: t.lineOf("tls"), Field: field + ".tls.cipher_suites", Err: err}
 			}
 			t.TLS.CipherIDs = append(t.TLS.CipherIDs, id)
 		}
 		for _, d := range t.Datasets {
 			ds := hitron.Dataset(strings.TrimSuffix(strings.TrimPrefix(d, "/data/"), ".asp"))
 			if !knownDataset(ds) {
-				return &Error{Line: t.Line, Field: field + ".datasets", Err: fmt.Errorf("unknown dataset %q", d)}
+				return &Error{Line: t.lineOf("datasets"), Field: field + ".datasets", Err: fmt.Errorf("unknown dataset %q", d)}
 			}
 			t.DataSets = append(t.DataSets, ds)
 		}
@@ -379,7 +395,7 @@ func (c *Config) validate() error {
 		if t.Timezone != "" {
 			loc, err := time.LoadLocation(t.Timezone)
 			if err != nil {
-				return &Error{Line: t.Line, Field: field + ".timezone", Err: err}
+				return &Error{Line: t.lineOf("timezone"), Field: field + ".timezone", Err: err}
 			}
 			t.Location = loc
 		}

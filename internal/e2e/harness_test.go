@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+)
+
+// binary is the exporter built once for all tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hitron-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "hitron-exporter")
+	build := exec.Command("go", "build", "-o", binary, "github.com/hitron-exporter/hitron-exporter/cmd/hitron-exporter")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// lockedBuffer collects a process's output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// exporter is a running hitron-exporter process.
+type exporter struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	scheme string
+	client *http.Client
+	out    *lockedBuffer
+	// secrets that must never appear in output or logs.
+	secrets []string
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// startExporter runs the binary with args plus a loopback listen address and
+// waits until it answers /-/healthy.
+func startExporter(t *testing.T, secrets []string, args ...string) *exporter {
+	t.Helper()
+	addr := freePort(t)
+	e := &exporter{t: t, addr: addr, scheme: "http", out: &lockedBuffer{}, secrets: secrets,
+		client: &http.Client{Timeout: 30 * time.Second}}
+	for _, a := range args {
+		if strings.HasPrefix(a, "--web.config.file=") {
+			e.scheme = "https"
+			e.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // test CA
+		}
+	}
+	e.cmd = exec.Command(binary, append([]string{"--web.listen-address=" + addr, "--log.level=debug"}, args...)...)
+	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = e.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = e.cmd.Process.Kill()
+			<-done
+		}
+		for _, s := range e.secrets {
+			if strings.Contains(e.out.String(), s) {
+				t.Errorf("a secret appears in the exporter's log")
+			}
+		}
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", e.out.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodGet, e.url("/-/healthy"), nil)
+		req.SetBasicAuth("prometheus", "scrape-pass")
+		if resp, err := e.client.Do(req); err == nil {
+			_ = resp.Body.Close()
+			return e
+		}
+		if e.cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("exporter did not come up:\n%s", e.out.String())
+	return nil
+}
+
+func (e *exporter) url(path string) string { return e.scheme + "://" + e.addr + path }
+
+// do sends a request and checks that no secret is in the answer.
+func (e *exporter) do(method, path string, header map[string]string, user, pass string) (int, string) {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url(path), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	for _, s := range e.secrets {
+		if strings.Contains(string(body), s) {
+			e.t.Fatalf("%s %s: the answer contains a secret", method, path)
+		}
+	}
+	return resp.StatusCode, string(body)
+}
+
+func (e *exporter) get(path string) (int, string) { return e.do(http.MethodGet, path, nil, "", "") }
+
+// waitLog waits until the exporter's log contains s.
+func (e *exporter) waitLog(s string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(e.out.String(), s) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("log never showed %q", s)
+}
+
+func startSim(t *testing.T, cfg modemsim.Config) *modemsim.Simulator {
+	t.Helper()
+	sim, err := modemsim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	return sim
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func hasLine(body, line string) bool {
+	for _, l := range strings.Split(body, "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
