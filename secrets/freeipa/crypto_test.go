@@ -225,6 +225,9 @@ func TestParseOwner(t *testing.T) {
 		{in: "user:al ice", err: true},
 		{in: "user:alice/x", err: true},
 		{in: "service:host/a,b", err: true},
+		{in: "service:host/cm.example.com:443", err: true},
+		{in: "service:HOST/cm-1_a.example.com@EXAMPLE.COM", want: "service:HOST/cm-1_a.example.com@EXAMPLE.COM"},
+		{in: "user:machine$", want: "user:machine$"},
 		{in: "service:" + strings.Repeat("a", 300), err: true},
 	}
 	for _, tc := range tests {

@@ -179,7 +179,8 @@ func parseOwner(s string) (owner, error) {
 		return owner{}, fmt.Errorf("%q names no %s", s, kind)
 	}
 	for _, r := range name {
-		if r <= ' ' || r == 0x7f || r == ',' || r == '"' || r == '\\' {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_/@$", r)
+		if !ok {
 			return owner{}, fmt.Errorf("%q: invalid character %q in the %s name", s, r, kind)
 		}
 	}
