@@ -10,7 +10,8 @@
 #   3. checks formatting, go vet and staticcheck;
 #   4. runs `go test` over the module (the tests start the KDC, Vault,
 #      Prometheus and the modem simulator themselves, on 127.0.0.1 only),
-#      then the deployment-manifest checks in deploy/validate.
+#   5. fuzzes every parser for a bounded time (FUZZTIME, default 10s each),
+#      then runs the deployment-manifest checks in deploy/validate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +57,15 @@ fi
 
 step "go test ./..."
 go test -count=1 -timeout 30m ./...
+
+step "fuzzing, ${FUZZTIME:=10s} per target"
+# Every parser gets a bounded coverage-guided run; a crash fails the build
+# and leaves its input under testdata/fuzz/ to become a regression test.
+for target in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs grep -Ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/(.*//'); do
+	file=${target%%:*}; name=${target##*func }
+	echo "$(dirname "$file") $name"
+	go test "./$(dirname "$file")" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" >/dev/null
+done
 
 if [[ -f deploy/validate/go.mod ]]; then
 	step "deploy/validate (Kubernetes manifests and Helm chart)"

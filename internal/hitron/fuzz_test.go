@@ -1,0 +1,103 @@
+package hitron
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedFixtures adds every simulator fixture body as a seed.
+func seedFixtures(f *testing.F, add func(ds Dataset, body []byte)) {
+	sets, _ := filepath.Glob(filepath.Join("..", "modemsim", "fixtures", "*"))
+	for _, set := range sets {
+		for _, ds := range KnownDatasets {
+			if body, err := os.ReadFile(filepath.Join(set, string(ds)+".json")); err == nil {
+				add(ds, body)
+			}
+		}
+	}
+}
+
+// FuzzParse feeds arbitrary bodies to every dataset parser: no panic, and
+// every parsed number is finite.
+func FuzzParse(f *testing.F) {
+	seedFixtures(f, func(ds Dataset, body []byte) { f.Add(string(ds), body) })
+	f.Add("dsinfo", []byte(`[{"portId":1e400}]`))
+	f.Add("getSysInfo", []byte(`{"systemUptime":"99999999999999999999 Days"}`))
+	f.Fuzz(func(t *testing.T, ds string, body []byte) {
+		d := &Data{}
+		known := false
+		for _, k := range KnownDatasets {
+			if string(k) == ds {
+				known = true
+			}
+		}
+		if !known {
+			ds = string(KnownDatasets[len(body)%len(KnownDatasets)])
+		}
+		_ = d.Parse(Dataset(ds), body)
+		for _, ch := range d.Downstream {
+			for _, v := range []Value{ch.Frequency, ch.Power, ch.SNR, ch.Octets, ch.Corrected, ch.Uncorrect} {
+				finite(t, v)
+			}
+		}
+		for _, ch := range d.Upstream {
+			finite(t, ch.Power)
+			finite(t, ch.Bandwidth)
+		}
+		if d.System != nil {
+			finite(t, d.System.Uptime)
+			finite(t, d.System.LANSent)
+		}
+	})
+}
+
+func finite(t *testing.T, v Value) {
+	t.Helper()
+	if v.Valid && (v.V != v.V || v.V > 1e308 || v.V < -1e308) {
+		t.Fatalf("non-finite value %v", v.V)
+	}
+}
+
+// FuzzValues covers the string parsers: numbers, counters, bytes,
+// durations (never negative) and clocks.
+func FuzzValues(f *testing.F) {
+	for _, s := range []string{"17.400", "-1.100", " 713600000", "NA", "3 * 2e32 + 1025007675", "40.14M Bytes",
+		"00 Days,05 Hours,38 Minutes,47 Seconds", "003 days 01h:40m:02s", "84h:37m:16s", "D: 4 H: 09 M: 47 S: 10",
+		"D: -- H: -- M: -- S: --", "Fri Jun 17, 2022, 17:09:10", "Wed, 29 May 2019 20:24:52 -050", "1e999", "--"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		finite(t, ParseNumber(s))
+		finite(t, ParseCounter(s))
+		finite(t, ParseBytes(s))
+		d := ParseDuration(s)
+		finite(t, d)
+		if d.Valid && d.V < 0 {
+			t.Fatalf("negative duration %v from %q", d.V, s)
+		}
+		if c := ParseCounter(s); c.Valid && c.V < 0 {
+			t.Fatalf("negative counter from %q", s)
+		}
+		_, _ = ParseClock(s, time.UTC)
+	})
+}
+
+// FuzzLoginResult covers the login answer parser: only "success" succeeds.
+func FuzzLoginResult(f *testing.F) {
+	for _, s := range []string{"success", "Wrong Credentials.", "Repeat Login", "LoginProtect=9|58|21", "LoginProtect=x|y",
+		"LoginProtect=", "Up to the session limit: 1", "", "<html>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		err := loginResult(body)
+		if err == nil && !strings.EqualFold(strings.TrimSpace(body), "success") {
+			t.Fatalf("login body %q accepted", body)
+		}
+		if l, ok := err.(*LockedOutError); ok && (l.Wait < 0 || l.Failures < 0) {
+			t.Fatalf("negative lock-out from %q: %+v", body, l)
+		}
+	})
+}
