@@ -97,8 +97,8 @@ func TestContainerfileBuildsStaticBinary(t *testing.T) {
 		}
 		filePath := regexp.MustCompile(`(?m)^(\s+path:\s+)/\S+credentials\.yml\s*$`)
 		cfgs := map[string][]byte{
-			"systemd/hitron-exporter.yml":             readFile(t, filepath.Join(dir(t), "systemd", "hitron-exporter.yml")),
-			"podman/hitron-exporter-file.yml":         readFile(t, filepath.Join(dir(t), "podman", "hitron-exporter-file.yml")),
+			"systemd/hitron-exporter.yml":              readFile(t, filepath.Join(dir(t), "systemd", "hitron-exporter.yml")),
+			"podman/hitron-exporter-file.yml":          readFile(t, filepath.Join(dir(t), "podman", "hitron-exporter-file.yml")),
 			"kubernetes/vault-agent-proxy (via agent)": exporterConfigs(t)[filepath.Join(dir(t), "kubernetes", "vault-agent-proxy", "configmap.yaml")],
 		}
 		for name, raw := range cfgs {
