@@ -106,14 +106,20 @@ var (
 // would otherwise fail the whole scrape) and absent values.
 type emitter struct {
 	ch   chan<- prometheus.Metric
-	seen map[string]bool
+	seen map[seriesKey]bool
+}
+
+// seriesKey identifies a series: its description and label values.
+type seriesKey struct {
+	desc   *prometheus.Desc
+	labels string
 }
 
 func (e *emitter) emit(d *prometheus.Desc, t prometheus.ValueType, v hitron.Value, labels ...string) {
 	if !v.Valid {
 		return
 	}
-	key := d.String() + "\xff" + strings.Join(labels, "\xff")
+	key := seriesKey{desc: d, labels: strings.Join(labels, "\xff")}
 	if e.seen[key] {
 		return
 	}
@@ -144,7 +150,7 @@ func boolValue(b bool) hitron.Value {
 
 // Collect emits the metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	e := &emitter{ch: ch, seen: map[string]bool{}}
+	e := &emitter{ch: ch, seen: map[seriesKey]bool{}}
 	d := c.data
 	c.collectChannels(e)
 	if s := d.System; s != nil {

@@ -65,11 +65,26 @@ func TestLandingPageInABrowser(t *testing.T) {
 	step("open the landing page", chromedp.Do(ctx, chromedp.Navigate(e.url("/")), chromedp.WaitVisible("#probe-form")))
 	form, err := chromedp.Run(ctx, chromedp.OuterHTML("#probe-form"))
 	step("read the form", err)
-	step("submit the form", chromedp.Do(ctx, chromedp.SendKeys("#target", sim.Addr()), chromedp.Click("#submit"), chromedp.WaitReady("body")))
+	step("submit the form", chromedp.Do(ctx, chromedp.SendKeys("#target", sim.Addr()), chromedp.Click("#submit")))
+	waitFor := func(what, path string) {
+		t.Helper()
+		for {
+			loc, err := chromedp.Run(ctx, chromedp.Location())
+			step(what, err)
+			if strings.Contains(loc, path) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("wait for the probe result", "/probe?")
+	step("wait for the result text", chromedp.Do(ctx, chromedp.WaitReady("body")))
 	result := text("body")
 	step("back to the landing page", chromedp.Do(ctx, chromedp.Navigate(e.url("/")), chromedp.WaitVisible("#recent")))
 	table := text("#recent")
-	step("open the trace", chromedp.Do(ctx, chromedp.Click("#recent a"), chromedp.WaitReady("body")))
+	step("open the trace", chromedp.Do(ctx, chromedp.Click("#recent a")))
+	waitFor("wait for the trace", "/probes/")
+	step("wait for the trace text", chromedp.Do(ctx, chromedp.WaitReady("body")))
 	trace := text("body")
 	if strings.Contains(strings.ToLower(form), "password") || strings.Contains(form, "pwd") {
 		t.Fatalf("the form has a credential field:\n%s", form)

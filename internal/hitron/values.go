@@ -38,6 +38,12 @@ var numberPrefix = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?`)
 // junk give an absent value.
 func ParseNumber(s string) Value {
 	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && isDecimal(s) {
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return Value{}
+		}
+		return Some(f) // the common case: a plain number
+	}
 	if IsPlaceholder(s) {
 		return Value{}
 	}
@@ -54,6 +60,18 @@ func ParseNumber(s string) Value {
 		return Value{}
 	}
 	return Some(f)
+}
+
+// isDecimal reports whether s is written with digits, sign, point and
+// exponent only (ParseFloat also takes "Inf", "NaN", hex and underscores).
+func isDecimal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // unitSuffix accepts a short alphabetic unit after a number (dBmV, dB, Hz,

@@ -95,6 +95,10 @@ type Options struct {
 	// Observe, when set, is called with what the peer presented, before the
 	// pin is checked, so a mismatch can still be reported.
 	Observe func(Observation)
+	// SessionCache, when set, lets later connections to the same modem
+	// resume the TLS session instead of a full handshake. The pin is
+	// checked on resumed connections too.
+	SessionCache tls.ClientSessionCache
 }
 
 // LegacyRSAKeyExchangeSuites are the RSA key exchange cipher suites that Go
@@ -134,6 +138,10 @@ func ClientConfig(o Options) *tls.Config {
 		MinVersion:   minVersion,
 		CipherSuites: suites,
 		ServerName:   o.ServerName,
+		// Classic curves only: the post-quantum hybrid key share costs a
+		// key generation per connection and old modem stacks ignore it.
+		CurvePreferences:   []tls.CurveID{tls.X25519, tls.CurveP256},
+		ClientSessionCache: o.SessionCache,
 		// Chain and host name verification are replaced by the pin check in
 		// VerifyConnection: the modem's certificate is self-signed.
 		InsecureSkipVerify: true, //nolint:gosec // pinned in VerifyConnection

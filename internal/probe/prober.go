@@ -84,6 +84,8 @@ type device struct {
 	backoffLevel int
 	// unsupported pages (404) are skipped until the time noted.
 	unsupported map[hitron.Dataset]time.Time
+	// sessions resumes TLS sessions with the modem across probes.
+	sessions tls.ClientSessionCache
 }
 
 // New returns a prober.
@@ -112,7 +114,7 @@ func (p *Prober) device(key string) *device {
 	defer p.mu.Unlock()
 	d, ok := p.devices[key]
 	if !ok {
-		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}}
+		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}, sessions: tls.NewLRUClientSessionCache(4)}
 		p.devices[key] = d
 	}
 	return d
@@ -217,7 +219,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device) *Result {
 		MaxBodyBytes: p.maxBody,
 		TLS: pin.ClientConfig(pin.Options{
 			Pin: plan.Pin, MinVersion: plan.TLS.MinVersionID, ExtraCipherSuites: plan.TLS.CipherIDs,
-			ServerName: serverName(plan.Target.Host), Observe: pr.observeTLS,
+			ServerName: serverName(plan.Target.Host), Observe: pr.observeTLS, SessionCache: dev.sessions,
 		}),
 		Trace: pr.httpTrace,
 	})

@@ -28,7 +28,7 @@ const password = "s3cr3t-Pa55word-never-shown"
 
 // env is an exporter in front of one simulated modem.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	sim  *modemsim.Simulator
 	srv  *Server
 	http *httptest.Server
@@ -55,7 +55,7 @@ func (s *syncBuffer) String() string {
 
 // newEnv starts a simulator and an exporter whose config is extra with
 // {{addr}}, {{fp}} and {{creds}} substituted.
-func newEnv(t *testing.T, simCfg modemsim.Config, cfgText string, opts ...func(*Options)) *env {
+func newEnv(t testing.TB, simCfg modemsim.Config, cfgText string, opts ...func(*Options)) *env {
 	t.Helper()
 	if simCfg.Password == "" {
 		simCfg.Password = password
@@ -100,7 +100,7 @@ func newEnv(t *testing.T, simCfg modemsim.Config, cfgText string, opts ...func(*
 	return e
 }
 
-func writeFile(t *testing.T, path, body string) {
+func writeFile(t testing.TB, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,294 @@
+// Package loadtest measures the exporter under load: it starts N simulated
+// modems on 127.0.0.1, runs the real exporter binary against them, probes
+// every modem at a fixed rate, and reports throughput, latency, the
+// exporter's CPU time per probe and its peak memory. In the same run it
+// times the same HTTP exchanges made directly against the simulators (the
+// device limit), so the exporter's overhead is a difference against a
+// baseline measured under identical conditions.
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+)
+
+// Options configure a run.
+type Options struct {
+	// Exporter is the path of the hitron-exporter binary.
+	Exporter string
+	// Modems is how many simulated modems to start.
+	Modems int
+	// Interval is how often each modem is probed (Prometheus' scrape interval).
+	Interval time.Duration
+	// Duration of the measured run.
+	Duration time.Duration
+	// Latency the simulated modems add to each request.
+	Latency time.Duration
+	// DataSet served by the modems.
+	DataSet string
+	// Log receives progress lines.
+	Log io.Writer
+}
+
+// Report holds the figures of one run.
+type Report struct {
+	Modems         int
+	Probes         int
+	Failures       int
+	Elapsed        time.Duration
+	ProbesPerSec   float64
+	P50, P99       time.Duration
+	RawP50, RawP99 time.Duration
+	CPUPerProbe    time.Duration
+	CPUShareOfCore float64
+	PeakRSSBytes   int64
+}
+
+// String formats the report.
+func (r Report) String() string {
+	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s overhead_p50=%s cpu_per_probe=%s cpu_share_of_one_core=%.2f%% peak_rss=%.1fMiB",
+		r.Modems, r.Probes, r.Failures, r.ProbesPerSec, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
+		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), (r.P50 - r.RawP50).Round(time.Microsecond),
+		r.CPUPerProbe.Round(time.Microsecond), r.CPUShareOfCore*100, float64(r.PeakRSSBytes)/(1<<20))
+}
+
+// Run performs one measurement.
+func Run(ctx context.Context, o Options) (Report, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	rep := Report{Modems: o.Modems}
+	cert, err := modemsim.GenerateCertificate()
+	if err != nil {
+		return rep, err
+	}
+	fp := pin.Of(cert.Certificate[0])
+	sims := make([]*modemsim.Simulator, 0, o.Modems)
+	defer func() {
+		for _, s := range sims {
+			_ = s.Close()
+		}
+	}()
+	for i := 0; i < o.Modems; i++ {
+		s, err := modemsim.New(modemsim.Config{Password: "load-test", Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, SessionIdle: time.Minute})
+		if err != nil {
+			return rep, err
+		}
+		if err := s.Start("127.0.0.1:0"); err != nil {
+			return rep, err
+		}
+		sims = append(sims, s)
+	}
+	fmt.Fprintf(o.Log, "started %d simulated modems\n", len(sims))
+
+	dir, err := os.MkdirTemp("", "hitron-loadtest-")
+	if err != nil {
+		return rep, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	cfg := buildConfig(dir, sims, fp)
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
+		return rep, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return rep, err
+	}
+	cmd := exec.CommandContext(ctx, o.Exporter, "--config.file="+filepath.Join(dir, "config.yml"), "--web.listen-address="+addr, "--log.level=error")
+	cmd.Stderr = o.Log
+	if err := cmd.Start(); err != nil {
+		return rep, fmt.Errorf("start exporter: %w", err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := waitUp("http://" + addr + "/-/healthy"); err != nil {
+		return rep, err
+	}
+
+	// Raw baseline: the same exchanges straight at the simulators.
+	raw := rawBaseline(ctx, sims, fp, o)
+	sort.Slice(raw, func(i, j int) bool { return raw[i] < raw[j] })
+	rep.RawP50, rep.RawP99 = percentile(raw, 0.50), percentile(raw, 0.99)
+
+	cpuBefore, err := cpuTime(cmd.Process.Pid)
+	if err != nil {
+		return rep, err
+	}
+	lat, failures := drive(ctx, "http://"+addr, sims, o)
+	cpuAfter, _ := cpuTime(cmd.Process.Pid)
+	rep.Probes, rep.Failures = len(lat), failures
+	rep.Elapsed = o.Duration
+	rep.ProbesPerSec = float64(len(lat)) / o.Duration.Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	rep.P50, rep.P99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	if len(lat) > 0 {
+		rep.CPUPerProbe = (cpuAfter - cpuBefore) / time.Duration(len(lat))
+	}
+	rep.CPUShareOfCore = (cpuAfter - cpuBefore).Seconds() / o.Duration.Seconds()
+	rep.PeakRSSBytes, _ = peakRSS(cmd.Process.Pid)
+	return rep, nil
+}
+
+func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint) string {
+	var b strings.Builder
+	creds := filepath.Join(dir, "credentials.yml")
+	_ = os.WriteFile(creds, []byte("username: admin\npassword: load-test\n"), 0o600)
+	fmt.Fprintf(&b, "auths:\n  default:\n    file:\n      path: %s\ntargets:\n", creds)
+	for _, s := range sims {
+		fmt.Fprintf(&b, "  %q:\n    fingerprint: %q\n", s.Addr(), fp.String())
+	}
+	return b.String()
+}
+
+// drive probes every modem once per interval, spread evenly, for the
+// run's duration, and returns the probe latencies and the failure count.
+func drive(ctx context.Context, base string, sims []*modemsim.Simulator, o Options) ([]time.Duration, int) {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failures atomic.Int32
+	var wg sync.WaitGroup
+	step := o.Interval / time.Duration(len(sims))
+	deadline := time.Now().Add(o.Duration)
+	tick := time.NewTicker(step)
+	defer tick.Stop()
+	for i := 0; time.Now().Before(deadline); i++ {
+		select {
+		case <-ctx.Done():
+			return lat, int(failures.Load())
+		case <-tick.C:
+		}
+		s := sims[i%len(sims)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/probe?target="+url.QueryEscape(s.Addr()), nil)
+			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+			resp, err := client.Do(req)
+			if err != nil {
+				failures.Add(1)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			d := time.Since(start)
+			if !strings.Contains(string(body), "\nprobe_success 1\n") {
+				failures.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return lat, int(failures.Load())
+}
+
+// rawBaseline times the probe's HTTP exchanges (login, the default pages,
+// logout) made directly against the simulators, one modem after another.
+func rawBaseline(ctx context.Context, sims []*modemsim.Simulator, fp pin.Fingerprint, o Options) []time.Duration {
+	n := min(len(sims), 200)
+	out := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		s := sims[i]
+		start := time.Now()
+		u := &url.URL{Scheme: "https", Host: s.Addr()}
+		c, err := hitron.New(hitron.Options{BaseURL: u, TLS: pin.ClientConfig(pin.Options{Pin: fp})})
+		if err != nil {
+			continue
+		}
+		sess, err := c.Login(ctx, "admin", "load-test", false)
+		if err == nil {
+			for _, ds := range hitron.DefaultDatasets {
+				_, _ = sess.Fetch(ctx, ds)
+			}
+			_ = sess.Logout(ctx, 5*time.Second)
+		}
+		c.Close()
+		out = append(out, time.Since(start))
+	}
+	return out
+}
+
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q * float64(len(sorted)-1))
+	return sorted[i]
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String(), nil
+}
+
+func waitUp(u string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			_ = resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("exporter at %s did not start", u)
+}
+
+// cpuTime reads a process's user+system CPU time from /proc.
+func cpuTime(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read /proc: %w", err)
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// fields 14 and 15 (1-based) of the whole line.
+	s := string(raw)
+	rest := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(rest) < 13 {
+		return 0, fmt.Errorf("short /proc stat")
+	}
+	ut, _ := strconv.ParseInt(rest[11], 10, 64)
+	st, _ := strconv.ParseInt(rest[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / clkTck, nil
+}
+
+// peakRSS reads VmHWM from /proc.
+func peakRSS(pid int) (int64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, err := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM")
+}
