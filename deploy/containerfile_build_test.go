@@ -53,6 +53,7 @@ func buildFromContainerfile(t *testing.T) string {
 // program interpreter, no shared libraries, and the version stamped in by
 // -ldflags.
 func TestContainerfileBuildsStaticBinary(t *testing.T) {
+	t.Parallel()
 	bin := buildFromContainerfile(t)
 	f, err := elf.Open(bin)
 	if err != nil {

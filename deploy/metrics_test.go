@@ -341,6 +341,7 @@ func TestDashboardUsesKnownMetrics(t *testing.T) {
 // TestDashboardQueriesParse sends every dashboard query to a real
 // Prometheus: a syntax or type error comes back as bad_data.
 func TestDashboardQueriesParse(t *testing.T) {
+	t.Parallel()
 	p := promenv.Start(t, "scrape_configs: []")
 	ctx := context.Background()
 	exprs := dashboardExprs(t)

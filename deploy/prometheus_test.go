@@ -22,6 +22,7 @@ import (
 var scrapeConfigs = []string{
 	"prometheus/prometheus.yml",
 	"kubernetes/prometheus-scrape.yml",
+	"prometheus/sharding/prometheus-shard.yml",
 }
 
 func TestPromtoolCheckConfig(t *testing.T) {
@@ -155,6 +156,7 @@ func TestEveryRuleHasAUnitTest(t *testing.T) {
 // evaluates without error. The end-to-end test with the real exporter and
 // the modem simulator lives with the exporter's own tests.
 func TestShippedScrapeConfigWithRealPrometheus(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	probed := map[string]int{}
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

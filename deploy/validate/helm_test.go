@@ -259,6 +259,7 @@ func diffObjects(w, g any) []string {
 		g := g.(*corev1.Service)
 		out = append(out, same("ports", w.Spec.Ports, g.Spec.Ports)...)
 		out = append(out, same("type", w.Spec.Type, g.Spec.Type)...)
+		out = append(out, same("sessionAffinity", w.Spec.SessionAffinity, g.Spec.SessionAffinity)...)
 	case *monitoringv1.Probe:
 		g := g.(*monitoringv1.Probe)
 		out = append(out, same("spec", w.Spec, g.Spec)...)
