@@ -1,0 +1,152 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
+)
+
+const fpA = "AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA"
+const fpB = "BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB"
+
+func snapshot(t *testing.T, yaml string) *Snapshot {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := secrets.NewRegistry()
+	reg.Register("local", secrets.Kind{Local: true, New: func(secrets.Options) (secrets.Provider, error) { return localProvider{}, nil }})
+	reg.Register("broker", secrets.Kind{New: func(secrets.Options) (secrets.Provider, error) { return localProvider{}, nil }})
+	s, err := Build(cfg, reg, nil, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestNewPlan(t *testing.T) {
+	s := snapshot(t, `
+auths:
+  default: {local: {}}
+  corp: {broker: {}, timeout: 4s}
+  strict: {local: {}, require_fingerprint: true}
+  limited: {local: {}, allowed_targets: ["192.0.2.1"]}
+targets:
+  "192.0.2.1":
+    auth: corp
+    fingerprint: "`+fpA+`"
+    timeout: 7s
+    force: true
+    address: "198.51.100.1:8443"
+  "192.0.2.2":
+    timeout: 2s
+`)
+	tests := []struct {
+		name    string
+		req     Request
+		wantErr string
+		check   func(t *testing.T, p *Plan)
+	}{
+		{"configured target uses its profile, pin, address and caps", Request{Target: "192.0.2.1", Timeout: 10 * time.Second}, "", func(t *testing.T, p *Plan) {
+			if p.Profile.Name != "corp" || !p.PinConfigured || !p.Force || p.Address != "198.51.100.1:8443" || p.StateKey != "198.51.100.1:8443" {
+				t.Fatalf("plan: %+v", p)
+			}
+			if p.Timeout != 4*time.Second {
+				t.Fatalf("timeout %s, want the profile's 4s", p.Timeout)
+			}
+		}},
+		{"scrape timeout capped by target", Request{Target: "192.0.2.2", Timeout: 10 * time.Second}, "", func(t *testing.T, p *Plan) {
+			if p.Timeout != 2*time.Second || p.Profile.Name != "default" {
+				t.Fatalf("plan: %+v", p)
+			}
+		}},
+		{"no header: default budget", Request{Target: "192.0.2.9"}, "", func(t *testing.T, p *Plan) {
+			if p.Timeout != DefaultTimeout || !p.Pin.IsZero() || p.Target.Port != 443 {
+				t.Fatalf("plan: %+v", p)
+			}
+		}},
+		{"URL pin on an unconfigured target with a local profile", Request{Target: "192.0.2.9", Fingerprint: fpB}, "", func(t *testing.T, p *Plan) {
+			want, _ := pin.Parse(fpB)
+			if !p.Pin.Equal(want) || p.PinConfigured {
+				t.Fatalf("pin: %+v", p)
+			}
+		}},
+		{"datasets default", Request{Target: "192.0.2.9"}, "", func(t *testing.T, p *Plan) {
+			if len(p.Datasets) != len(hitron.DefaultDatasets) {
+				t.Fatal("datasets")
+			}
+		}},
+		{"broker profile on an unpinned target", Request{Target: "192.0.2.9", Auth: "corp", Fingerprint: fpA}, "cannot stand in for it", nil},
+		{"local profile requiring a pin", Request{Target: "192.0.2.9", Auth: "strict"}, "targets: with a fingerprint", nil},
+		{"allowed_targets", Request{Target: "192.0.2.9", Auth: "limited"}, "allowed_targets", nil},
+		{"contradicting pin", Request{Target: "192.0.2.1", Fingerprint: fpB}, "does not match", nil},
+		{"unknown profile", Request{Target: "192.0.2.1", Auth: "nope"}, `unknown auth profile "nope"`, nil},
+		{"bad target", Request{Target: "http://192.0.2.1"}, "invalid target", nil},
+		{"auth and URL credentials", Request{Target: "192.0.2.9", Auth: "default", URLCredentials: ptr(secrets.NewCredentials("a", "b"))}, "not both", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewPlan(s, tt.req)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsRequestError(err) {
+					t.Fatalf("err = %v, want a refusal containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, p)
+		})
+	}
+	empty := snapshot(t, "")
+	if _, err := NewPlan(empty, Request{Target: "192.0.2.9"}); err == nil || !strings.Contains(err.Error(), "no auth profile") {
+		t.Fatalf("no default profile: %v", err)
+	}
+}
+
+func TestPlanKeySeparatesCredentials(t *testing.T) {
+	s := snapshot(t, "auths:\n  default: {local: {}}\n")
+	a, _ := NewPlan(s, Request{Target: "x.example"})
+	b, _ := NewPlan(s, Request{Target: "x.example"})
+	c, _ := NewPlan(s, Request{Target: "x.example", Force: true})
+	if a.Key != b.Key || a.Key == c.Key {
+		t.Fatal("plan keys do not group identical probes only")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("x: %w", pin.ErrMismatch), ReasonPinMismatch},
+		{hitron.ErrBadCredentials, ReasonBadCredentials},
+		{hitron.ErrSessionBusy, ReasonSessionBusy},
+		{&hitron.LockedOutError{Failures: 5}, ReasonLockedOut},
+		{fmt.Errorf("dsinfo: %w", hitron.ErrNotLoggedIn), ReasonNotLoggedIn},
+		{&hitron.StatusError{Code: 500}, ReasonHTTPStatus},
+		{fmt.Errorf("%w: junk", hitron.ErrBadResponse), ReasonBadResponse},
+		{hitron.ErrTooLarge, ReasonBadResponse},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, ReasonConnect},
+		{errors.New("remote error: tls: handshake failure"), ReasonTLS},
+	}
+	for _, tt := range tests {
+		if got := classify(tt.err); got != tt.want {
+			t.Errorf("classify(%v) = %s, want %s", tt.err, got, tt.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
