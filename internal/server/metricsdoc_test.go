@@ -40,7 +40,7 @@ func TestMetricsReferenceIsCurrent(t *testing.T) {
 			config += "    datasets: [system_model, getSysInfo, getCMInit, getCmDocsisWan, dsinfo, usinfo, getConnectInfo]\n"
 		}
 		e := newEnv(t, cfg, config)
-		if strings.HasPrefix(set, "(") {
+		if set == "(failed probe)" {
 			e.sim.SetFault(modemsim.FaultHTTP500)
 		}
 		collect(t, e.probe("target="+e.sim.Addr()), set, probeFams)
