@@ -74,6 +74,7 @@ func TestNewDefaultsFromEnvironment(t *testing.T) {
 }
 
 func TestLocate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, path string
 		req        secrets.Request
@@ -118,5 +119,24 @@ func TestLocate(t *testing.T) {
 				t.Fatalf("Locate() error = %v (reason %q), want reason %q containing %q", err, r, tc.wantReason, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestVaultMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"permission denied"}, "permission denied"},
+		{[]string{"1 error occurred:\n\t* permission denied\n\n"}, "permission denied"},
+		{[]string{"2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"}, "permission denied; invalid token"},
+		{[]string{"a", "b"}, "a; b"},
+		{nil, ""},
+	}
+	for _, tc := range tests {
+		if got := vaultMessages(tc.in); got != tc.want {
+			t.Errorf("vaultMessages(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/vault/api"
@@ -37,7 +38,7 @@ func (p *Provider) classify(ctx context.Context, op string, err error, login boo
 	case errors.Is(err, api.ErrSecretNotFound):
 		reason, detail = secrets.ReasonNotFound, "secret not found"
 	case errors.As(err, &re):
-		msgs := strings.Join(re.Errors, "; ")
+		msgs := vaultMessages(re.Errors)
 		if len(msgs) > 300 {
 			msgs = msgs[:300] + "..."
 		}
@@ -69,4 +70,22 @@ func (p *Provider) classify(ctx context.Context, op string, err error, login boo
 	}
 	msg := p.scrub(fmt.Sprintf("vault: %s: %s", op, detail))
 	return &secrets.Error{Reason: reason, Err: &vaultError{msg: msg, cause: err}}
+}
+
+var multiErrorPrefix = regexp.MustCompile(`^\d+ errors? occurred:\s*`)
+
+// vaultMessages flattens Vault's error list, including its multi-line
+// "N errors occurred: * a * b" form, to "a; b".
+func vaultMessages(errs []string) string {
+	var out []string
+	for _, e := range errs {
+		e = strings.Join(strings.Fields(e), " ")
+		e = multiErrorPrefix.ReplaceAllString(e, "")
+		for _, part := range strings.Split(e, "* ") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -72,6 +72,7 @@ func wantReason(t *testing.T, err error, reason string) {
 	if got := secrets.ReasonOf(err); got != reason {
 		t.Fatalf("reason = %q (err %v), want %q", got, err, reason)
 	}
+	t.Logf("error (reason %s): %v", reason, err)
 }
 
 // logText renders every captured log entry with its fields.

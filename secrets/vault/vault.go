@@ -58,6 +58,7 @@ type Provider struct {
 	mu        sync.Mutex // guards the fields below
 	loggedIn  bool
 	gen       uint64      // incremented by every successful login
+	lastLogin time.Time   // time of the last successful login
 	authSec   *api.Secret // the login's auth secret, for the watcher
 	secrets   []string    // values to scrub from messages
 	watching  bool
@@ -314,6 +315,7 @@ func (p *Provider) login(ctx context.Context, seen uint64) error {
 
 	p.mu.Lock()
 	p.loggedIn = true
+	p.lastLogin = time.Now()
 	p.gen++
 	p.authSec = sec
 	startWatch := !p.watching
@@ -338,7 +340,7 @@ func (p *Provider) login(ctx context.Context, seen uint64) error {
 func (p *Provider) authenticate(ctx context.Context) (*api.Secret, error) {
 	a := p.cfg.Auth
 	// Log in on a token-less clone: a stale token must not ride along.
-	lc, err := p.client.Clone()
+	lc, err := p.client.CloneWithHeaders()
 	if err != nil {
 		return nil, &secrets.Error{Reason: secrets.ReasonAuthFailed, Err: fmt.Errorf("vault login: %w", err)}
 	}

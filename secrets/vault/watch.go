@@ -25,7 +25,7 @@ func (p *Provider) watch() {
 		default:
 		}
 		p.mu.Lock()
-		sec, gen := p.authSec, p.gen
+		sec, gen, last := p.authSec, p.gen, p.lastLogin
 		p.mu.Unlock()
 
 		var (
@@ -55,6 +55,15 @@ func (p *Provider) watch() {
 			return
 		case restartWatcher:
 			continue
+		}
+		// A token near its end (non-renewable, max TTL) would otherwise be
+		// replaced by the same token in a tight loop.
+		if wait := time.Until(last.Add(minRelogin)); wait > 0 {
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(wait):
+			}
 		}
 		if !p.reloginLoop(gen) {
 			return

@@ -70,11 +70,12 @@ func (s *Server) EnableKubernetesAuth(t testing.TB, mount string) *Kubernetes {
 
 	s.EnableAuth(t, mount, "kubernetes")
 	_, err = s.Client(t).Logical().WriteWithContext(ctx(t), "auth/"+mount+"/config", map[string]any{
-		"kubernetes_host":      k.api.URL,
-		"kubernetes_ca_cert":   caPEM,
-		"pem_keys":             []string{pubPEM},
-		"disable_local_ca_jwt": true,
-		"issuer":               k.Issuer,
+		"kubernetes_host":        k.api.URL,
+		"kubernetes_ca_cert":     caPEM,
+		"pem_keys":               []string{pubPEM},
+		"disable_local_ca_jwt":   true,
+		"issuer":                 k.Issuer,
+		"disable_iss_validation": false,
 	})
 	if err != nil {
 		t.Fatalf("vaultenv: configure kubernetes auth: %v", err)

@@ -544,4 +544,3 @@ func tail(path string) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
