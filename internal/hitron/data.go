@@ -176,203 +176,310 @@ type ConnectedClient struct {
 // expected shape.
 var ErrNotJSON = errors.New("response is not the expected JSON")
 
-// record is one JSON object of a data page, values kept raw.
-type record map[string]json.RawMessage
+// flex is a JSON value read as a trimmed string: the firmware writes
+// numbers as strings, but some pages use JSON numbers; null, objects and
+// arrays read as "".
+type flex string
 
-// str returns the field as a trimmed string; JSON numbers are formatted,
-// anything else is "".
-func (r record) str(key string) string {
-	raw, ok := r[key]
-	if !ok {
-		return ""
-	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return strings.TrimSpace(s)
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *flex) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		*f = ""
+	case b[0] == '"':
+		if bytes.IndexByte(b[1:len(b)-1], '\\') < 0 {
+			*f = flex(strings.TrimSpace(string(b[1 : len(b)-1])))
+			return nil
 		}
-		return ""
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flex(strings.TrimSpace(s))
+	case b[0] == '-' || b[0] >= '0' && b[0] <= '9':
+		*f = flex(b)
+	default:
+		*f = ""
 	}
-	if _, err := strconv.ParseFloat(string(raw), 64); err == nil {
-		return string(raw)
-	}
-	return ""
+	return nil
 }
 
-// decodeRecords accepts an array of objects, a single object, or an array
-// whose non-object elements are skipped.
-func decodeRecords(body []byte) ([]record, error) {
+func (f flex) String() string { return string(f) }
+
+// decodeRows decodes a page into rows of T. It accepts an array of objects
+// or a single object; array elements that are not objects are skipped.
+func decodeRows[T any](body []byte) ([]T, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrNotJSON)
 	}
 	if body[0] == '{' {
-		var r record
-		if err := json.Unmarshal(body, &r); err != nil {
+		var row T
+		if err := json.Unmarshal(body, &row); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 		}
-		return []record{r}, nil
+		return []T{row}, nil
 	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
-	out := make([]record, 0, len(raw))
+	rows := make([]T, 0, len(raw))
 	for _, el := range raw {
-		var r record
-		if json.Unmarshal(el, &r) == nil && r != nil {
-			out = append(out, r)
+		if el = bytes.TrimSpace(el); len(el) == 0 || el[0] != '{' {
+			continue
 		}
+		var row T
+		if err := json.Unmarshal(el, &row); err != nil {
+			continue
+		}
+		rows = append(rows, row)
 	}
-	return out, nil
+	return rows, nil
 }
 
-// first decodes a single-record page.
-func first(body []byte) (record, error) {
-	recs, err := decodeRecords(body)
+// firstRow decodes a single-record page.
+func firstRow[T any](body []byte) (T, error) {
+	rows, err := decodeRows[T](body)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	if len(recs) == 0 {
-		return nil, fmt.Errorf("%w: no record", ErrNotJSON)
+	if len(rows) == 0 {
+		var zero T
+		return zero, fmt.Errorf("%w: no record", ErrNotJSON)
 	}
-	return recs[0], nil
+	return rows[0], nil
 }
+
+// The pages' JSON shapes (only the fields the exporter reads).
+type (
+	modelJSON struct {
+		ModelName  flex `json:"modelName"`
+		VendorName flex `json:"vendorname"`
+	}
+	sysInfoJSON struct {
+		HWVersion       flex `json:"hwVersion"`
+		SWVersion       flex `json:"swVersion"`
+		SerialNumber    flex `json:"serialNumber"`
+		RFMac           flex `json:"rfMac"`
+		WANIP           flex `json:"wanIp"`
+		LANIP           flex `json:"lanIp"`
+		SystemUptime    flex `json:"systemUptime"`
+		SystemLanUptime flex `json:"systemLanUptime"`
+		SystemWanUptime flex `json:"systemWanUptime"`
+		SystemTime      flex `json:"systemTime"`
+		LRecPkt         flex `json:"LRecPkt"`
+		LSendPkt        flex `json:"LSendPkt"`
+		WRecPkt         flex `json:"WRecPkt"`
+		WSendPkt        flex `json:"WSendPkt"`
+	}
+	cmInitJSON struct {
+		HWInit         *flex `json:"hwInit"`
+		FindDownstream *flex `json:"findDownstream"`
+		Ranging        *flex `json:"ranging"`
+		DHCP           *flex `json:"dhcp"`
+		TimeOfDay      *flex `json:"timeOfday"`
+		DownloadCfg    *flex `json:"downloadCfg"`
+		Registration   *flex `json:"registration"`
+		BPIStatus      flex  `json:"bpiStatus"`
+		NetworkAccess  flex  `json:"networkAccess"`
+		TrafficStatus  flex  `json:"trafficStatus"`
+	}
+	docsisWanJSON struct {
+		IP      flex `json:"CmIpAddress"`
+		NetMask flex `json:"CmNetMask"`
+		Gateway flex `json:"CmGateway"`
+		Access  flex `json:"NetworkAccess"`
+		Lease   flex `json:"CmIpLeaseDuration"`
+	}
+	dsJSON struct {
+		Port       flex `json:"portId"`
+		Channel    flex `json:"channelId"`
+		Frequency  flex `json:"frequency"`
+		Modulation flex `json:"modulation"`
+		Power      flex `json:"signalStrength"`
+		SNR        flex `json:"snr"`
+		Octets     flex `json:"dsoctets"`
+		Corrected  flex `json:"correcteds"`
+		Uncorrect  flex `json:"uncorrect"`
+	}
+	usJSON struct {
+		Port      flex `json:"portId"`
+		Channel   flex `json:"channelId"`
+		Frequency flex `json:"frequency"`
+		Bandwidth flex `json:"bandwidth"`
+		Mode      flex `json:"scdmaMode"`
+		ModType   flex `json:"modtype"`
+		Power     flex `json:"signalStrength"`
+	}
+	ofdmJSON struct {
+		Receiver  flex `json:"receive"`
+		FFT       flex `json:"ffttype"`
+		FirstSub  flex `json:"Subcarr0freqFreq"`
+		PLCLock   flex `json:"plclock"`
+		NCPLock   flex `json:"ncplock"`
+		MDC1Lock  flex `json:"mdc1lock"`
+		PLCPower  flex `json:"plcpower"`
+		SNR       flex `json:"SNR"`
+		Octets    flex `json:"dsoctets"`
+		Corrected flex `json:"correcteds"`
+		Uncorrect flex `json:"uncorrect"`
+	}
+	ofdmaJSON struct {
+		Channel     flex `json:"uschindex"`
+		State       flex `json:"state"`
+		Frequency   flex `json:"frequency"`
+		DigAtten    flex `json:"digAtten"`
+		ChannelBw   flex `json:"channelBw"`
+		RepPower    flex `json:"repPower"`
+		RepPower1_6 flex `json:"repPower1_6"`
+		FFT         flex `json:"fftVal"`
+	}
+	linkJSON struct {
+		Status flex `json:"LinkStatus"`
+		Speed  flex `json:"LinkSpeed"`
+	}
+	connectJSON struct {
+		Interface flex `json:"interface"`
+		Online    flex `json:"online"`
+	}
+)
 
 // Parse decodes one dataset's body into d.
 func (d *Data) Parse(ds Dataset, body []byte) error {
 	switch ds {
 	case SystemModel:
-		r, err := first(body)
+		r, err := firstRow[modelJSON](body)
 		if err != nil {
 			return err
 		}
-		d.Model = &ModelInfo{ModelName: r.str("modelName"), Vendor: r.str("vendorname")}
+		d.Model = &ModelInfo{ModelName: r.ModelName.String(), Vendor: r.VendorName.String()}
 	case SysInfo:
-		r, err := first(body)
+		r, err := firstRow[sysInfoJSON](body)
 		if err != nil {
 			return err
 		}
 		d.System = parseSysInfo(r)
 	case CMInit:
-		r, err := first(body)
+		r, err := firstRow[cmInitJSON](body)
 		if err != nil {
 			return err
 		}
 		d.Init = parseCMInit(r)
 	case DocsisWan:
-		r, err := first(body)
+		r, err := firstRow[docsisWanJSON](body)
 		if err != nil {
 			return err
 		}
 		d.CM = &CMStatus{
-			IP: r.str("CmIpAddress"), NetMask: r.str("CmNetMask"), Gateway: r.str("CmGateway"),
-			NetworkAccess: r.str("NetworkAccess"), Lease: ParseDuration(r.str("CmIpLeaseDuration")),
+			IP: r.IP.String(), NetMask: r.NetMask.String(), Gateway: r.Gateway.String(),
+			NetworkAccess: r.Access.String(), Lease: ParseDuration(r.Lease.String()),
 		}
 	case Downstream:
-		recs, err := decodeRecords(body)
+		rows, err := decodeRows[dsJSON](body)
 		if err != nil {
 			return err
 		}
-		d.Downstream = make([]DownstreamChannel, 0, len(recs))
-		for _, r := range recs {
+		d.Downstream = make([]DownstreamChannel, 0, len(rows))
+		for _, r := range rows {
 			d.Downstream = append(d.Downstream, DownstreamChannel{
-				Port: r.str("portId"), Channel: r.str("channelId"),
-				FrequencyRaw: r.str("frequency"), Frequency: ParseNumber(r.str("frequency")),
-				Modulation: modulationName(r.str("modulation")),
-				Power:      ParseNumber(r.str("signalStrength")), SNR: ParseNumber(r.str("snr")),
-				Octets: ParseCounter(r.str("dsoctets")), Corrected: ParseCounter(r.str("correcteds")),
-				Uncorrect: ParseCounter(r.str("uncorrect")),
+				Port: r.Port.String(), Channel: r.Channel.String(),
+				FrequencyRaw: r.Frequency.String(), Frequency: ParseNumber(r.Frequency.String()),
+				Modulation: modulationName(r.Modulation.String()),
+				Power:      ParseNumber(r.Power.String()), SNR: ParseNumber(r.SNR.String()),
+				Octets: ParseCounter(r.Octets.String()), Corrected: ParseCounter(r.Corrected.String()),
+				Uncorrect: ParseCounter(r.Uncorrect.String()),
 			})
 		}
 	case Upstream:
-		recs, err := decodeRecords(body)
+		rows, err := decodeRows[usJSON](body)
 		if err != nil {
 			return err
 		}
-		d.Upstream = make([]UpstreamChannel, 0, len(recs))
-		for _, r := range recs {
+		d.Upstream = make([]UpstreamChannel, 0, len(rows))
+		for _, r := range rows {
 			d.Upstream = append(d.Upstream, UpstreamChannel{
-				Port: r.str("portId"), Channel: r.str("channelId"),
-				FrequencyRaw: r.str("frequency"), Frequency: ParseNumber(r.str("frequency")),
-				BandwidthRaw: r.str("bandwidth"), Bandwidth: ParseNumber(r.str("bandwidth")),
-				Mode: r.str("scdmaMode"), Modulation: r.str("modtype"),
-				Power: ParseNumber(r.str("signalStrength")),
+				Port: r.Port.String(), Channel: r.Channel.String(),
+				FrequencyRaw: r.Frequency.String(), Frequency: ParseNumber(r.Frequency.String()),
+				BandwidthRaw: r.Bandwidth.String(), Bandwidth: ParseNumber(r.Bandwidth.String()),
+				Mode: r.Mode.String(), Modulation: r.ModType.String(),
+				Power: ParseNumber(r.Power.String()),
 			})
 		}
 	case OFDM:
-		recs, err := decodeRecords(body)
+		rows, err := decodeRows[ofdmJSON](body)
 		if err != nil {
 			return err
 		}
-		d.OFDM = make([]OFDMReceiver, 0, len(recs))
-		for _, r := range recs {
+		d.OFDM = make([]OFDMReceiver, 0, len(rows))
+		for _, r := range rows {
 			d.OFDM = append(d.OFDM, OFDMReceiver{
-				Receiver: r.str("receive"), FFT: r.str("ffttype"),
-				FirstSubcarrier: ParseNumber(r.str("Subcarr0freqFreq")),
-				PLCLock:         yesNo(r.str("plclock")), NCPLock: yesNo(r.str("ncplock")), MDC1Lock: yesNo(r.str("mdc1lock")),
-				PLCPower: ParseNumber(r.str("plcpower")), SNR: ParseNumber(r.str("SNR")),
-				Octets: ParseCounter(r.str("dsoctets")), Corrected: ParseCounter(r.str("correcteds")),
-				Uncorrect: ParseCounter(r.str("uncorrect")),
+				Receiver: r.Receiver.String(), FFT: r.FFT.String(),
+				FirstSubcarrier: ParseNumber(r.FirstSub.String()),
+				PLCLock:         yesNo(r.PLCLock.String()), NCPLock: yesNo(r.NCPLock.String()), MDC1Lock: yesNo(r.MDC1Lock.String()),
+				PLCPower: ParseNumber(r.PLCPower.String()), SNR: ParseNumber(r.SNR.String()),
+				Octets: ParseCounter(r.Octets.String()), Corrected: ParseCounter(r.Corrected.String()),
+				Uncorrect: ParseCounter(r.Uncorrect.String()),
 			})
 		}
 	case OFDMA:
-		recs, err := decodeRecords(body)
+		rows, err := decodeRows[ofdmaJSON](body)
 		if err != nil {
 			return err
 		}
-		d.OFDMA = make([]OFDMAChannel, 0, len(recs))
-		for _, r := range recs {
+		d.OFDMA = make([]OFDMAChannel, 0, len(rows))
+		for _, r := range rows {
 			ch := OFDMAChannel{
-				Channel: r.str("uschindex"), Frequency: ParseNumber(r.str("frequency")),
-				DigAtten: ParseNumber(r.str("digAtten")), ChannelWidth: ParseNumber(r.str("channelBw")),
-				FFT: r.str("fftVal"),
+				Channel: r.Channel.String(), Frequency: ParseNumber(r.Frequency.String()),
+				DigAtten: ParseNumber(r.DigAtten.String()), ChannelWidth: ParseNumber(r.ChannelBw.String()),
+				FFT: r.FFT.String(),
 			}
-			switch strings.ToUpper(r.str("state")) {
+			switch strings.ToUpper(r.State.String()) {
 			case "ENABLED", "ENABLE":
 				ch.Enabled = Some(1)
 			case "DISABLED", "DISABLE":
 				ch.Enabled = Some(0)
 			}
 			// repPower1_6 is in quarter-dBmV (hitron_coda); 0 while disabled.
-			if p := ParseNumber(r.str("repPower1_6")); p.Valid {
+			if p := ParseNumber(r.RepPower1_6.String()); p.Valid {
 				ch.Power = Some(p.V / 4)
-			} else if p := ParseNumber(r.str("repPower")); p.Valid {
+			} else if p := ParseNumber(r.RepPower.String()); p.Valid {
 				ch.Power = p
 			}
 			d.OFDMA = append(d.OFDMA, ch)
 		}
 	case LinkStatus:
-		recs, err := decodeRecords(body)
+		rows, err := decodeRows[linkJSON](body)
 		if err != nil {
 			return err
 		}
-		d.Links = make([]LinkPort, 0, len(recs))
-		for i, r := range recs {
+		d.Links = make([]LinkPort, 0, len(rows))
+		for i, r := range rows {
 			lp := LinkPort{Port: strconv.Itoa(i + 1)}
-			switch strings.ToLower(r.str("LinkStatus")) {
+			switch strings.ToLower(r.Status.String()) {
 			case "up":
 				lp.Up = Some(1)
 			case "down":
 				lp.Up = Some(0)
 			}
-			if v := ParseNumber(strings.TrimSuffix(strings.ToLower(r.str("LinkSpeed")), "mbps")); v.Valid {
+			if v := ParseNumber(strings.TrimSuffix(strings.ToLower(r.Speed.String()), "mbps")); v.Valid {
 				lp.Speed = Some(v.V * 1e6 / 8)
 			}
 			d.Links = append(d.Links, lp)
 		}
 	case ConnectInfo:
-		recs, err := decodeRecords(body)
+		rows, err := decodeRows[connectJSON](body)
 		if err != nil {
 			return err
 		}
 		d.HasConnects = true
-		d.Clients = make([]ConnectedClient, 0, len(recs))
-		for _, r := range recs {
+		d.Clients = make([]ConnectedClient, 0, len(rows))
+		for _, r := range rows {
 			d.Clients = append(d.Clients, ConnectedClient{
-				Interface: r.str("interface"),
-				Online:    strings.EqualFold(r.str("online"), "active"),
+				Interface: r.Interface.String(),
+				Online:    strings.EqualFold(r.Online.String(), "active"),
 			})
 		}
 	default:
@@ -381,34 +488,34 @@ func (d *Data) Parse(ds Dataset, body []byte) error {
 	return nil
 }
 
-func parseSysInfo(r record) *SystemInfo {
+func parseSysInfo(r sysInfoJSON) *SystemInfo {
 	return &SystemInfo{
-		HardwareVersion: r.str("hwVersion"), SoftwareVersion: r.str("swVersion"),
-		SerialNumber: r.str("serialNumber"), RFMAC: r.str("rfMac"),
-		WANIP: placeholderToEmpty(r.str("wanIp")), LANIP: placeholderToEmpty(r.str("lanIp")),
-		Uptime:    ParseDuration(r.str("systemUptime")),
-		LANUptime: ParseDuration(r.str("systemLanUptime")), WANUptime: ParseDuration(r.str("systemWanUptime")),
-		Clock:       r.str("systemTime"),
-		LANReceived: ParseBytes(r.str("LRecPkt")), LANSent: ParseBytes(r.str("LSendPkt")),
-		WANReceived: ParseBytes(r.str("WRecPkt")), WANSent: ParseBytes(r.str("WSendPkt")),
+		HardwareVersion: r.HWVersion.String(), SoftwareVersion: r.SWVersion.String(),
+		SerialNumber: r.SerialNumber.String(), RFMAC: r.RFMac.String(),
+		WANIP: placeholderToEmpty(r.WANIP.String()), LANIP: placeholderToEmpty(r.LANIP.String()),
+		Uptime:    ParseDuration(r.SystemUptime.String()),
+		LANUptime: ParseDuration(r.SystemLanUptime.String()), WANUptime: ParseDuration(r.SystemWanUptime.String()),
+		Clock:       r.SystemTime.String(),
+		LANReceived: ParseBytes(r.LRecPkt.String()), LANSent: ParseBytes(r.LSendPkt.String()),
+		WANReceived: ParseBytes(r.WRecPkt.String()), WANSent: ParseBytes(r.WSendPkt.String()),
 	}
 }
 
-// initSteps maps getCMInit keys to step labels, in provisioning order.
-var initSteps = [][2]string{
-	{"hwInit", "hw_init"}, {"findDownstream", "find_downstream"}, {"ranging", "ranging"},
-	{"dhcp", "dhcp"}, {"timeOfday", "time_of_day"}, {"downloadCfg", "download_config"},
-	{"registration", "registration"},
-}
-
-func parseCMInit(r record) *InitStatus {
-	st := &InitStatus{NetworkAccess: r.str("networkAccess"), TrafficStatus: r.str("trafficStatus")}
-	for _, kv := range initSteps {
-		if _, ok := r[kv[0]]; ok {
-			st.Steps = append(st.Steps, InitStep{Name: kv[1], Raw: r.str(kv[0])})
+func parseCMInit(r cmInitJSON) *InitStatus {
+	st := &InitStatus{NetworkAccess: r.NetworkAccess.String(), TrafficStatus: r.TrafficStatus.String()}
+	steps := []struct {
+		name string
+		v    *flex
+	}{
+		{"hw_init", r.HWInit}, {"find_downstream", r.FindDownstream}, {"ranging", r.Ranging}, {"dhcp", r.DHCP},
+		{"time_of_day", r.TimeOfDay}, {"download_config", r.DownloadCfg}, {"registration", r.Registration},
+	}
+	for _, step := range steps {
+		if step.v != nil {
+			st.Steps = append(st.Steps, InitStep{Name: step.name, Raw: step.v.String()})
 		}
 	}
-	st.BPI = parseBPI(r.str("bpiStatus"))
+	st.BPI = parseBPI(r.BPIStatus.String())
 	return st
 }
 
