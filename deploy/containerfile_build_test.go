@@ -14,9 +14,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// buildFromContainerfile runs the Containerfile's own go build line (ARG
-// defaults substituted, the output redirected into a temp dir) from the
-// repository root and returns the binary's path.
+// buildFromContainerfile runs every RUN of the Containerfile's build stage
+// in order from the repository root (ARG defaults substituted; the go build
+// line's -o redirected into a temp dir) and returns the binary's path.
 func buildFromContainerfile(t *testing.T) string {
 	t.Helper()
 	ins := containerfile(t)
@@ -27,23 +27,40 @@ func buildFromContainerfile(t *testing.T) string {
 			args[k] = v
 		}
 	}
-	line := os.Expand(goBuildLine(t, ins), func(k string) string {
-		v, ok := args[k]
-		if !ok {
-			t.Fatalf("go build line uses ${%s}, which has no ARG default", k)
-		}
-		return v
-	})
+	expand := func(line string) string {
+		return os.Expand(line, func(k string) string {
+			v, ok := args[k]
+			if !ok {
+				t.Fatalf("RUN line uses ${%s}, which has no ARG default", k)
+			}
+			return v
+		})
+	}
+	goBuildLine(t, ins) // exactly one
 	out := filepath.Join(t.TempDir(), "hitron-exporter")
 	re := regexp.MustCompile(`-o\s+\S+`)
-	if len(re.FindAllString(line, -1)) != 1 {
-		t.Fatalf("go build line %q needs exactly one -o", line)
+	st := stagesOf(ins)
+	ran := 0
+	for _, in := range st[0].Ins {
+		if in.Cmd != "RUN" {
+			continue
+		}
+		line := expand(in.Args)
+		if strings.Contains(line, "go build") {
+			if len(re.FindAllString(line, -1)) != 1 {
+				t.Fatalf("go build line %q needs exactly one -o", line)
+			}
+			line = re.ReplaceAllString(line, "-o "+out)
+		}
+		cmd := exec.Command("sh", "-c", line)
+		cmd.Dir = repoRoot(t)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("Containerfile line %d: %s: %v\n%s", in.Line, line, err, b)
+		}
+		ran++
 	}
-	line = re.ReplaceAllString(line, "-o "+out)
-	cmd := exec.Command("sh", "-c", line)
-	cmd.Dir = repoRoot(t)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", line, err, b)
+	if _, err := os.Stat(out); err != nil || ran < 2 {
+		t.Fatalf("the build stage's %d RUN lines produced no binary: %v", ran, err)
 	}
 	return out
 }
