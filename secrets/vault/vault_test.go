@@ -244,3 +244,38 @@ func TestUnavailable(t *testing.T) {
 		assertNoLeak(t, logs, err, f.readOnly)
 	})
 }
+
+// TestTLS reads over HTTPS from a -dev-tls server, trusting its CA through
+// ca_file or $VAULT_CACERT, and fails cleanly without it.
+func TestTLS(t *testing.T) {
+	s := vaultenv.StartTLS(t)
+	s.WriteSecret(t, "secret", 2, "hitron/"+modem, map[string]any{"username": "admin", "password": modemPwd})
+	tokenFile := vaultenv.WriteFile(t, "token", s.RootToken)
+	tests := []struct {
+		name   string
+		extra  string
+		env    string
+		reason string
+		errHas string
+	}{
+		{name: "ca_file", extra: "ca_file: " + s.CACert + "\n"},
+		{name: "VAULT_CACERT", env: s.CACert},
+		{name: "untrusted", reason: secrets.ReasonUnavailable, errHas: "certificate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("VAULT_CACERT", tc.env)
+			p, logs := newProvider(t, tokenBlock(s.Addr, tokenFile, tc.extra))
+			res, err := fetch(t, p, modem)
+			if tc.reason != "" {
+				wantReason(t, err, tc.reason)
+				if !strings.Contains(err.Error(), tc.errHas) {
+					t.Fatalf("error %q does not mention %q", err, tc.errHas)
+				}
+			} else {
+				wantCreds(t, res, err, "admin", modemPwd)
+			}
+			assertNoLeak(t, logs, err, s.RootToken, modemPwd)
+		})
+	}
+}

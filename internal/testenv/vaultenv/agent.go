@@ -112,7 +112,11 @@ func (s *Server) startAgent(t testing.TB, mode string, o AgentOptions) *Agent {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "pid_file = %q\n", filepath.Join(dir, mode+".pid"))
-	fmt.Fprintf(&b, "vault {\n  address = %q\n}\n", s.Addr)
+	if s.CACert != "" {
+		fmt.Fprintf(&b, "vault {\n  address = %q\n  ca_cert = %q\n}\n", s.Addr, s.CACert)
+	} else {
+		fmt.Fprintf(&b, "vault {\n  address = %q\n}\n", s.Addr)
+	}
 	fmt.Fprintf(&b, `auto_auth {
   method "approle" {
     mount_path = %q

@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -70,7 +71,7 @@ func Binary(t testing.TB) string {
 	p := BinaryPath()
 	fi, err := os.Stat(p)
 	if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-		t.Fatalf("vaultenv: no Vault binary at %s: run %s (about 11 min cold, 20 s warm) or set %s", p, BuildScript, EnvBinary)
+		t.Fatalf("vaultenv: no Vault binary at %s: run %s (about 11-15 min cold, under a minute warm) or set %s", p, BuildScript, EnvBinary)
 	}
 	return p
 }
@@ -85,6 +86,8 @@ type Server struct {
 	Dir string
 	// Bin is the Vault binary used.
 	Bin string
+	// CACert is the PEM CA file of a TLS server (StartTLS); empty otherwise.
+	CACert string
 
 	logPath   string
 	unsealKey string
@@ -96,11 +99,24 @@ type Server struct {
 // secret/ as KV version 2.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartTLS is Start with `-dev-tls`: the server listens on
+// https://127.0.0.1:PORT with a certificate for 127.0.0.1 signed by the CA in
+// CACert.
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, useTLS bool) *Server {
+	t.Helper()
 	bin := Binary(t)
 	dir := t.TempDir()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startServer(t, bin, dir, attempt)
+		s, err := startServer(t, bin, dir, attempt, useTLS)
 		if err == nil {
 			return s
 		}
@@ -110,26 +126,39 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-func startServer(t testing.TB, bin, dir string, attempt int) (*Server, error) {
+func startServer(t testing.TB, bin, dir string, attempt int, useTLS bool) (*Server, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
+	scheme := "http"
+	var extra []string
+	if useTLS {
+		scheme = "https"
+		certDir := filepath.Join(dir, fmt.Sprintf("tls-%d", attempt))
+		if err := os.MkdirAll(certDir, 0o700); err != nil {
+			return nil, err
+		}
+		extra = []string{"-dev-tls", "-dev-tls-cert-dir=" + certDir}
+	}
 	s := &Server{
-		Addr:      fmt.Sprintf("http://127.0.0.1:%d", port),
+		Addr:      fmt.Sprintf("%s://127.0.0.1:%d", scheme, port),
 		RootToken: "root-" + RandomString(12),
 		Dir:       dir,
 		Bin:       bin,
 		logPath:   filepath.Join(dir, fmt.Sprintf("server-%d.log", attempt)),
 	}
-	s.proc, err = startProcess(t, bin, dir, s.logPath, "server",
-		"server", "-dev", "-dev-no-store-token",
-		"-dev-listen-address=127.0.0.1:"+fmt.Sprint(port),
-		"-dev-root-token-id="+s.RootToken,
+	args := append([]string{"server", "-dev", "-dev-no-store-token",
+		"-dev-listen-address=127.0.0.1:" + fmt.Sprint(port),
+		"-dev-root-token-id=" + s.RootToken,
 		"-log-level=info",
-	)
+	}, extra...)
+	s.proc, err = startProcess(t, bin, dir, s.logPath, "server", args...)
 	if err != nil {
 		return nil, err
+	}
+	if useTLS {
+		s.CACert = filepath.Join(dir, fmt.Sprintf("tls-%d", attempt), "vault-ca.pem")
 	}
 	if err := waitHTTP(s.Addr+"/v1/sys/health", s.proc, startTimeout); err != nil {
 		s.proc.stop()
@@ -149,7 +178,19 @@ func (s *Server) Client(t testing.TB) *api.Client {
 // ClientWithToken returns a new API client for the server using token.
 func (s *Server) ClientWithToken(t testing.TB, token string) *api.Client {
 	t.Helper()
-	return NewClient(t, s.Addr, token)
+	c := NewClient(t, s.Addr, token)
+	if s.CACert != "" {
+		cfg := c.CloneConfig()
+		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: s.CACert}); err != nil {
+			t.Fatalf("vaultenv: TLS client: %v", err)
+		}
+		var err error
+		if c, err = api.NewClient(cfg); err != nil {
+			t.Fatalf("vaultenv: TLS client: %v", err)
+		}
+		c.SetToken(token)
+	}
+	return c
 }
 
 // NewClient returns an API client for addr that ignores VAULT_* environment
@@ -507,9 +548,13 @@ func (p *process) stop() {
 	<-p.done
 }
 
-// waitHTTP polls url until it answers any HTTP status.
+// waitHTTP polls url until it answers any HTTP status (TLS is not verified:
+// this only waits for the listener).
 func waitHTTP(url string, p *process, timeout time.Duration) error {
-	hc := &http.Client{Timeout: time.Second}
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // readiness poll on loopback only
+	}}
+	defer hc.CloseIdleConnections()
 	deadline := time.Now().Add(timeout)
 	for {
 		if p.exited() {

@@ -102,3 +102,21 @@ func TestClosedAddrRefuses(t *testing.T) {
 		t.Fatalf("read from closed port = %v, want connection refused", err)
 	}
 }
+
+func TestTLSServerAndAgent(t *testing.T) {
+	s := StartTLS(t)
+	if !strings.HasPrefix(s.Addr, "https://127.0.0.1:") || s.CACert == "" {
+		t.Fatalf("Addr %q CACert %q", s.Addr, s.CACert)
+	}
+	s.WriteSecret(t, "secret", 2, "hitron/m", map[string]any{"username": "admin", "password": "tls"})
+	s.PutPolicy(t, "hitron-read", ReadPolicy("secret/data/hitron/*"))
+	roleID, secretID := s.AppRole(t, "hitron", AppRoleOptions{Policies: []string{"hitron-read"}})
+	a := s.StartProxy(t, AgentOptions{RoleID: roleID, SecretID: secretID})
+	kv, err := NewClient(t, a.Addr, "").KVv2("secret").Get(context.Background(), "hitron/m")
+	if err != nil || kv.Data["password"] != "tls" {
+		t.Fatalf("read through proxy to TLS server = %v, %v", kv, err)
+	}
+	if _, err := NewClient(t, s.Addr, s.RootToken).Logical().Read("sys/health"); err == nil {
+		t.Fatal("a client without the CA trusted the dev TLS certificate")
+	}
+}
