@@ -3,7 +3,8 @@
 # Debian machine or a developer's. It does its own set-up, then runs every
 # test; nothing is skipped.
 #   1. installs the Debian packages the tests use (MIT Kerberos KDC, Prometheus
-#      with promtool, Chromium) when they are missing;
+#      with promtool, Chromium, systemd-analyze) and dockerfilelint from npm
+#      when they are missing;
 #   2. builds the Vault server binary from the Go module proxy when it is not
 #      cached (about 11 minutes the first time; cached under
 #      ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter});
@@ -19,11 +20,12 @@ export HITRON_CACHE_DIR=${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}
 step() { printf '\n==> %s\n' "$*"; }
 
 step "Debian packages"
-packages=(krb5-kdc krb5-admin-server krb5-user prometheus chromium)
+packages=(krb5-kdc krb5-admin-server krb5-user prometheus chromium systemd)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null 2>&1 || missing+=(npm)   # the machine's Node.js usually brings it
 if ((${#missing[@]})); then
 	sudo=""
 	[[ $(id -u) -eq 0 ]] || sudo="sudo"
@@ -35,6 +37,13 @@ if ((${#missing[@]})); then
 else
 	echo "all present: ${packages[*]}"
 fi
+
+step "npm tools"
+# dockerfilelint lints the Containerfile (deploy/containerfile_test.go).
+if ! command -v dockerfilelint >/dev/null 2>&1; then
+	npm install -g --no-audit --no-fund dockerfilelint@1.8.0 >/dev/null
+fi
+echo "dockerfilelint $(command -v dockerfilelint)"
 
 step "Vault server binary"
 VAULT_BIN=$(scripts/build-vault.sh | tail -n 1)

@@ -41,7 +41,9 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		s.writeDebug(w, plan, res)
 		return
 	}
-	promhttp.HandlerFor(res.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+	// No gzip: a probe answer is a few tens of kilobytes sent once per
+	// scrape, and compressing it cost more CPU than the rest of the probe.
+	promhttp.HandlerFor(res.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(w, r)
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {
