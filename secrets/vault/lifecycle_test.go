@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +72,34 @@ func TestRevokedTokenRelogin(t *testing.T) {
 	}
 	if got := audit.Count(t, "update", "auth/approle/login"); got != 2 {
 		t.Fatalf("audited logins = %d, want 2", got)
+	}
+
+	// Concurrent probes that all hit the revoked token share one login.
+	s.RevokeToken(t, p.client.Token())
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, err := p.Fetch(ctx, "hitron/"+modem)
+			if err == nil && res.Credentials.Password() != modemPwd {
+				err = fmt.Errorf("wrong password")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Fetch after revocation: %v", err)
+		}
+	}
+	if got := logins(p, "success"); got != 3 {
+		t.Fatalf("logins_total{result=success} after concurrent 403s = %v, want 3", got)
 	}
 
 	// A 403 from policy (token still valid) must not trigger a login.

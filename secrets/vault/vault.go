@@ -58,6 +58,7 @@ type Provider struct {
 	mu        sync.Mutex // guards the fields below
 	loggedIn  bool
 	gen       uint64      // incremented by every successful login
+	token     string      // the token installed by the last login
 	lastLogin time.Time   // time of the last successful login
 	authSec   *api.Secret // the login's auth secret, for the watcher
 	secrets   []string    // values to scrub from messages
@@ -190,14 +191,21 @@ func (p *Provider) Fetch(ctx context.Context, location string) (secrets.Result, 
 	if err := p.ensureLogin(ctx); err != nil {
 		return secrets.Result{}, err
 	}
-	gen := p.generation()
+	gen, tok := p.current()
 	res, err := p.read(ctx, location)
-	if err != nil && isStatus(err, 403) && p.cfg.Auth.Method != MethodAgent && p.tokenInvalid(ctx) {
-		p.log.Info("Vault token rejected; logging in again")
-		if lerr := p.login(ctx, gen); lerr != nil {
-			return secrets.Result{}, lerr
+	if err != nil && isStatus(err, 403) && p.cfg.Auth.Method != MethodAgent {
+		switch {
+		case p.generation() != gen:
+			// Another caller logged in meanwhile: the read may have used
+			// the old token.
+			res, err = p.read(ctx, location)
+		case p.tokenInvalid(ctx, tok):
+			p.log.Info("Vault token rejected; logging in again")
+			if lerr := p.login(ctx, gen); lerr != nil {
+				return secrets.Result{}, lerr
+			}
+			res, err = p.read(ctx, location)
 		}
-		res, err = p.read(ctx, location)
 	}
 	if err != nil {
 		return secrets.Result{}, err
@@ -222,7 +230,7 @@ func (p *Provider) read(ctx context.Context, location string) (secrets.Result, e
 		return secrets.Result{}, p.classify(ctx, "reading "+full, err, false)
 	}
 	if kv == nil || kv.Data == nil {
-		return secrets.Result{}, &secrets.Error{Reason: secrets.ReasonNotFound, Err: fmt.Errorf("vault: no secret data at %s", full)}
+		return secrets.Result{}, &secrets.Error{Reason: secrets.ReasonNotFound, Err: fmt.Errorf("vault: secret at %s has no current version (deleted or destroyed)", full)}
 	}
 	user, err := p.field(kv.Data, p.cfg.UsernameKey, full)
 	if err != nil {
@@ -259,17 +267,29 @@ func (p *Provider) field(data map[string]any, key, full string) (string, error) 
 	return s, nil
 }
 
-// tokenInvalid reports whether the current token is rejected by Vault
-// (lookup-self answers 403), as opposed to a policy that denies one path.
-func (p *Provider) tokenInvalid(ctx context.Context) bool {
-	_, err := p.client.Auth().Token().LookupSelfWithContext(ctx)
+// tokenInvalid reports whether Vault rejects tok (lookup-self answers 403),
+// as opposed to a policy that denies one path.
+func (p *Provider) tokenInvalid(ctx context.Context, tok string) bool {
+	c, err := p.client.CloneWithHeaders()
+	if err != nil {
+		return false
+	}
+	c.SetToken(tok)
+	_, err = c.Auth().Token().LookupSelfWithContext(ctx)
 	return err != nil && isStatus(err, 403)
 }
 
+// generation returns the login generation.
 func (p *Provider) generation() uint64 {
+	gen, _ := p.current()
+	return gen
+}
+
+// current returns the login generation and the token installed with it.
+func (p *Provider) current() (uint64, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.gen
+	return p.gen, p.token
 }
 
 // ensureLogin logs in if no login has succeeded yet.
@@ -309,11 +329,13 @@ func (p *Provider) login(ctx context.Context, seen uint64) error {
 		return err
 	}
 	p.metrics.logins.WithLabelValues("success").Inc()
-	p.client.SetToken(sec.Auth.ClientToken)
 	ttl := time.Duration(sec.Auth.LeaseDuration) * time.Second
 	p.metrics.setExpiry(ttl)
 
 	p.mu.Lock()
+	// Token and generation change together, so current() is consistent.
+	p.client.SetToken(sec.Auth.ClientToken)
+	p.token = sec.Auth.ClientToken
 	p.loggedIn = true
 	p.lastLogin = time.Now()
 	p.gen++

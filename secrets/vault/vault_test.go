@@ -35,6 +35,10 @@ func newFixture(t *testing.T) *fixture {
 	s.WriteSecret(t, "kv1", 1, "hitron/"+modem, map[string]any{"username": "admin1", "password": "kv1-pw-Yx3"})
 	s.WriteSecret(t, "kv1", 1, "hitron/ttl", map[string]any{"username": "admin1", "password": "kv1-pw-ttl", "ttl": "90s"})
 	s.WriteSecret(t, "secret", 2, "other/"+modem, map[string]any{"username": "x", "password": "other-pw-Wq2"})
+	s.WriteSecret(t, "secret", 2, "hitron/deleted", map[string]any{"username": "admin", "password": "deleted-pw"})
+	if err := s.Client(t).KVv2("secret").Delete(context.Background(), "hitron/deleted"); err != nil {
+		t.Fatalf("soft-delete: %v", err)
+	}
 	s.PutPolicy(t, "hitron-read", vaultenv.ReadPolicy("secret/data/hitron/*", "kv1/hitron/*"))
 	return &fixture{s: s, readOnly: s.CreateToken(t, vaultenv.TokenOptions{Policies: []string{"hitron-read"}, TTL: "1h"})}
 }
@@ -65,6 +69,7 @@ func TestFetchKV(t *testing.T) {
 		{name: "host template", extra: "path: 'hitron/{{ .Host }}'\n", target: modem, user: "admin", pass: modemPwd},
 		{name: "kv2 missing path", target: "192.0.2.77", reason: secrets.ReasonNotFound, errHas: "secret/data/hitron/192.0.2.77"},
 		{name: "kv1 missing path", extra: "mount: kv1\nkv_version: 1\n", target: "192.0.2.77", reason: secrets.ReasonNotFound},
+		{name: "kv2 latest version deleted", target: "deleted", reason: secrets.ReasonNotFound, errHas: "secret/data/hitron/deleted"},
 		{name: "missing key", target: "nokey", reason: secrets.ReasonNotFound, errHas: `no key "password"`},
 		{name: "policy denies path", extra: "path: 'other/{{ .Target }}'\n", target: modem, reason: secrets.ReasonPermissionDenied, errHas: "403"},
 		{name: "missing mount", extra: "mount: nomount\n", target: modem, reason: secrets.ReasonPermissionDenied},
