@@ -167,19 +167,6 @@ func (e *exporter) do(method, path string, header map[string]string, user, pass 
 
 func (e *exporter) get(path string) (int, string) { return e.do(http.MethodGet, path, nil, "", "") }
 
-// waitLog waits until the exporter's log contains s.
-func (e *exporter) waitLog(s string) {
-	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Contains(e.out.String(), s) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	e.t.Fatalf("log never showed %q", s)
-}
-
 func startSim(t *testing.T, cfg modemsim.Config) *modemsim.Simulator {
 	t.Helper()
 	sim, err := modemsim.New(cfg)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
@@ -189,13 +188,4 @@ func (p *Plan) SourceName() (source, profile string) {
 func IsRequestError(err error) bool {
 	var re *RequestError
 	return errors.As(err, &re)
-}
-
-// describeDatasets is for debug output.
-func describeDatasets(ds []hitron.Dataset) string {
-	parts := make([]string, len(ds))
-	for i, d := range ds {
-		parts[i] = string(d)
-	}
-	return strings.Join(parts, ", ")
 }

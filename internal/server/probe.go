@@ -64,6 +64,7 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 	targets := q["target"]
 	switch {
 	case len(targets) == 0 || targets[0] == "":
+		//lint:ignore ST1005 the original exporter's exact message, which its users may match on
 		return req, "target", fmt.Errorf("Missing parameter: 'target'")
 	case len(targets) > 1:
 		return req, "target", fmt.Errorf("parameter 'target' given %d times; give it once", len(targets))
@@ -90,6 +91,7 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 				"(auths: <name>: file: path: …), or start the exporter with --probe.allow-url-credentials")
 		}
 		if q.Get("usr") == "" || q.Get("pwd") == "" {
+			//lint:ignore ST1005 the original exporter's exact message
 			return req, "url_credentials", fmt.Errorf("Missing parameters: 'usr', 'pwd' or 'ipa_vault_namespace'")
 		}
 		c := secrets.NewCredentials(q.Get("usr"), q.Get("pwd"))
