@@ -174,6 +174,66 @@ hitron_exporter_vault_logins_total{profile="test",result="success"} 1
 	})
 }
 
+// TestOutageLongerThanTokenTTL seals Vault past the token's TTL: renewal
+// fails, re-logins fail with back-off, and after the unseal the provider
+// serves credentials again without a restart.
+func TestOutageLongerThanTokenTTL(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.s
+	roleID, secretID := s.AppRole(t, "short", vaultenv.AppRoleOptions{Policies: []string{"hitron-read"}, TokenTTL: "2s", TokenMaxTTL: "1m"})
+	p, logs := newProvider(t, approleBlock(t, s.Addr, roleID, secretID)+"timeout: 1s\n")
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatalf("Start() = %v", err)
+	}
+	first := p.client.Token()
+	s.Seal(t)
+	time.Sleep(3 * time.Second)
+	_, err := fetch(t, p, modem)
+	wantReason(t, err, secrets.ReasonUnavailable)
+	s.Unseal(t)
+	vaultenv.WaitFor(t, 15*time.Second, "credentials after the outage", func() bool {
+		res, err := fetch(t, p, modem)
+		return err == nil && res.Credentials.Password() == modemPwd
+	})
+	if p.client.Token() == first {
+		t.Fatal("expected a new token after the old one expired during the outage")
+	}
+	if logins(p, "failure") < 1 {
+		t.Fatalf("logins_total{result=failure} = %v, want failed logins during the outage", logins(p, "failure"))
+	}
+	assertNoLeak(t, logs, err, first, p.client.Token(), roleID, secretID)
+}
+
+// TestKubernetesJWTRotation replaces the service-account token file, as the
+// kubelet does for projected tokens: the next login uses the new JWT.
+func TestKubernetesJWTRotation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.s
+	k := s.EnableKubernetesAuth(t, "")
+	sa := vaultenv.ServiceAccount{Namespace: "monitoring", Name: "hitron-exporter", UID: "0d7c6a52-0000-4000-8000-000000000002"}
+	k.CreateRole(t, s, "hitron", sa, []string{"hitron-read"}, "10m")
+	oldJWT := k.MintJWT(t, sa, 2*time.Second)
+	jwtFile := vaultenv.WriteFile(t, "token", oldJWT)
+	p, logs := newProvider(t, fmt.Sprintf("address: %s\nauth: {method: kubernetes, role: hitron, jwt_file: %s}\n", s.Addr, jwtFile))
+	res, err := fetch(t, p, modem)
+	wantCreds(t, res, err, "admin", modemPwd)
+
+	time.Sleep(2500 * time.Millisecond) // the old JWT has expired
+	newJWT := k.MintJWT(t, sa, time.Hour)
+	if err := os.WriteFile(jwtFile, []byte(newJWT), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.RevokeToken(t, p.client.Token())
+	res, err = fetch(t, p, modem)
+	wantCreds(t, res, err, "admin", modemPwd)
+	if logins(p, "success") != 2 {
+		t.Fatalf("logins = %v, want 2", logins(p, "success"))
+	}
+	assertNoLeak(t, logs, err, oldJWT, newJWT, p.client.Token())
+}
+
 // TestAgentTemplateFeedsFileProvider is the sidecar pattern: a real Vault
 // Agent renders the credentials file, the file provider reads it, and a
 // password rotated in Vault reaches the next read without a restart.
