@@ -61,6 +61,9 @@ type Options struct {
 	// DenyMembership hides every vault from every caller (4001), as the
 	// LDAP ACIs do for non-members.
 	DenyMembership bool
+	// ListenAddr is the address to listen on (default 127.0.0.1:0). The
+	// Python ipa CLI only connects to port 443.
+	ListenAddr string
 }
 
 // Server is a running emulator.
@@ -135,7 +138,14 @@ func Start(t testing.TB, fqdn, realm, keytabPath string, opts Options) *Server {
 
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.ts.TLS = &tls.Config{Certificates: []tls.Certificate{p.leaf}, MinVersion: tls.VersionTLS12}
-	s.ts.Config.ErrorLog = nil
+	if opts.ListenAddr != "" {
+		l, err := net.Listen("tcp", opts.ListenAddr)
+		if err != nil {
+			t.Fatalf("ipaemu: listen on %s: %v", opts.ListenAddr, err)
+		}
+		_ = s.ts.Listener.Close()
+		s.ts.Listener = l
+	}
 	s.ts.StartTLS()
 	t.Cleanup(s.ts.Close)
 	s.Addr = s.ts.Listener.Addr().String()
@@ -415,14 +425,14 @@ func (s *Server) refererOK(r *http.Request) bool {
 // ---- JSON-RPC ----
 
 type rpcErr struct {
-	Code    int               `json:"code"`
-	Name    string            `json:"name"`
-	Message string            `json:"message"`
-	Data    map[string]string `json:"data"`
+	Code    int            `json:"code"`
+	Name    string         `json:"name"`
+	Message string         `json:"message"`
+	Data    map[string]any `json:"data"`
 }
 
 func newErr(code int, name, msg string) *rpcErr {
-	return &rpcErr{Code: code, Name: name, Message: msg, Data: map[string]string{"reason": msg}}
+	return &rpcErr{Code: code, Name: name, Message: msg, Data: map[string]any{"reason": msg}}
 }
 
 func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, principal string) {
@@ -489,6 +499,8 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, principal str
 		result, e = s.vaultRetrieve(principal, args, options, opts)
 	case "ping":
 		result = map[string]any{"summary": "IPA server version 4.9.11. API version 2.251", "messages": []any{}}
+	case "schema":
+		result, e = s.schema(options, opts)
 	case "env":
 		result = map[string]any{"result": map[string]any{"api_version": "2.251"}, "count": 1, "total": 1, "summary": "1 variable"}
 	default:
