@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -125,7 +126,6 @@ func resolve(c Config, getenv func(string) string) (*settings, error) {
 	if s.krb5, err = config.Load(c.Krb5Conf); err != nil {
 		return nil, configErr("krb5_conf %s: %v", c.Krb5Conf, err)
 	}
-	addSHA2Enctypes(s.krb5)
 
 	// Keytab and principal.
 	if c.Keytab == "" {
@@ -144,6 +144,7 @@ func resolve(c Config, getenv func(string) string) (*settings, error) {
 		return nil, err
 	}
 	c.Principal = s.principal.PrincipalNameString() + "@" + s.realm
+	addSHA2Enctypes(s.krb5, keytabEnctypes(s.keytab, s.principal.PrincipalNameString(), s.realm))
 
 	// Vaults.
 	if c.UsernameVault == "" {
@@ -338,24 +339,49 @@ func dedup(in []string) []string {
 	return out
 }
 
-// addSHA2Enctypes adds the SHA-2 AES enctypes (RFC 8009, preferred by
-// FreeIPA on RHEL 9) to krb5.conf lists left at gokrb5's defaults, which
-// lack them.
-func addSHA2Enctypes(c *config.Config) {
+// keytabEnctypes returns the encryption types the keytab holds for
+// principal@realm.
+func keytabEnctypes(kt *keytab.Keytab, principal, realm string) map[int32]bool {
+	out := map[int32]bool{}
+	for _, e := range kt.Entries {
+		if strings.Join(e.Principal.Components, "/") == principal && e.Principal.Realm == realm {
+			out[e.Key.KeyType] = true
+		}
+	}
+	return out
+}
+
+// addSHA2Enctypes adjusts enctype lists that krb5.conf leaves at gokrb5's
+// defaults, which lack the SHA-2 AES types (RFC 8009) that FreeIPA on RHEL 9
+// prefers: it puts them first, and limits the AS request to the types the
+// keytab holds, so the KDC never answers with a key the keytab lacks.
+func addSHA2Enctypes(c *config.Config, inKeytab map[int32]bool) {
 	def := config.New().LibDefaults
 	sha2 := []string{"aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128"}
-	ids := []int32{etypeID.EtypeSupported(sha2[0]), etypeID.EtypeSupported(sha2[1])}
-	fix := func(names *[]string, idList *[]int32, defNames []string) {
+	fix := func(names *[]string, ids *[]int32, defNames []string, filter bool) {
 		if strings.Join(*names, " ") != strings.Join(defNames, " ") {
 			return
 		}
-		*names = append(append([]string(nil), sha2...), *names...)
-		*idList = append(append([]int32(nil), ids...), *idList...)
+		var newNames []string
+		var newIDs []int32
+		for _, n := range append(append([]string(nil), sha2...), defNames...) {
+			id := etypeID.EtypeSupported(n)
+			if id == 0 || (filter && !inKeytab[id]) || slices.Contains(newIDs, id) {
+				continue
+			}
+			if !slices.Contains(sha2, n) && !slices.Contains(*ids, id) {
+				continue // weak types gokrb5 left out
+			}
+			newNames, newIDs = append(newNames, n), append(newIDs, id)
+		}
+		if len(newIDs) > 0 {
+			*names, *ids = newNames, newIDs
+		}
 	}
 	l := &c.LibDefaults
-	fix(&l.DefaultTktEnctypes, &l.DefaultTktEnctypeIDs, def.DefaultTktEnctypes)
-	fix(&l.DefaultTGSEnctypes, &l.DefaultTGSEnctypeIDs, def.DefaultTGSEnctypes)
-	fix(&l.PermittedEnctypes, &l.PermittedEnctypeIDs, def.PermittedEnctypes)
+	fix(&l.DefaultTktEnctypes, &l.DefaultTktEnctypeIDs, def.DefaultTktEnctypes, true)
+	fix(&l.DefaultTGSEnctypes, &l.DefaultTGSEnctypeIDs, def.DefaultTGSEnctypes, false)
+	fix(&l.PermittedEnctypes, &l.PermittedEnctypeIDs, def.PermittedEnctypes, false)
 }
 
 func validName(name string) error {

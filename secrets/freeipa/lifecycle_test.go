@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -262,4 +263,28 @@ func TestLocalhostServer(t *testing.T) {
 	if p.krb.principal != k.Principal(clientPrinc) {
 		t.Errorf("principal = %s, want the keytab's first, %s", p.krb.principal, k.Principal(clientPrinc))
 	}
+}
+
+// TestSHA2Realm logs in to a realm with only the SHA-2 AES enctypes
+// (FreeIPA on RHEL 9) using a krb5.conf that lists no enctypes, which fails
+// with gokrb5's defaults alone.
+func TestSHA2Realm(t *testing.T) {
+	e := newEnv(t, ipaemu.Options{}, withKDC(kdc.WithEnctypes("aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128")))
+	conf, err := os.ReadFile(e.kdc.Krb5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(string(conf), "\n") {
+		if !strings.Contains(l, "enctypes") {
+			kept = append(kept, l)
+		}
+	}
+	plain := writeFile(t, e.dir, "krb5-no-enctypes.conf", strings.Join(kept, "\n"))
+	p := e.started(t, "krb5_conf: "+plain)
+	got, err := fetch(t, p, modemHost)
+	if err != nil {
+		t.Fatalf("fetch: %v\nKDC log:\n%s", err, e.kdc.Log())
+	}
+	wantCreds(t, got, modemUser, modemPass)
 }
