@@ -2,9 +2,11 @@ package freeipa
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,4 +209,56 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestTimeout checks that a server that accepts connections but never
+// answers costs at most `timeout`, and is reported as reason timeout.
+func TestTimeout(t *testing.T) {
+	e := newEnv(t, ipaemu.Options{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // hold it open, say nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, l.Addr().String())
+	}
+	p, err := newProvider(secrets.Options{Profile: "corp", Decode: decoder(e.config("timeout: 300ms")), Logger: e.logger},
+		func(string) string { return "" }, dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = fetch(t, p, modemHost)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("fetch took %v with timeout 300ms", took)
+	}
+	if reasonOf(err) != secrets.ReasonTimeout {
+		t.Fatalf("fetch error = %v (reason %s), want reason timeout", err, reasonOf(err))
+	}
 }
