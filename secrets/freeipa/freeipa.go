@@ -123,8 +123,8 @@ func (p *Provider) Start(ctx context.Context) error {
 	return err
 }
 
-// Close implements secrets.Closer: it stops the TGT renewal and closes idle
-// connections.
+// Close implements secrets.Closer: it stops the TGT renewal, closes idle
+// connections and drops the TGT and the IPA session from memory.
 func (p *Provider) Close() error {
 	p.startMu.Lock()
 	defer p.startMu.Unlock()
@@ -133,6 +133,8 @@ func (p *Provider) Close() error {
 		<-p.done
 	}
 	p.ipa.hc.CloseIdleConnections()
+	p.ipa.forget()
+	p.krb.forget()
 	return nil
 }
 

@@ -76,6 +76,16 @@ func (k *kerberos) current() *tgt {
 	return k.cur
 }
 
+// forget drops the TGT, zeroing its session key.
+func (k *kerberos) forget() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cur != nil {
+		clear(k.cur.key.KeyValue)
+	}
+	k.cur = nil
+}
+
 // expiry returns the held TGT's end time, or the zero time.
 func (k *kerberos) expiry() time.Time {
 	if t := k.current(); t != nil {

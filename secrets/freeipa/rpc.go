@@ -173,6 +173,14 @@ func (c *ipaClient) login(ctx context.Context, staleGen uint64) error {
 	return nil
 }
 
+// forget drops the session cookie.
+func (c *ipaClient) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cookie = ""
+	c.gen++
+}
+
 // dropSession forgets the session of generation gen.
 func (c *ipaClient) dropSession(gen uint64) {
 	c.mu.Lock()
