@@ -20,7 +20,7 @@ export HITRON_CACHE_DIR=${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}
 step() { printf '\n==> %s\n' "$*"; }
 
 step "Debian packages"
-packages=(krb5-kdc krb5-admin-server krb5-user prometheus chromium systemd)
+packages=(krb5-kdc krb5-admin-server krb5-user faketime prometheus chromium systemd)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
