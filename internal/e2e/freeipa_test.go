@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/ipaemu"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/kdc"
+)
+
+const exporterPrincipal = "HTTP/hitron-exporter.example.test"
+
+// freeIPASetup starts a real KDC, the IPA emulator (as "localhost", so no
+// DNS is needed) and a modem whose credentials are archived in the vaults
+// usr and pwd of service:host/127.0.0.1.
+func freeIPASetup(t *testing.T) (*modemsim.Simulator, *ipaemu.Server, string) {
+	t.Helper()
+	k := kdc.Start(t)
+	k.AddPrincipal(t, exporterPrincipal)
+	k.AddPrincipal(t, "HTTP/localhost")
+	keytab := k.Keytab(t, "exporter.keytab", exporterPrincipal)
+	emu := ipaemu.Start(t, "localhost", k.Realm, k.Keytab(t, "ipa-http.keytab", "HTTP/localhost"), ipaemu.Options{StrictReferer: true})
+	member := k.Principal(exporterPrincipal)
+	emu.ArchiveStandard("service:host/127.0.0.1", "usr", []byte("admin\n"), member)
+	emu.ArchiveStandard("service:host/127.0.0.1", "pwd", []byte(modemPassword+"\n"), member)
+	// The original exporter's explicit namespace form.
+	emu.ArchiveStandard("service:host/cm-hitron.example.test", "usr", []byte("admin"), member)
+	emu.ArchiveStandard("service:host/cm-hitron.example.test", "pwd", []byte(modemPassword), member)
+
+	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "hitron-exporter.yml", `auths:
+  corp:
+    freeipa:
+      server: `+emu.Server()+`
+      ca_file: `+emu.CAFile+`
+      keytab: `+keytab+`
+      principal: `+exporterPrincipal+`
+      krb5_conf: `+k.Krb5Conf+`
+      vault_owner: "service:host/{{ .Host }}"
+targets:
+  "`+sim.Addr()+`":
+    auth: corp
+    fingerprint: "`+sim.Fingerprint().String()+`"
+`)
+	return sim, emu, cfg
+}
+
+func TestFreeIPAProfileEndToEnd(t *testing.T) {
+	sim, emu, cfg := freeIPASetup(t)
+	e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
+	probe := "/probe?target=" + sim.Addr()
+
+	// 30 concurrent probes and a few more: one IPA round trip per owner.
+	var wg sync.WaitGroup
+	failed := make(chan string, 30)
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+				failed <- body
+			}
+		}()
+	}
+	wg.Wait()
+	close(failed)
+	for body := range failed {
+		t.Fatalf("a probe failed:\n%s", body)
+	}
+	for i := 0; i < 3; i++ {
+		if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+			t.Fatalf("sequential probe:\n%s", body)
+		}
+	}
+	if got := emu.Calls("vault_retrieve_internal"); got != 2 {
+		t.Fatalf("vault_retrieve_internal called %d times, want 2 (usr and pwd, once per TTL)", got)
+	}
+
+	// The original exporter's ipa_vault_namespace parameter picks the owner.
+	ns := "&ipa_vault_namespace=" + url.QueryEscape("service:host/cm-hitron.example.test")
+	if _, body := e.get(probe + ns); !hasLine(body, "probe_success 1") {
+		t.Fatalf("ipa_vault_namespace:\n%s", body)
+	}
+	if got := emu.Calls("vault_retrieve_internal"); got != 4 {
+		t.Fatalf("the namespace did not select another owner: %d retrievals", got)
+	}
+	if code, body := e.get(probe + "&ipa_vault_namespace=shared:x"); code != 200 || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+		t.Fatalf("bad namespace kind: %d\n%s", code, body)
+	}
+	_, metrics := e.get("/metrics")
+	for _, want := range []string{"hitron_exporter_freeipa_tgt_expiry_timestamp_seconds{", `hitron_exporter_credential_fetches_total{profile="corp",provider="freeipa"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func TestFreeIPAFailuresNeverReachTheModem(t *testing.T) {
+	tests := []struct {
+		name   string
+		set    func(*ipaemu.Options)
+		reason string
+	}{
+		{"not a member (4001)", func(o *ipaemu.Options) { o.DenyMembership = true }, "vault_not_found"},
+		{"KRA absent (3000)", func(o *ipaemu.Options) { o.KRADisabled = true }, "kra_unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, emu, cfg := freeIPASetup(t)
+			emu.Set(tt.set)
+			e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
+			code, body := e.get("/probe?target=" + sim.Addr())
+			if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+				t.Fatalf("HTTP %d\n%s", code, body)
+			}
+			_, metrics := e.get("/metrics")
+			if !strings.Contains(metrics, `hitron_exporter_credential_fetch_errors_total{profile="corp",provider="freeipa",reason="`+tt.reason+`"} 1`) {
+				t.Fatalf("/metrics lacks the %s reason", tt.reason)
+			}
+			if st := sim.Stats(); st.Requests != 0 {
+				t.Fatalf("the modem received %d requests without credentials", st.Requests)
+			}
+		})
+	}
+}
+
+func TestFreeIPAWrongPasswordReachesTheModemOnce(t *testing.T) {
+	sim, _, cfg := freeIPASetup(t)
+	sim.SetPassword("the-modem-was-changed")
+	e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
+	for i := 0; i < 4; i++ {
+		if _, body := e.get("/probe?target=" + sim.Addr()); !hasLine(body, "probe_success 0") {
+			t.Fatalf("probe %d:\n%s", i, body)
+		}
+	}
+	if n := len(sim.Stats().LoginAttempts); n != 1 {
+		t.Fatalf("the modem saw %d logins with the vault's stale password, want 1 per cache invalidation", n)
+	}
+}
