@@ -65,7 +65,15 @@ type Prober struct {
 
 	mu      sync.Mutex
 	devices map[string]*device
+	lookups int
 }
+
+// Idle device state is dropped so that probes of ever-new targets (a
+// hostile query loop) cannot grow memory without bound.
+const (
+	deviceIdleAfter  = 2 * time.Hour
+	deviceSweepEvery = 1024
+)
 
 // device is the state kept per modem.
 type device struct {
@@ -86,6 +94,8 @@ type device struct {
 	unsupported map[hitron.Dataset]time.Time
 	// sessions resumes TLS sessions with the modem across probes.
 	sessions tls.ClientSessionCache
+	// lastUsed is guarded by Prober.mu.
+	lastUsed time.Time
 }
 
 // New returns a prober.
@@ -106,13 +116,41 @@ func New(o Options) *Prober {
 	}
 }
 
+// sweepLocked drops devices unused for deviceIdleAfter that hold no
+// lock-out, back-off or session; p.mu is held.
+func (p *Prober) sweepLocked(now time.Time) {
+	for key, d := range p.devices {
+		if now.Sub(d.lastUsed) < deviceIdleAfter || len(d.turn) > 0 {
+			continue
+		}
+		d.mu.Lock()
+		keep := now.Before(d.lockedUntil) || d.rejected != nil
+		d.mu.Unlock()
+		if !keep {
+			delete(p.devices, key)
+		}
+	}
+}
+
+// Devices returns how many modems the prober keeps state for.
+func (p *Prober) Devices() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.devices)
+}
+
 // History returns the recent-probes log.
 func (p *Prober) History() *History { return p.history }
 
 func (p *Prober) device(key string) *device {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
+	if p.lookups++; p.lookups%deviceSweepEvery == 0 {
+		p.sweepLocked(now)
+	}
 	d, ok := p.devices[key]
+	defer func() { d.lastUsed = now }()
 	if !ok {
 		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}, sessions: tls.NewLRUClientSessionCache(4)}
 		p.devices[key] = d
