@@ -70,11 +70,13 @@ go test -count=1 -timeout 30m ./...
 step "fuzzing, ${FUZZTIME:=10s} per target"
 # Every parser gets a bounded coverage-guided run; a crash fails the build
 # and leaves its input under testdata/fuzz/ to become a regression test.
-for target in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs grep -Ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/(.*//'); do
-	file=${target%%:*}; name=${target##*func }
-	echo "$(dirname "$file") $name"
-	go test "./$(dirname "$file")" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" >/dev/null
-done
+grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func /:/' | sort >/tmp/hitron-fuzz-targets.$$
+while IFS=: read -r file name; do
+	pkg=./$(dirname "${file#./}")
+	echo "$pkg $name"
+	go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" >/dev/null
+done </tmp/hitron-fuzz-targets.$$
+rm -f /tmp/hitron-fuzz-targets.$$
 
 if [[ -f deploy/validate/go.mod ]]; then
 	step "deploy/validate (Kubernetes manifests and Helm chart)"
