@@ -180,9 +180,9 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "modem unreachable (closed port)", query: "target=" + closedAddr, reason: "connect"},
 		// A TCP connection is made and the TLS handshake fails: reason tls
 		// (docs/operations.md: connect = no TCP connection).
-		{name: "TLS: peer closes at once", query: "target=" + closer, reason: "tls", bugReason: "bad_response"},
+		{name: "TLS: peer closes at once", query: "target=" + closer, reason: "tls"},
 		{name: "TLS: peer answers non-TLS bytes", query: "target=" + junk, reason: "tls"},
-		{name: "TLS: plain HTTP server", query: "target=" + plainHTTP, reason: "tls", bugReason: "bad_response"},
+		{name: "TLS: plain HTTP server", query: "target=" + plainHTTP, reason: "tls"},
 		{name: "TLS: server only speaks TLS 1.0", query: "target=" + tls10, reason: "tls"},
 		{
 			name: "wrong pin", sim: wrongPin, query: "target=" + wrongPin.Addr(), reason: "pin_mismatch", untouched: true,
@@ -260,9 +260,10 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "logout fails", sim: logoutFail, query: "target=" + logoutFail.Addr(), setup: fault(logoutFail, modemsim.FaultLogoutFail),
-			// The modem refused the logout and keeps the session until its
-			// idle timeout, so the debug probe right after meets it.
-			sessionKept: true, debugReason: "session_busy",
+			// The modem refused the logout and keeps the session; the exporter
+			// knows the session is its own and the next probe takes it over
+			// (forcelogoff=1) instead of meeting Repeat Login.
+			sessionKept: true,
 			after: func(t *testing.T) {
 				if !strings.Contains(e.out.String(), "logout failed") {
 					t.Error("the failed logout is not logged")
@@ -270,8 +271,13 @@ func TestFaultMatrix(t *testing.T) {
 			},
 			recover: func(t *testing.T) {
 				logoutFail.SetFault(modemsim.FaultNone)
-				vaultenv.WaitFor(t, 5*time.Second, "the modem's idle timeout to end the session", func() bool { return !logoutFail.Stats().SessionActive })
 				probeOK(t, logoutFail, "")
+				if logoutFail.Stats().SessionActive {
+					t.Error("the stale session was not taken over and freed")
+				}
+				if n := logoutFail.Stats().RepeatLogins; n != 0 {
+					t.Errorf("%d Repeat Login answers: the exporter did not take over its own stale session", n)
+				}
 			},
 		},
 		{

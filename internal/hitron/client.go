@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ var (
 	ErrBadResponse = errors.New("unexpected response from modem")
 	// ErrNotFound: the firmware has no such data page (HTTP 404).
 	ErrNotFound = errors.New("modem has no such page")
+	// ErrTLSHandshake: the connection failed during the TLS handshake (the
+	// peer closed it, reset it, or does not speak TLS).
+	ErrTLSHandshake = errors.New("TLS handshake with the modem failed")
 )
 
 // LockedOutError is the modem's "LoginProtect=<failures>|<minutes>|<seconds>"
@@ -280,9 +284,17 @@ func (s *Session) do(ctx context.Context, method, path string, form url.Values, 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json, text/plain, */*")
+	var handshakeStarted, handshakeDone bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		TLSHandshakeStart: func() { handshakeStarted = true },
+		TLSHandshakeDone:  func(_ tls.ConnectionState, err error) { handshakeDone = err == nil },
+	}))
 	resp, err := s.http.Do(req)
 	if err != nil {
 		ev.Err = scrubURLError(err)
+		if handshakeStarted && !handshakeDone || errors.Is(err, http.ErrSchemeMismatch) {
+			ev.Err = fmt.Errorf("%w: %w", ErrTLSHandshake, ev.Err)
+		}
 		return nil, 0, ev.Err
 	}
 	defer func() { _ = resp.Body.Close() }()

@@ -94,6 +94,10 @@ type device struct {
 	unsupported map[hitron.Dataset]time.Time
 	// sessions resumes TLS sessions with the modem across probes.
 	sessions tls.ClientSessionCache
+	// ownStaleSession is set when our logout failed: the session the modem
+	// still holds is ours, so the next login takes it over (forcelogoff=1)
+	// instead of waiting out the modem's idle timeout.
+	ownStaleSession bool
 	// lastUsed is guarded by Prober.mu.
 	lastUsed time.Time
 }
@@ -309,6 +313,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device) *Result {
 
 	start := time.Now()
 	if err := session.Logout(ctx, max(logoutReserve, time.Second)); err != nil {
+		dev.setOwnStaleSession(true)
 		p.metrics.logouts.WithLabelValues("error").Inc()
 		pr.trace.Addf("logout failed: %v", err)
 		p.log.Warn("logout failed; the modem's session may stay taken until it times out",
@@ -333,6 +338,18 @@ func serverName(host string) string {
 		return ""
 	}
 	return host
+}
+
+func (d *device) setOwnStaleSession(v bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ownStaleSession = v
+}
+
+func (d *device) hasOwnStaleSession() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ownStaleSession
 }
 
 func (d *device) locked(now time.Time) time.Time {
@@ -414,7 +431,7 @@ func classify(err error) string {
 		return ReasonHTTPStatus
 	case errors.Is(err, hitron.ErrBadResponse), errors.Is(err, hitron.ErrTooLarge), errors.Is(err, hitron.ErrNotJSON):
 		return ReasonBadResponse
-	case errors.As(err, &alert), errors.As(err, &recordErr):
+	case errors.As(err, &alert), errors.As(err, &recordErr), errors.Is(err, hitron.ErrTLSHandshake):
 		return ReasonTLS
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return ReasonTimeout

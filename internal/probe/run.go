@@ -116,7 +116,15 @@ func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Crede
 
 // login logs in and records the outcome.
 func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Credentials, dev *device) (*hitron.Session, error) {
-	s, err := c.Login(ctx, creds.Username(), creds.Password(), r.plan.Force)
+	force := r.plan.Force
+	if !force && dev.hasOwnStaleSession() {
+		force = true
+		r.trace.Addf("the previous logout failed: taking over the exporter's own stale session (forcelogoff=1)")
+	}
+	s, err := c.Login(ctx, creds.Username(), creds.Password(), force)
+	if err == nil {
+		dev.setOwnStaleSession(false)
+	}
 	outcome := "success"
 	if err != nil {
 		outcome = classify(err)
