@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
 // DefaultAuth is the profile used when a probe and its target name none.
@@ -30,6 +32,24 @@ type Config struct {
 	Targets map[string]*Target `yaml:"targets"`
 	// Source is the file it was read from ("" for an empty default).
 	Source string `yaml:"-"`
+
+	// byKey and byAddress index targets by canonical target and dial
+	// address (see secrets.CanonicalTarget).
+	byKey     map[string]*Target
+	byAddress map[string]*Target
+}
+
+// Lookup returns the configuration of target, matched by its canonical
+// form so that respelling a configured modem (https://, :443, case, a
+// trailing dot) still finds it; nil when the target is not configured.
+func (c *Config) Lookup(target string) *Target {
+	return c.byKey[secrets.CanonicalTarget(target)]
+}
+
+// ByAddress returns the configured target whose address: (the host:port
+// actually dialled) is hostPort, if any.
+func (c *Config) ByAddress(hostPort string) *Target {
+	return c.byAddress[secrets.CanonicalTarget(hostPort)]
 }
 
 // Auth is one credential profile.
@@ -51,7 +71,14 @@ type Auth struct {
 	// Line is where the profile starts in the file.
 	Line int `yaml:"-"`
 
-	allowed []*regexp.Regexp
+	allowed []allowRule
+}
+
+// allowRule is one allowed_targets entry: an exact canonical target, or a
+// regular expression over the host (and over host:port).
+type allowRule struct {
+	exact string
+	rx    *regexp.Regexp
 }
 
 // CacheConfig controls a profile's credential cache.
@@ -326,9 +353,9 @@ func (c *Config) validate() error {
 				if err != nil {
 					return &Error{Line: a.Line, Field: "auths." + name + ".allowed_targets", Err: err}
 				}
-				a.allowed = append(a.allowed, rx)
+				a.allowed = append(a.allowed, allowRule{rx: rx})
 			} else {
-				a.allowed = append(a.allowed, regexp.MustCompile("^"+regexp.QuoteMeta(pattern)+"$"))
+				a.allowed = append(a.allowed, allowRule{exact: secrets.CanonicalTarget(pattern)})
 			}
 		}
 		if a.Timeout < 0 {
@@ -340,6 +367,7 @@ func (c *Config) validate() error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	c.byKey, c.byAddress = map[string]*Target{}, map[string]*Target{}
 	for _, name := range names {
 		t := c.Targets[name]
 		field := fmt.Sprintf("targets[%q]", name)
@@ -347,9 +375,15 @@ func (c *Config) validate() error {
 			t = &Target{}
 			c.Targets[name] = t
 		}
-		if _, err := ParseTarget(name); err != nil {
+		parsed, err := ParseTarget(name)
+		if err != nil {
 			return &Error{Line: t.Line, Field: field, Err: err}
 		}
+		key := secrets.CanonicalTarget(name)
+		if _, dup := c.byKey[key]; dup {
+			return &Error{Line: t.Line, Field: field, Err: fmt.Errorf("names the same modem as another target (%s); keep one", key)}
+		}
+		c.byKey[key] = t
 		if t.Auth != "" {
 			if _, ok := c.Auths[t.Auth]; !ok {
 				return &Error{Line: t.lineOf("auth"), Field: field + ".auth", Err: fmt.Errorf("no profile named %q under auths", t.Auth)}
@@ -363,9 +397,15 @@ func (c *Config) validate() error {
 			t.Pin = fp
 		}
 		if t.Address != "" {
-			if _, _, err := splitHostPort(t.Address); err != nil {
+			host, port, err := splitHostPort(t.Address)
+			if err != nil {
 				return &Error{Line: t.lineOf("address"), Field: field + ".address", Err: err}
 			}
+			if port == 0 {
+				port = parsed.Port // the target's port when the address names none
+			}
+			t.Address = net.JoinHostPort(host, strconv.Itoa(port))
+			c.byAddress[secrets.CanonicalTarget(t.Address)] = t
 		}
 		if t.Timeout < 0 {
 			return &Error{Line: t.lineOf("timeout"), Field: field + ".timeout", Err: errors.New("must not be negative")}
@@ -412,13 +452,17 @@ func knownDataset(d hitron.Dataset) bool {
 	return false
 }
 
-// Allows reports whether the profile may send credentials to target.
+// Allows reports whether the profile may send credentials to target. Exact
+// entries compare canonical forms; regexp: entries must match the whole
+// host name (or host:port) of the canonical form.
 func (a *Auth) Allows(target string) bool {
 	if len(a.allowed) == 0 {
 		return true
 	}
-	for _, rx := range a.allowed {
-		if rx.MatchString(target) {
+	canonical := secrets.CanonicalTarget(target)
+	host, _, _ := net.SplitHostPort(canonical)
+	for _, r := range a.allowed {
+		if r.rx == nil && r.exact == canonical || r.rx != nil && (r.rx.MatchString(host) || r.rx.MatchString(canonical)) {
 			return true
 		}
 	}

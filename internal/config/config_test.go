@@ -142,3 +142,44 @@ func TestParseTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalLookup(t *testing.T) {
+	cfg, err := Parse([]byte(`
+auths:
+  lab:
+    file: {path: /x}
+    allowed_targets: ["https://CM.example.com", "regexp:modem-[0-9]+\\.example\\.com"]
+targets:
+  "192.0.2.1":
+    fingerprint: "` + fp + `"
+  "cm.example.com":
+    address: 198.51.100.7
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spelling := range []string{"192.0.2.1", "192.0.2.1:443", "https://192.0.2.1", "HTTPS://192.0.2.1:443/"} {
+		if cfg.Lookup(spelling) == nil {
+			t.Errorf("Lookup(%q) missed the configured modem", spelling)
+		}
+	}
+	if cfg.Lookup("192.0.2.1:8443") != nil {
+		t.Error("another port matched")
+	}
+	if a := cfg.Lookup("cm.example.com").Address; a != "198.51.100.7:443" {
+		t.Errorf("address without port became %q", a)
+	}
+	if cfg.ByAddress("198.51.100.7") == nil {
+		t.Error("ByAddress missed")
+	}
+	lab := cfg.Auths["lab"]
+	for target, want := range map[string]bool{"cm.example.com": true, "cm.example.com:443": true, "modem-7.example.com": true,
+		"modem-7.example.com:8443": true, "evil.example.com": false, "cm.example.com:8443": false} {
+		if lab.Allows(target) != want {
+			t.Errorf("Allows(%q) != %v", target, want)
+		}
+	}
+	if _, err := Parse([]byte("targets:\n  \"192.0.2.1\": {}\n  \"https://192.0.2.1:443\": {}\n")); err == nil || !strings.Contains(err.Error(), "same modem") {
+		t.Fatalf("duplicate spellings accepted: %v", err)
+	}
+}

@@ -45,11 +45,11 @@ func TestVaultProfileEndToEnd(t *testing.T) {
       path: "hitron/{{ .Host }}"
 targets:
   "`+sim.Addr()+`":
-`+pinned+`  "https://`+sim.Addr()+`":
 `+pinned)
 	e := startExporter(t, []string{modemPassword, token}, "--config.file="+cfg)
 
-	// 100 concurrent probes under two spellings of the modem: one Vault read.
+	// 100 concurrent probes under two spellings of the modem (both match the
+	// one configured target): one Vault read.
 	queries := []string{"/probe?target=" + sim.Addr(), "/probe?target=" + url.QueryEscape("https://"+sim.Addr())}
 	var wg sync.WaitGroup
 	failures := make(chan string, 100)

@@ -75,8 +75,17 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	if err != nil {
 		return nil, refuse("invalid target: %w", err)
 	}
-	tcfg := s.Config.Targets[r.Target]
+	// Matched canonically: https://, :443, case or a trailing dot do not
+	// make a configured modem look unconfigured.
+	tcfg := s.Config.Lookup(r.Target)
 	p := &Plan{Target: target, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params}
+	if tcfg == nil {
+		// A modem configured under another name but dialled at this
+		// address keeps its pin.
+		if other := s.Config.ByAddress(target.HostPort()); other != nil && !other.Pin.IsZero() {
+			p.Pin, p.PinConfigured = other.Pin, true
+		}
+	}
 	if tcfg != nil {
 		p.Pin, p.PinConfigured = tcfg.Pin, !tcfg.Pin.IsZero()
 		p.Force = p.Force || tcfg.Force

@@ -504,3 +504,20 @@ func TestDebugConfigAndLandingShowNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestRespelledTargetKeepsItsPin: https://, :443 or upper case do not make
+// a pinned modem look unconfigured.
+func TestRespelledTargetKeepsItsPin(t *testing.T) {
+	other, err := modemsim.GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, modemsim.Config{}, strings.Replace(pinnedConfig, "{{fp}}", pin.Of(other.Certificate[0]).String(), 1))
+	for _, spelling := range []string{"https://" + e.sim.Addr(), "HTTPS://" + e.sim.Addr() + "/"} {
+		body := e.probe("target=" + url.QueryEscape(spelling))
+		wantLines(t, body, "probe_success 0", `hitron_probe_failure_info{reason="pin_mismatch"} 1`)
+	}
+	if st := e.sim.Stats(); st.Requests != 0 {
+		t.Fatalf("a respelled pinned target reached the modem %d times", st.Requests)
+	}
+}

@@ -61,6 +61,9 @@ type entry struct {
 type content struct {
 	entry   `yaml:",inline"`
 	Targets map[string]entry `yaml:"targets"`
+
+	// byKey indexes Targets by canonical target.
+	byKey map[string]entry
 }
 
 // New builds a provider from its configuration block and checks that the
@@ -83,8 +86,11 @@ func New(opts secrets.Options) (secrets.Provider, error) {
 // Kind returns "file".
 func (*Provider) Kind() string { return "file" }
 
-// Locate returns the target: the file may hold an entry for it.
-func (p *Provider) Locate(req secrets.Request) (string, error) { return req.Target, nil }
+// Locate returns the canonical target (secrets.CanonicalTarget): the file
+// may hold an entry for it, under any spelling of the modem.
+func (p *Provider) Locate(req secrets.Request) (string, error) {
+	return secrets.CanonicalTarget(req.Target), nil
+}
 
 // Fetch returns the target's entry, or the file's default entry.
 func (p *Provider) Fetch(ctx context.Context, target string) (secrets.Result, error) {
@@ -95,7 +101,7 @@ func (p *Provider) Fetch(ctx context.Context, target string) (secrets.Result, er
 	if err != nil {
 		return secrets.Result{}, err
 	}
-	e, ok := c.Targets[target]
+	e, ok := c.byKey[secrets.CanonicalTarget(target)]
 	if !ok {
 		e = c.entry
 	}
@@ -156,10 +162,16 @@ func parse(raw []byte) (*content, error) {
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("invalid YAML%s (contents not shown)", lineOf(err))
 	}
+	c.byKey = make(map[string]entry, len(c.Targets))
 	for t, e := range c.Targets {
 		if e.Username == "" || e.Password == "" {
 			return nil, fmt.Errorf("target %q needs both username and password", t)
 		}
+		key := secrets.CanonicalTarget(t)
+		if _, dup := c.byKey[key]; dup {
+			return nil, fmt.Errorf("two entries under targets name the same modem (%s)", key)
+		}
+		c.byKey[key] = e
 	}
 	if (c.Username == "") != (c.Password == "") {
 		return nil, errors.New("the default entry needs both username and password")

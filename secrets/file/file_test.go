@@ -40,6 +40,8 @@ func TestFetch(t *testing.T) {
 	tests := []struct{ target, user, pass string }{
 		{"192.0.2.1", "admin", "hunter2"},
 		{"192.0.2.9", "cusadmin", "other"},
+		{"https://192.0.2.9:443/", "cusadmin", "other"},
+		{"192.0.2.9:8443", "admin", "hunter2"},
 	}
 	for _, tt := range tests {
 		loc, err := p.Locate(secrets.Request{Target: tt.target})
