@@ -88,7 +88,7 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 	if got := emu.Calls("vault_retrieve_internal"); got != 4 {
 		t.Fatalf("the namespace did not select another owner: %d retrievals", got)
 	}
-	if code, body := e.get(probe + "&ipa_vault_namespace=shared:x"); code != 200 || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+	if code, body := e.get(probe + "&ipa_vault_namespace=shared:x"); code != 400 || !strings.Contains(body, "cannot locate credentials") {
 		t.Fatalf("bad namespace kind: %d\n%s", code, body)
 	}
 	_, metrics := e.get("/metrics")

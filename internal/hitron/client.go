@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -143,7 +144,10 @@ type Session struct {
 
 // Login opens a session: GET / for the preSession cookie, then POST
 // /goform/login with usr, pwd, forcelogoff and preSession. The password is
-// only ever written into that request's body.
+// only ever written into that request's body. When the login request was
+// sent but its answer was lost (a timeout, a reset), Login returns the
+// session together with the error: the modem may hold a session for it,
+// which the caller should try to log out.
 func (c *Client) Login(ctx context.Context, username, password string, force bool) (*Session, error) {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -172,18 +176,26 @@ func (c *Client) Login(ctx context.Context, username, password string, force boo
 		forceValue = "1"
 	}
 	form := url.Values{"usr": {username}, "pwd": {password}, "forcelogoff": {forceValue}, "preSession": {preSession}}
-	body, _, err := s.do(ctx, http.MethodPost, "/goform/login", form, 200)
+	body, code, err := s.do(ctx, http.MethodPost, "/goform/login", form, 200)
 	if err != nil {
+		if code == 0 {
+			// The request went out but no answer came back: the modem may
+			// have opened a session. The caller should log out and treat
+			// the slot as its own.
+			return s, fmt.Errorf("login: %w", err)
+		}
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if err := loginResult(string(body)); err != nil {
+	if err := loginResult(string(body), username, password); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// loginResult interprets the body of a login answer.
-func loginResult(body string) error {
+// loginResult interprets the body of a login answer. An unexpected answer
+// is quoted in the error with the credentials blanked out, in case a
+// firmware echoes the form.
+func loginResult(body, username, password string) error {
 	b := strings.TrimSpace(body)
 	switch {
 	case strings.EqualFold(b, "success"):
@@ -195,11 +207,20 @@ func loginResult(body string) error {
 	case strings.HasPrefix(b, "LoginProtect="):
 		return parseLoginProtect(strings.TrimPrefix(b, "LoginProtect="))
 	}
-	if len(b) > 64 {
-		b = b[:64] + "…"
+	for _, secret := range []string{password, username} {
+		if len(secret) >= 3 {
+			b = strings.ReplaceAll(b, secret, "<secret>")
+		}
+	}
+	if r := []rune(b); len(r) > 64 {
+		b = string(r[:64]) + "…"
 	}
 	return fmt.Errorf("login: %w: body %q", ErrBadResponse, b)
 }
+
+// maxLockMinutes bounds a LoginProtect wait; longer (or overflowing)
+// values fall back to 5 minutes.
+const maxLockMinutes = 24 * 60
 
 // parseLoginProtect reads "9|58|21": failures, then minutes and seconds to wait.
 func parseLoginProtect(v string) error {
@@ -216,7 +237,7 @@ func parseLoginProtect(v string) error {
 	if len(nums) >= 1 {
 		e.Failures = nums[0]
 	}
-	if len(nums) >= 3 {
+	if len(nums) >= 3 && nums[1] <= maxLockMinutes && nums[2] < 3600 {
 		e.Wait = time.Duration(nums[1])*time.Minute + time.Duration(nums[2])*time.Second
 	}
 	return e
@@ -284,15 +305,16 @@ func (s *Session) do(ctx context.Context, method, path string, form url.Values, 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json, text/plain, */*")
-	var handshakeStarted, handshakeDone bool
+	// The hooks run on the transport's dial goroutine, which may outlive Do.
+	var handshakeStarted, handshakeDone atomic.Bool
 	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		TLSHandshakeStart: func() { handshakeStarted = true },
-		TLSHandshakeDone:  func(_ tls.ConnectionState, err error) { handshakeDone = err == nil },
+		TLSHandshakeStart: func() { handshakeStarted.Store(true) },
+		TLSHandshakeDone:  func(_ tls.ConnectionState, err error) { handshakeDone.Store(err == nil) },
 	}))
 	resp, err := s.http.Do(req)
 	if err != nil {
 		ev.Err = scrubURLError(err)
-		if handshakeStarted && !handshakeDone || errors.Is(err, http.ErrSchemeMismatch) {
+		if handshakeStarted.Load() && !handshakeDone.Load() || errors.Is(err, http.ErrSchemeMismatch) {
 			ev.Err = fmt.Errorf("%w: %w", ErrTLSHandshake, ev.Err)
 		}
 		return nil, 0, ev.Err

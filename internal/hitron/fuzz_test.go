@@ -88,15 +88,19 @@ func FuzzValues(f *testing.F) {
 // FuzzLoginResult covers the login answer parser: only "success" succeeds.
 func FuzzLoginResult(f *testing.F) {
 	for _, s := range []string{"success", "Wrong Credentials.", "Repeat Login", "LoginProtect=9|58|21", "LoginProtect=x|y",
-		"LoginProtect=", "Up to the session limit: 1", "", "<html>"} {
+		"LoginProtect=", "Up to the session limit: 1", "", "<html>", "LoginProtect=3|0|9223372036854775807",
+		"LoginProtect=3|153722867280912931|0", "usr=admin&pwd=hunter2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		err := loginResult(body)
+		err := loginResult(body, "admin", "hunter2")
 		if err == nil && !strings.EqualFold(strings.TrimSpace(body), "success") {
 			t.Fatalf("login body %q accepted", body)
 		}
-		if l, ok := err.(*LockedOutError); ok && (l.Wait < 0 || l.Failures < 0) {
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("the password shows in %q", err)
+		}
+		if l, ok := err.(*LockedOutError); ok && (l.Wait < 0 || l.Wait > 25*time.Hour || l.Failures < 0) {
 			t.Fatalf("negative lock-out from %q: %+v", body, l)
 		}
 	})

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -62,6 +61,9 @@ type Plan struct {
 	Location      *time.Location
 	Timeout       time.Duration
 	Params        map[string]string
+	// CredentialLocation is where the profile's provider finds the
+	// credentials (secrets.Provider.Locate); "" with URL credentials.
+	CredentialLocation string
 	// Key identifies probes that may share one modem session and result.
 	Key string
 	// StateKey identifies the device (dial address) for serialisation.
@@ -138,6 +140,11 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 			return nil, refuse("auth profile %q is not allowed for target %q (allowed_targets)", authName, r.Target)
 		}
 		p.Profile = prof
+		loc, err := prof.Cache.Provider().Locate(secrets.Request{Target: r.Target, Host: target.Host, Params: r.Params})
+		if err != nil {
+			return nil, refuse("auth profile %q cannot locate credentials for this probe: %w", authName, err)
+		}
+		p.CredentialLocation = loc
 	}
 
 	p.Timeout = DefaultTimeout
@@ -170,17 +177,12 @@ func (p *Plan) key() string {
 		write(string(d))
 	}
 	if p.Profile != nil {
+		// The location, not the raw parameters: parameters a provider
+		// ignores must not split (or multiply) probes.
 		write("profile:" + p.Profile.Name)
+		write(p.CredentialLocation)
 	} else if p.Creds != nil {
 		write("url:" + p.Creds.Username() + "\x00" + p.Creds.Password())
-	}
-	keys := make([]string, 0, len(p.Params))
-	for k := range p.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		write(k + "=" + p.Params[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -2,16 +2,17 @@ package probe
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
@@ -73,21 +74,26 @@ type Prober struct {
 const (
 	deviceIdleAfter  = 2 * time.Hour
 	deviceSweepEvery = 1024
+	// maxDevices caps the state kept; past it the least recently used idle
+	// modems are forgotten first.
+	maxDevices = 4096
 )
 
 // device is the state kept per modem.
 type device struct {
 	// turn admits one session at a time: the modem has one session slot
 	// and a serial web server.
-	turn   chan struct{}
-	flight singleflight.Group
+	turn chan struct{}
+	// flights are the runs in progress or queued, by plan key (guarded by mu).
+	flights map[string]*flight
 
 	mu sync.Mutex
 	// lockedUntil: the modem answered LoginProtect; nothing is sent before.
 	lockedUntil time.Time
-	// rejected are credentials the modem refused after a re-fetch: they are
-	// never sent again. backoffUntil is when the backend is asked again.
-	rejected     *secrets.Credentials
+	// refused holds fingerprints (SHA-256) of credentials this modem
+	// refused, whatever profile or source they came from: they are never
+	// sent to it again. backoffUntil is when the backend is asked again.
+	refused      map[[32]byte]time.Time
 	backoffUntil time.Time
 	backoffLevel int
 	// unsupported pages (404) are skipped until the time noted.
@@ -128,11 +134,37 @@ func (p *Prober) sweepLocked(now time.Time) {
 			continue
 		}
 		d.mu.Lock()
-		keep := now.Before(d.lockedUntil) || d.rejected != nil
+		keep := now.Before(d.lockedUntil) || len(d.refused) > 0 && now.Sub(d.lastUsed) < 24*time.Hour
 		d.mu.Unlock()
 		if !keep {
 			delete(p.devices, key)
 		}
+	}
+}
+
+// evictLocked forgets the least recently used idle devices until a quarter
+// of maxDevices is free; p.mu is held. Devices with a probe in progress, a
+// lock-out or refused credentials are kept.
+func (p *Prober) evictLocked(now time.Time) {
+	type candidate struct {
+		key  string
+		used time.Time
+	}
+	var idle []candidate
+	for key, d := range p.devices {
+		d.mu.Lock()
+		busy := len(d.flights) > 0 || len(d.turn) > 0 || now.Before(d.lockedUntil) || len(d.refused) > 0
+		d.mu.Unlock()
+		if !busy {
+			idle = append(idle, candidate{key, d.lastUsed})
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].used.Before(idle[j].used) })
+	for _, c := range idle {
+		if len(p.devices) <= maxDevices*3/4 {
+			return
+		}
+		delete(p.devices, c.key)
 	}
 }
 
@@ -155,8 +187,12 @@ func (p *Prober) device(key string) *device {
 	}
 	d, ok := p.devices[key]
 	defer func() { d.lastUsed = now }()
+	if !ok && len(p.devices) >= maxDevices {
+		p.evictLocked(now)
+	}
 	if !ok {
-		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}, sessions: tls.NewLRUClientSessionCache(4)}
+		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}, sessions: tls.NewLRUClientSessionCache(4),
+			refused: map[[32]byte]time.Time{}, flights: map[string]*flight{}}
 		p.devices[key] = d
 	}
 	return d
@@ -178,43 +214,88 @@ type Result struct {
 	plan *Plan
 }
 
+// maxQueued bounds the distinct probes that may wait for one modem; more
+// are refused at once instead of piling up behind its single session.
+const maxQueued = 8
+
+// flight is one run of a plan that identical concurrent probes share.
+type flight struct {
+	done    chan struct{}
+	result  *Result
+	waiters int
+	started bool // the run holds the modem's session slot
+	cancel  context.CancelFunc
+}
+
 // Probe runs plan. Concurrent identical plans share one modem session and
-// one result; different plans for the same modem wait their turn.
+// one result; different plans for the same modem wait their turn. A run
+// that has not reached the modem yet is cancelled when every caller waiting
+// for it has gone; once it holds the session it finishes (and logs out)
+// even if they have.
 func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 	dev := p.device(plan.StateKey)
 	deadline := time.Now().Add(plan.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	ch := dev.flight.DoChan(plan.Key, func() (any, error) {
-		// Detached from the first caller: the others wait on the same run.
+	dev.mu.Lock()
+	f, shared := dev.flights[plan.Key]
+	if !shared {
+		if len(dev.flights) >= maxQueued {
+			dev.mu.Unlock()
+			return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("%d other probes of this modem are queued; not queuing more", maxQueued), true)
+		}
 		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		defer cancel()
-		return p.run(rctx, plan, dev), nil
-	})
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		dev.flights[plan.Key] = f
+		go func() {
+			defer cancel()
+			f.result = p.run(rctx, plan, dev, f)
+			dev.mu.Lock()
+			if dev.flights[plan.Key] == f {
+				delete(dev.flights, plan.Key)
+			}
+			dev.mu.Unlock()
+			close(f.done)
+		}()
+	}
+	f.waiters++
+	dev.mu.Unlock()
+
 	select {
-	case res := <-ch:
-		r := res.Val.(*Result)
-		if res.Shared {
-			cp := *r
+	case <-f.done:
+		if shared {
+			cp := *f.result
 			cp.Shared = true
 			return &cp
 		}
-		return r
+		return f.result
 	case <-ctx.Done():
-		// The caller gave up; the run goes on and still logs out.
-		return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("probe abandoned: %w", ctx.Err()))
+		dev.mu.Lock()
+		f.waiters--
+		if f.waiters == 0 && !f.started {
+			// Nobody wants it and it has not reached the modem.
+			f.cancel()
+			if dev.flights[plan.Key] == f {
+				delete(dev.flights, plan.Key)
+			}
+		}
+		dev.mu.Unlock()
+		// Not counted: the run itself is, when it ends.
+		return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("probe abandoned: %w", ctx.Err()), false)
 	}
 }
 
-// failedEarly builds a result for a probe that never reached the modem.
-func (p *Prober) failedEarly(plan *Plan, reason string, err error) *Result {
+// failedEarly builds a result for a probe that never reached the modem;
+// count says whether it goes into the metrics and the log.
+func (p *Prober) failedEarly(plan *Plan, reason string, err error, count bool) *Result {
 	pr := newProbeRun(p, plan)
+	pr.quiet = !count
 	pr.fail(reason, err)
 	return pr.finish()
 }
 
-func (p *Prober) run(ctx context.Context, plan *Plan, dev *device) *Result {
+func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *Result {
 	pr := newProbeRun(p, plan)
 	defer func() { p.history.Add(pr.result) }()
 
@@ -223,6 +304,9 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device) *Result {
 	select {
 	case dev.turn <- struct{}{}:
 		defer func() { <-dev.turn }()
+		dev.mu.Lock()
+		f.started = true
+		dev.mu.Unlock()
 	case <-ctx.Done():
 		pr.fail(ReasonTimeout, fmt.Errorf("waiting for another probe of this modem: %w", ctx.Err()))
 		return pr.finish()
@@ -238,19 +322,20 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device) *Result {
 	if err != nil {
 		return pr.finish()
 	}
-	if dev.isRejected(creds, p.now()) {
+	if dev.isRefused(creds) {
 		// Ask the backend again once the back-off expired: a rotated
 		// password ends the back-off.
 		if dev.backoffExpired(p.now()) && plan.Profile != nil {
 			plan.Profile.Cache.Invalidate(lookup.Location, creds)
 			if creds, lookup, err = pr.credentials(ctx, true); err != nil {
+				pr.fail(ReasonCredentials, err)
 				return pr.finish()
 			}
 		}
-		if dev.isRejected(creds, p.now()) {
+		if dev.isRefused(creds) {
 			dev.extendBackoff(p.now())
 			p.metrics.setBackoff(plan.StateKey, true)
-			pr.fail(ReasonBackoff, errors.New("the modem rejected these credentials before; not sending them again until they change"))
+			pr.fail(ReasonBackoff, errors.New("the modem refused these credentials before; not sending them again until they change"))
 			return pr.finish()
 		}
 	}
@@ -278,35 +363,44 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device) *Result {
 	defer cancelWork()
 
 	session, err := pr.login(work, client, creds, dev)
-	if errors.Is(err, hitron.ErrBadCredentials) && plan.Profile != nil {
-		// Maybe the password was rotated: drop the cached value, fetch
-		// again, and retry once only with different credentials.
-		plan.Profile.Cache.Invalidate(lookup.Location, creds)
-		newCreds, _, ferr := pr.credentials(work, true)
-		if ferr != nil {
-			return pr.finish()
-		}
-		if newCreds.Equal(creds) {
-			dev.reject(creds, p.now())
-			p.metrics.setBackoff(plan.StateKey, true)
-			pr.trace.Addf("backend returned the same credentials; not retrying, backing off")
-		} else {
-			pr.trace.Addf("backend returned new credentials; retrying the login once")
-			creds = newCreds
-			session, err = pr.login(work, client, creds, dev)
-			if errors.Is(err, hitron.ErrBadCredentials) {
-				dev.reject(creds, p.now())
-				p.metrics.setBackoff(plan.StateKey, true)
+	if errors.Is(err, hitron.ErrBadCredentials) {
+		// Never again with these: recorded before anything else can fail.
+		dev.refuse(creds, p.now())
+		p.metrics.setBackoff(plan.StateKey, true)
+		if plan.Profile != nil {
+			// Maybe the password was rotated: drop the cached value, fetch
+			// again, and retry once, only with credentials the modem has
+			// not refused.
+			plan.Profile.Cache.Invalidate(lookup.Location, creds)
+			newCreds, _, ferr := pr.credentials(work, true)
+			switch {
+			case ferr != nil:
+				pr.trace.Addf("re-fetching the credentials failed: %v", ferr)
+			case dev.isRefused(newCreds):
+				pr.trace.Addf("backend returned credentials the modem refused; not retrying, backing off")
+			default:
+				pr.trace.Addf("backend returned new credentials; retrying the login once")
+				creds = newCreds
+				session, err = pr.login(work, client, creds, dev)
+				if errors.Is(err, hitron.ErrBadCredentials) {
+					dev.refuse(creds, p.now())
+				}
 			}
 		}
-	} else if errors.Is(err, hitron.ErrBadCredentials) {
-		dev.reject(creds, p.now())
 	}
 	if err != nil {
-		pr.fail(classify(err), err)
+		if session != nil {
+			// The login request went out but its answer was lost: the modem
+			// may hold a session for us. Try to free it; since the session
+			// cookie may never have arrived, the next login takes the slot
+			// over (forcelogoff=1) either way.
+			dev.setOwnStaleSession(true)
+			_ = session.Logout(ctx, max(logoutReserve, time.Second))
+		}
+		pr.fail(pr.reasonFor(work, err), err)
 		return pr.finish()
 	}
-	dev.accepted()
+	dev.accepted(creds)
 	p.metrics.setBackoff(plan.StateKey, false)
 
 	pr.fetch(work, session, dev)
@@ -367,10 +461,19 @@ func (d *device) lockOut(until time.Time) {
 	d.lockedUntil = until
 }
 
-func (d *device) isRejected(c secrets.Credentials, _ time.Time) bool {
+// maxRefused bounds the refused-credential fingerprints kept per modem.
+const maxRefused = 16
+
+func fingerprint(c secrets.Credentials) [32]byte {
+	return sha256.Sum256([]byte(c.Username() + "\x00" + c.Password()))
+}
+
+// isRefused reports whether the modem refused c before.
+func (d *device) isRefused(c secrets.Credentials) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.rejected != nil && d.rejected.Equal(c)
+	_, ok := d.refused[fingerprint(c)]
+	return ok
 }
 
 func (d *device) backoffExpired(now time.Time) bool {
@@ -379,10 +482,21 @@ func (d *device) backoffExpired(now time.Time) bool {
 	return !now.Before(d.backoffUntil)
 }
 
-func (d *device) reject(c secrets.Credentials, now time.Time) {
+// refuse records that the modem refused c and starts the back-off.
+func (d *device) refuse(c secrets.Credentials, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.rejected = &c
+	if len(d.refused) >= maxRefused {
+		var oldest [32]byte
+		first := true
+		for k, t := range d.refused {
+			if first || t.Before(d.refused[oldest]) {
+				oldest, first = k, false
+			}
+		}
+		delete(d.refused, oldest)
+	}
+	d.refused[fingerprint(c)] = now
 	d.backoffLevel = 0
 	d.backoffUntil = now.Add(minBackoff)
 }
@@ -398,10 +512,13 @@ func (d *device) extendBackoff(now time.Time) {
 	d.backoffUntil = now.Add(min(wait, maxBackoff))
 }
 
-func (d *device) accepted() {
+// accepted records a successful login with c: the back-off ends. The
+// fingerprints of refused credentials are kept (other than c's), so a
+// source that flips back to a refused password still cannot send it.
+func (d *device) accepted(c secrets.Credentials) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.rejected = nil
+	delete(d.refused, fingerprint(c))
 	d.backoffLevel = 0
 	d.backoffUntil = time.Time{}
 }

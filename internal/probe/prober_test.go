@@ -14,7 +14,7 @@ func TestDeviceStateIsBounded(t *testing.T) {
 	clock := time.Unix(1e9, 0)
 	p := New(Options{Now: func() time.Time { return clock }})
 	bad := p.device("rejecting.example:443")
-	bad.reject(secrets.NewCredentials("a", "b"), clock)
+	bad.refuse(secrets.NewCredentials("a", "b"), clock)
 	for i := 0; i < 3*deviceSweepEvery; i++ {
 		p.device(fmt.Sprintf("t%d.example:443", i))
 		clock = clock.Add(10 * time.Second)

@@ -36,6 +36,8 @@ type probeRun struct {
 	tlsObserved *pin.Observation
 	reason      string
 	err         error
+	// quiet results are not counted or logged (an abandoned caller's copy).
+	quiet bool
 }
 
 func newProbeRun(p *Prober, plan *Plan) *probeRun {
@@ -103,7 +105,10 @@ func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Crede
 	l, err := prof.Cache.Get(ctx, secrets.Request{Target: r.plan.Target.Raw, Host: r.plan.Target.Host, Params: r.plan.Params})
 	r.stage("credentials", time.Since(start))
 	if err != nil {
-		r.fail(ReasonCredentials, fmt.Errorf("auth profile %q (%s, %s): %w", prof.Name, prof.Auth.Provider, secrets.ReasonOf(err), err))
+		err = fmt.Errorf("auth profile %q (%s, %s): %w", prof.Name, prof.Auth.Provider, secrets.ReasonOf(err), err)
+		if !refetch {
+			r.fail(ReasonCredentials, err)
+		}
 		return secrets.Credentials{}, l, err
 	}
 	what := "credentials"
@@ -143,6 +148,15 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Cr
 	return s, err
 }
 
+// reasonFor classifies err, reporting a timeout whenever the probe's work
+// budget is spent, whatever error the transport surfaced.
+func (r *probeRun) reasonFor(work context.Context, err error) string {
+	if work.Err() != nil && !errors.Is(err, hitron.ErrBadCredentials) {
+		return ReasonTimeout
+	}
+	return classify(err)
+}
+
 // fetch reads the plan's pages one at a time and parses them.
 func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
 	start := time.Now()
@@ -163,7 +177,7 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
 		}
 		if err != nil {
 			r.collectors[string(ds)] = false
-			r.fail(classify(err), err)
+			r.fail(r.reasonFor(ctx, err), err)
 			if errors.Is(err, hitron.ErrNotLoggedIn) || ctx.Err() != nil {
 				return // the session is gone or the budget spent
 			}
@@ -255,6 +269,9 @@ func (r *probeRun) finish() *Result {
 		res.Reason, res.Err = r.reason, r.err
 	}
 	r.result = res
+	if r.quiet {
+		return res
+	}
 	r.p.metrics.probes.WithLabelValues(resultLabel(success), res.Reason).Inc()
 	fields := []zap.Field{zap.String("target", r.plan.Target.Raw), zap.Duration("duration", dur)}
 	if o := r.tlsObserved; o != nil && r.plan.Pin.IsZero() {

@@ -19,6 +19,9 @@ import (
 // maxQueryBytes bounds the /probe query string.
 const maxQueryBytes = 4096
 
+// maxProbeTimeout caps the budget a scrape-timeout header can ask for.
+const maxProbeTimeout = 120 * time.Second
+
 // providerParams are the probe parameters passed on to providers.
 var providerParams = []string{"ipa_vault_namespace"}
 
@@ -111,7 +114,7 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 			return req, "timeout", fmt.Errorf("invalid X-Prometheus-Scrape-Timeout-Seconds %q", h)
 		}
 		budget := time.Duration(secs*float64(time.Second)) - s.opts.TimeoutOffset
-		req.Timeout = max(budget, 100*time.Millisecond)
+		req.Timeout = min(max(budget, 100*time.Millisecond), maxProbeTimeout)
 	}
 	return req, "", nil
 }
