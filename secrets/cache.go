@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,7 +61,12 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	served  atomic.Bool
 }
+
+// Served reports whether the provider has returned credentials at least
+// once (readiness of a provider that failed to start).
+func (c *Cache) Served() bool { return c.served.Load() }
 
 type cacheEntry struct {
 	creds   Credentials
@@ -130,6 +136,7 @@ func (c *Cache) fetch(ctx context.Context, loc string) (Credentials, error) {
 	if res.Credentials.IsZero() {
 		return Credentials{}, Errorf(ReasonInvalid, "%s provider returned empty credentials", c.provider.Kind())
 	}
+	c.served.Store(true)
 	ttl := c.opts.TTL
 	if res.TTL > 0 && (ttl == 0 || res.TTL < ttl) {
 		ttl = res.TTL

@@ -108,7 +108,7 @@ func run(args []string) int {
 		log.Error("cannot load the configuration", zap.Error(err))
 		return 1
 	}
-	defer srv.Snapshot().Close()
+	defer func() { srv.Snapshot().Close() }() // the snapshot in force at exit, after any reload
 	if *allowURLCreds {
 		log.Warn("--probe.allow-url-credentials is set: usr/pwd in probe URLs are accepted; prefer an auth profile")
 	}

@@ -32,6 +32,9 @@ type Snapshot struct {
 	Config   *config.Config
 	Profiles map[string]*Profile
 	Loaded   time.Time
+
+	// startFailed names the profiles whose provider failed to start.
+	startFailed map[string]bool
 }
 
 // Build constructs the providers and caches of cfg. It does no network I/O
@@ -88,14 +91,30 @@ func Build(cfg *config.Config, reg *secrets.Registry, metrics *secrets.Metrics, 
 // Kerberos ticket). It returns the first error but starts all of them.
 func (s *Snapshot) Start(ctx context.Context) error {
 	var first error
+	s.startFailed = map[string]bool{}
 	for _, name := range s.profileNames() {
 		if st, ok := s.Profiles[name].Cache.Provider().(secrets.Starter); ok {
-			if err := st.Start(ctx); err != nil && first == nil {
-				first = fmt.Errorf("start auth profile %q: %w", name, err)
+			if err := st.Start(ctx); err != nil {
+				s.startFailed[name] = true
+				if first == nil {
+					first = fmt.Errorf("start auth profile %q: %w", name, err)
+				}
 			}
 		}
 	}
 	return first
+}
+
+// Ready reports whether every provider is usable: it started, or it has
+// since served credentials (providers retry in the background and log in
+// on demand, so a broker that was down at start-up recovers).
+func (s *Snapshot) Ready() bool {
+	for name := range s.startFailed {
+		if !s.Profiles[name].Cache.Served() {
+			return false
+		}
+	}
+	return true
 }
 
 // Close releases provider resources.

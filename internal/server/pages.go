@@ -115,7 +115,7 @@ func (s *Server) handleProbeTrace(w http.ResponseWriter, r *http.Request) {
 }
 
 // sensitiveKey matches configuration keys whose values are secrets.
-var sensitiveKey = regexp.MustCompile(`(?i)(password|passwd|token|secret|jwt|credential)s?$`)
+var sensitiveKey = regexp.MustCompile(`(?i)(pass(word|wd|phrase)?|token|secret(_?id)?|jwt|credentials?|api_?key|private_?key)$`)
 
 // handleConfig shows the loaded configuration with secret values hidden.
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {

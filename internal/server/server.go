@@ -120,7 +120,11 @@ func (s *Server) Reload(ctx context.Context) error {
 	defer cancel()
 	startErr := snap.Start(sctx)
 	old := s.current.Swap(snap)
-	old.Close()
+	if old != nil {
+		// Probes that started on the old configuration may still use its
+		// providers: close them once the longest probe is over.
+		time.AfterFunc(maxProbeTimeout+5*time.Second, old.Close)
+	}
 	s.reloadOK.Set(1)
 	s.reloadTimestamp.SetToCurrentTime()
 	s.ready.Store(startErr == nil)
@@ -178,7 +182,8 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
-	if s.current.Load() == nil || !s.ready.Load() {
+	snap := s.current.Load()
+	if snap == nil || !s.ready.Load() && !snap.Ready() {
 		http.Error(w, "not ready: a credential provider has not started", http.StatusServiceUnavailable)
 		return
 	}
