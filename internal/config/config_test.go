@@ -124,6 +124,7 @@ func TestParseTarget(t *testing.T) {
 		{"192.0.2.1/evil", "", true},
 		{"user@host", "", true},
 		{"host:0", "", true},
+		{"host:", "", true},
 		{"host:99999", "", true},
 		{"host:abc", "", true},
 		{"", "", true},

@@ -94,6 +94,9 @@ func splitHostPort(s string) (string, int, error) {
 		return "", 0, fmt.Errorf("%q is not a valid host name or IP address", host)
 	}
 	port := 0
+	if portText == "" && strings.HasSuffix(s, ":") {
+		return "", 0, fmt.Errorf("empty port in %q", s)
+	}
 	if portText != "" {
 		p, err := strconv.Atoi(portText)
 		if err != nil || p < 1 || p > 65535 {

@@ -119,18 +119,22 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 	return req, "", nil
 }
 
-// withPort adds a port to a target that has none.
+// withPort adds a port to a target that has none (the original exporter's
+// _port parameter).
 func withPort(target string, port int) string {
+	target = strings.TrimSuffix(target, "/")
 	rest := target
 	if i := strings.Index(rest, "://"); i >= 0 {
 		rest = rest[i+3:]
 	}
-	hasPort := strings.HasPrefix(rest, "[") && strings.Contains(rest, "]:") ||
-		!strings.HasPrefix(rest, "[") && strings.Count(rest, ":") == 1
-	if hasPort {
-		return target
-	}
-	if strings.Count(rest, ":") > 1 && !strings.HasPrefix(rest, "[") {
+	switch {
+	case strings.HasPrefix(rest, "["):
+		if strings.Contains(rest, "]:") {
+			return target
+		}
+	case strings.Count(rest, ":") == 1:
+		return target // has a port (an empty one is refused by the target parser)
+	case strings.Count(rest, ":") > 1:
 		return strings.Replace(target, rest, "["+rest+"]", 1) + ":" + strconv.Itoa(port)
 	}
 	return target + ":" + strconv.Itoa(port)
