@@ -25,6 +25,7 @@ func main() {
 	latency := flag.Duration("latency", 0, "Delay the simulated modems add to every request.")
 	dataSet := flag.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
 	exporter := flag.String("exporter", "", "hitron-exporter binary (default: build ./cmd/hitron-exporter).")
+	exporterEnv := flag.String("exporter-env", "", "Space-separated NAME=value pairs added to the exporter's environment.")
 	flag.Parse()
 
 	bin := *exporter
@@ -51,6 +52,7 @@ func main() {
 		}
 		rep, err := loadtest.Run(context.Background(), loadtest.Options{
 			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: *latency, DataSet: *dataSet, Log: os.Stderr,
+			ExporterEnv: strings.Fields(*exporterEnv),
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "run:", err)

@@ -43,6 +43,8 @@ type Options struct {
 	Latency time.Duration
 	// DataSet served by the modems.
 	DataSet string
+	// ExporterEnv is added to the exporter's environment (e.g. GOMAXPROCS=1).
+	ExporterEnv []string
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -58,15 +60,20 @@ type Report struct {
 	RawP50, RawP99 time.Duration
 	CPUPerProbe    time.Duration
 	CPUShareOfCore float64
+	// IdleCPUShare is the exporter's CPU share while not probing (timers,
+	// GC, scheduler), measured before the run; CPUPerProbeNet subtracts it.
+	IdleCPUShare   float64
+	CPUPerProbeNet time.Duration
 	PeakRSSBytes   int64
 }
 
 // String formats the report.
 func (r Report) String() string {
-	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s overhead_p50=%s cpu_per_probe=%s cpu_share_of_one_core=%.2f%% peak_rss=%.1fMiB",
+	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s overhead_p50=%s cpu_per_probe=%s (net of idle %s) cpu_share_of_one_core=%.2f%% (idle %.2f%%) peak_rss=%.1fMiB",
 		r.Modems, r.Probes, r.Failures, r.ProbesPerSec, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
 		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), (r.P50 - r.RawP50).Round(time.Microsecond),
-		r.CPUPerProbe.Round(time.Microsecond), r.CPUShareOfCore*100, float64(r.PeakRSSBytes)/(1<<20))
+		r.CPUPerProbe.Round(time.Microsecond), r.CPUPerProbeNet.Round(time.Microsecond), r.CPUShareOfCore*100, r.IdleCPUShare*100,
+		float64(r.PeakRSSBytes)/(1<<20))
 }
 
 // Run performs one measurement.
@@ -113,6 +120,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	cmd := exec.CommandContext(ctx, o.Exporter, "--config.file="+filepath.Join(dir, "config.yml"), "--web.listen-address="+addr, "--log.level=error")
 	cmd.Stderr = o.Log
+	cmd.Env = append(os.Environ(), o.ExporterEnv...)
 	if err := cmd.Start(); err != nil {
 		return rep, fmt.Errorf("start exporter: %w", err)
 	}
@@ -126,10 +134,14 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	sort.Slice(raw, func(i, j int) bool { return raw[i] < raw[j] })
 	rep.RawP50, rep.RawP99 = percentile(raw, 0.50), percentile(raw, 0.99)
 
-	cpuBefore, err := cpuTime(cmd.Process.Pid)
+	const idleWindow = 10 * time.Second
+	idleStart, err := cpuTime(cmd.Process.Pid)
 	if err != nil {
 		return rep, err
 	}
+	time.Sleep(idleWindow)
+	cpuBefore, _ := cpuTime(cmd.Process.Pid)
+	rep.IdleCPUShare = (cpuBefore - idleStart).Seconds() / idleWindow.Seconds()
 	lat, failures := drive(ctx, "http://"+addr, sims, o)
 	cpuAfter, _ := cpuTime(cmd.Process.Pid)
 	rep.Probes, rep.Failures = len(lat), failures
@@ -139,6 +151,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep.P50, rep.P99 = percentile(lat, 0.50), percentile(lat, 0.99)
 	if len(lat) > 0 {
 		rep.CPUPerProbe = (cpuAfter - cpuBefore) / time.Duration(len(lat))
+		idle := time.Duration(rep.IdleCPUShare * float64(o.Duration))
+		rep.CPUPerProbeNet = max(cpuAfter-cpuBefore-idle, 0) / time.Duration(len(lat))
 	}
 	rep.CPUShareOfCore = (cpuAfter - cpuBefore).Seconds() / o.Duration.Seconds()
 	rep.PeakRSSBytes, _ = peakRSS(cmd.Process.Pid)
