@@ -28,16 +28,8 @@ const modemPassword = "modem-Pa55-e2e-never-shown"
 func fileSetup(t *testing.T, sim *modemsim.Simulator, extra string) (dir, cfgPath string) {
 	t.Helper()
 	dir = t.TempDir()
-	creds := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
-	cfg := `auths:
-  default:
-    file:
-      path: ` + creds + `
-targets:
-  "` + sim.Addr() + `":
-    fingerprint: "` + sim.Fingerprint().String() + `"
-` + extra
-	return dir, writeFile(t, dir, "hitron-exporter.yml", cfg)
+	writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
+	return fileSetupInto(t, dir, sim, extra)
 }
 
 func TestConfigCheck(t *testing.T) {
@@ -124,7 +116,7 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 	_ = cfgPath
 }
 
-// fileSetupInto rewrites the config in dir.
+// fileSetupInto (re)writes the config in dir, next to its credentials file.
 func fileSetupInto(t *testing.T, dir string, sim *modemsim.Simulator, extra string) (string, string) {
 	t.Helper()
 	creds := dir + "/credentials.yml"
