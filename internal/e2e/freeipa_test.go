@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/ipaemu"
@@ -16,9 +17,15 @@ const exporterPrincipal = "HTTP/hitron-exporter.example.test"
 // freeIPASetup starts a real KDC, the IPA emulator (as "localhost", so no
 // DNS is needed) and a modem whose credentials are archived in the vaults
 // usr and pwd of service:host/127.0.0.1.
-func freeIPASetup(t *testing.T) (*modemsim.Simulator, *ipaemu.Server, string) {
+func freeIPASetup(t *testing.T, kdcOpts ...kdc.Option) (*modemsim.Simulator, *ipaemu.Server, string) {
+	sim, emu, cfg, _ := freeIPASetupKDC(t, kdcOpts...)
+	return sim, emu, cfg
+}
+
+// freeIPASetupKDC is freeIPASetup that also returns the KDC.
+func freeIPASetupKDC(t *testing.T, kdcOpts ...kdc.Option) (*modemsim.Simulator, *ipaemu.Server, string, *kdc.KDC) {
 	t.Helper()
-	k := kdc.Start(t)
+	k := kdc.Start(t, kdcOpts...)
 	k.AddPrincipal(t, exporterPrincipal)
 	k.AddPrincipal(t, "HTTP/localhost")
 	keytab := k.Keytab(t, "exporter.keytab", exporterPrincipal)
@@ -46,7 +53,7 @@ targets:
     auth: corp
     fingerprint: "`+sim.Fingerprint().String()+`"
 `)
-	return sim, emu, cfg
+	return sim, emu, cfg, k
 }
 
 func TestFreeIPAProfileEndToEnd(t *testing.T) {
@@ -99,33 +106,73 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 	}
 }
 
-func TestFreeIPAFailuresNeverReachTheModem(t *testing.T) {
+// TestFreeIPAFaults: broker failures give probe_success 0 with a precise
+// provider reason and never reach the modem; recoverable ones (an expired
+// IPA session answered 401, a KRA that refuses PKCS#1 v1.5 with 3001) are
+// handled inside the provider and the probe succeeds.
+func TestFreeIPAFaults(t *testing.T) {
 	tests := []struct {
-		name   string
-		set    func(*ipaemu.Options)
-		reason string
+		name    string
+		kdcOpts []kdc.Option
+		setup   func(*ipaemu.Server, *kdc.KDC)
+		reason  string // "" = the probe succeeds
+		// expireAfterFirst: probe, end the IPA sessions, then probe another
+		// vault owner (a cache miss) so that the server answers 401.
+		expireAfterFirst bool
 	}{
-		{"not a member (4001)", func(o *ipaemu.Options) { o.DenyMembership = true }, "vault_not_found"},
-		{"KRA absent (3000)", func(o *ipaemu.Options) { o.KRADisabled = true }, "kra_unavailable"},
+		{name: "not a member (4001)", setup: func(e *ipaemu.Server, _ *kdc.KDC) { e.Set(func(o *ipaemu.Options) { o.DenyMembership = true }) }, reason: "vault_not_found"},
+		{name: "KRA absent (3000)", setup: func(e *ipaemu.Server, _ *kdc.KDC) { e.Set(func(o *ipaemu.Options) { o.KRADisabled = true }) }, reason: "kra_unavailable"},
+		{name: "KDC down", setup: func(_ *ipaemu.Server, k *kdc.KDC) { k.Stop() }, reason: "kdc_unreachable"},
+		{name: "clock skew", kdcOpts: []kdc.Option{kdc.WithClockOffset(2 * time.Hour)}, reason: "clock_skew"},
+		{name: "IPA session expired (401)", expireAfterFirst: true},
+		{name: "KRA refuses PKCS#1 v1.5 (3001)", setup: func(e *ipaemu.Server, _ *kdc.KDC) { e.Set(func(o *ipaemu.Options) { o.KRAOAEP = true }) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sim, emu, cfg := freeIPASetup(t)
-			emu.Set(tt.set)
+			sim, emu, cfg, k := freeIPASetupKDC(t, tt.kdcOpts...)
+			if tt.setup != nil {
+				tt.setup(emu, k)
+			}
 			e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
 			code, body := e.get("/probe?target=" + sim.Addr())
+			if tt.reason == "" {
+				if code != 200 || !hasLine(body, "probe_success 1") {
+					t.Fatalf("HTTP %d\n%s", code, body)
+				}
+				if tt.expireAfterFirst {
+					emu.ExpireSessions()
+					ns := "&ipa_vault_namespace=" + url.QueryEscape("service:host/cm-hitron.example.test")
+					if _, body := e.get("/probe?target=" + sim.Addr() + ns); !hasLine(body, "probe_success 1") {
+						t.Fatalf("after the IPA session expired:\n%s", body)
+					}
+				}
+				return
+			}
 			if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
 				t.Fatalf("HTTP %d\n%s", code, body)
 			}
 			_, metrics := e.get("/metrics")
-			if !strings.Contains(metrics, `hitron_exporter_credential_fetch_errors_total{profile="corp",provider="freeipa",reason="`+tt.reason+`"} 1`) {
-				t.Fatalf("/metrics lacks the %s reason", tt.reason)
+			if !strings.Contains(metrics, `hitron_exporter_credential_fetch_errors_total{profile="corp",provider="freeipa",reason="`+tt.reason+`"}`) {
+				t.Fatalf("/metrics lacks the %s reason:\n%s", tt.reason, grepLines(metrics, "fetch_errors"))
 			}
 			if st := sim.Stats(); st.Requests != 0 {
 				t.Fatalf("the modem received %d requests without credentials", st.Requests)
 			}
+			if code, _ := e.get("/-/healthy"); code != 200 {
+				t.Fatal("the exporter stopped serving")
+			}
 		})
 	}
+}
+
+func grepLines(body, sub string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func TestFreeIPAWrongPasswordReachesTheModemOnce(t *testing.T) {
