@@ -64,8 +64,8 @@ if [[ ! -x $STATICCHECK ]]; then
 fi
 "$STATICCHECK" ./...
 
-step "go test ./..."
-go test -count=1 -timeout 30m ./...
+step "go test -race ./..."
+go test -race -count=1 -timeout 30m ./...
 
 step "fuzzing, ${FUZZTIME:=10s} per target"
 # Every parser gets a bounded coverage-guided run; a crash fails the build
