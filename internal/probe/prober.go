@@ -312,6 +312,10 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 		return pr.finish()
 	}
 	pr.trace.Addf("waited %s for the modem's session slot", time.Since(waitStart).Round(time.Millisecond))
+	if err := ctx.Err(); err != nil { // cancelled while the slot came free
+		pr.fail(ReasonTimeout, fmt.Errorf("probe abandoned: %w", err))
+		return pr.finish()
+	}
 
 	if until := dev.locked(p.now()); !until.IsZero() {
 		pr.fail(ReasonLockedOut, fmt.Errorf("modem locked out logins (LoginProtect) until %s; not trying before", until.UTC().Format(time.RFC3339)))
