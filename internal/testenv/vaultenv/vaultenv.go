@@ -393,7 +393,9 @@ func (s *Server) Seal(t testing.TB) {
 // Unseal unseals a sealed dev server with the unseal key it printed.
 func (s *Server) Unseal(t testing.TB) {
 	t.Helper()
-	if s.unsealKey == "" {
+	// The dev server prints its unseal key after it starts serving; on a
+	// loaded machine the line can lag behind the health check.
+	for deadline := time.Now().Add(10 * time.Second); s.unsealKey == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		s.unsealKey = findUnsealKey(s.logPath)
 	}
 	if s.unsealKey == "" {
