@@ -1,0 +1,36 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDemoMode is the README's first command: --demo serves a landing page
+// whose link probes a built-in simulated modem and gets real metrics.
+func TestDemoMode(t *testing.T) {
+	for _, dataset := range []string{"", "CODA-45"} {
+		t.Run("dataset="+dataset, func(t *testing.T) {
+			args := []string{"--demo"}
+			if dataset != "" {
+				args = append(args, "--demo.dataset="+dataset)
+			}
+			e := startExporter(t, nil, args...)
+			code, page := e.get("/")
+			if code != 200 || !strings.Contains(page, "Demo mode") {
+				t.Fatalf("landing page: %d\n%s", code, page)
+			}
+			link := regexp.MustCompile(`href="(/probe\?target=[^"]+)"`).FindStringSubmatch(page)
+			if link == nil {
+				t.Fatalf("no probe link on the landing page:\n%s", page)
+			}
+			_, body := e.get(link[1])
+			if !hasLine(body, "probe_success 1") || !hasLine(body, "hitron_tls_pin_match 1") || !strings.Contains(body, "hitron_downstream_power_dbmv{") {
+				t.Fatalf("demo probe:\n%s", body)
+			}
+			if dataset == "CODA-45" && !strings.Contains(body, "hitron_downstream_ofdm_snr_db{") {
+				t.Fatalf("the CODA-45 demo has no OFDM series:\n%s", body)
+			}
+		})
+	}
+}
