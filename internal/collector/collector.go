@@ -5,6 +5,7 @@
 package collector
 
 import (
+	"hash/maphash"
 	"sort"
 	"strings"
 	"time"
@@ -107,19 +108,28 @@ var (
 type emitter struct {
 	ch   chan<- prometheus.Metric
 	seen map[seriesKey]bool
+	seed maphash.Seed
 }
 
-// seriesKey identifies a series: its description and label values.
+// seriesKey identifies a series: its description and a hash of its label
+// values (64 bits: a collision among a modem's few hundred series is
+// vanishingly unlikely, and would only drop a duplicate-looking sample).
 type seriesKey struct {
 	desc   *prometheus.Desc
-	labels string
+	labels uint64
 }
 
 func (e *emitter) emit(d *prometheus.Desc, t prometheus.ValueType, v hitron.Value, labels ...string) {
 	if !v.Valid {
 		return
 	}
-	key := seriesKey{desc: d, labels: strings.Join(labels, "\xff")}
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	for _, l := range labels {
+		h.WriteString(l)
+		h.WriteByte(0xff)
+	}
+	key := seriesKey{desc: d, labels: h.Sum64()}
 	if e.seen[key] {
 		return
 	}
@@ -150,7 +160,7 @@ func boolValue(b bool) hitron.Value {
 
 // Collect emits the metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	e := &emitter{ch: ch, seen: map[seriesKey]bool{}}
+	e := &emitter{ch: ch, seen: make(map[seriesKey]bool, 512), seed: maphash.MakeSeed()}
 	d := c.data
 	c.collectChannels(e)
 	if s := d.System; s != nil {

@@ -115,7 +115,9 @@ func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Crede
 	if refetch {
 		what = "re-fetched credentials"
 	}
-	r.trace.Addf("%s from profile %q (%s provider): %s, cache %s", what, prof.Name, prof.Auth.Provider, l.Credentials, l.Source)
+	// The trace keeps its arguments until it is read: pass the redaction,
+	// not the credentials.
+	r.trace.Addf("%s from profile %q (%s provider): %s, cache %s", what, prof.Name, prof.Auth.Provider, secrets.Redacted, l.Source)
 	return l.Credentials, l, nil
 }
 

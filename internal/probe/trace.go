@@ -9,11 +9,18 @@ import (
 
 // Trace is a human-readable log of one probe for &debug=true. Nothing
 // secret is ever written to it: credentials print as <secret>, and HTTP
-// events carry no bodies or cookies.
+// events carry no bodies or cookies. Lines are formatted only when the
+// trace is read, which is rare, so recording one costs next to nothing.
 type Trace struct {
-	mu    sync.Mutex
-	start time.Time
-	lines []string
+	mu     sync.Mutex
+	start  time.Time
+	events []traceEvent
+}
+
+type traceEvent struct {
+	at     time.Duration
+	format string
+	args   []any
 }
 
 // Addf appends a line with the time since the probe started.
@@ -23,14 +30,20 @@ func (t *Trace) Addf(format string, args ...any) {
 	if t.start.IsZero() {
 		t.start = time.Now()
 	}
-	t.lines = append(t.lines, fmt.Sprintf("%8.3fs  ", time.Since(t.start).Seconds())+fmt.Sprintf(format, args...))
+	t.events = append(t.events, traceEvent{at: time.Since(t.start), format: format, args: args})
 }
 
 // String returns the trace, one line per event.
 func (t *Trace) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return strings.Join(t.lines, "\n") + "\n"
+	var b strings.Builder
+	for _, e := range t.events {
+		fmt.Fprintf(&b, "%8.3fs  ", e.at.Seconds())
+		fmt.Fprintf(&b, e.format, e.args...)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // Entry is one probe in the history.
