@@ -26,7 +26,7 @@ func newProberMetrics(reg prometheus.Registerer) *proberMetrics {
 		}, []string{"result"}),
 		backoff: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "hitron_exporter_target_backoff_active",
-			Help: "1 while a modem rejected the credentials and the exporter will not send them again until they change.",
+			Help: "1 while a modem refused the credentials and the exporter will not send them again until they change; target is the modem's address (host:port).",
 		}, []string{"target"}),
 	}
 	if reg != nil {
