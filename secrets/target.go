@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -25,6 +26,9 @@ func CanonicalTarget(target string) string {
 		host = s[1 : len(s)-1]
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if addr, err := netip.ParseAddr(host); err == nil {
+		host = addr.Unmap().String() // ::ffff:192.0.2.1 is 192.0.2.1; IPv6 compressed
+	}
 	if host == "" {
 		return strings.ToLower(s)
 	}

@@ -14,6 +14,8 @@ func TestCanonicalTarget(t *testing.T) {
 		"[::1]:9443":                 "[::1]:9443",
 		"[::1]":                      "[::1]:443",
 		"https://[2001:DB8::1]:443/": "[2001:db8::1]:443",
+		"[::ffff:192.0.2.1]":         "192.0.2.1:443",
+		"[2001:0db8:0::1]:443":       "[2001:db8::1]:443",
 	}
 	for in, want := range tests {
 		if got := CanonicalTarget(in); got != want {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -63,7 +64,12 @@ func ParseTarget(s string) (ProbeTarget, error) {
 	return t, nil
 }
 
-// splitHostPort splits host[:port]; port 0 means absent.
+// splitHostPort splits host[:port]; port 0 means absent. IP addresses come
+// back in canonical form (IPv4-mapped IPv6 unmapped, IPv6 compressed), so
+// that every spelling of one address is one modem; zones, signed or
+// non-decimal ports, and host names that look numeric (192.000.002.001,
+// 0xC0.0.2.1, 3221225985: some resolvers dial them as addresses) are
+// refused.
 func splitHostPort(s string) (string, int, error) {
 	host, portText := s, ""
 	if strings.HasPrefix(s, "[") {
@@ -79,19 +85,27 @@ func splitHostPort(s string) (string, int, error) {
 			}
 			portText = after[1:]
 		}
-		if net.ParseIP(host) == nil {
+		if _, err := netip.ParseAddr(host); err != nil || !strings.Contains(host, ":") {
 			return "", 0, fmt.Errorf("%q is not an IPv6 address", host)
 		}
 	} else if strings.Count(s, ":") == 1 {
 		host, portText, _ = strings.Cut(s, ":")
 	} else if strings.Count(s, ":") > 1 {
-		if net.ParseIP(s) == nil {
-			return "", 0, fmt.Errorf("%q is not a host or IPv6 address", s)
-		}
-		return s, 0, nil
+		host = s
 	}
-	if net.ParseIP(host) == nil && !hostName.MatchString(host) {
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if addr.Zone() != "" {
+			return "", 0, fmt.Errorf("%q: IPv6 zones are not supported", host)
+		}
+		host = addr.Unmap().String()
+	} else if strings.Contains(host, ":") {
+		return "", 0, fmt.Errorf("%q is not a host or IPv6 address", host)
+	} else if !hostName.MatchString(host) {
 		return "", 0, fmt.Errorf("%q is not a valid host name or IP address", host)
+	} else if numericLooking(host) {
+		return "", 0, fmt.Errorf("%q looks like an address but is not a plain dotted-quad IPv4 address", host)
+	} else {
+		host = strings.TrimSuffix(strings.ToLower(host), ".")
 	}
 	port := 0
 	if portText == "" && strings.HasSuffix(s, ":") {
@@ -99,10 +113,22 @@ func splitHostPort(s string) (string, int, error) {
 	}
 	if portText != "" {
 		p, err := strconv.Atoi(portText)
-		if err != nil || p < 1 || p > 65535 {
+		if err != nil || p < 1 || p > 65535 || strings.Trim(portText, "0123456789") != "" {
 			return "", 0, fmt.Errorf("port %q must be a number from 1 to 65535", portText)
 		}
 		port = p
 	}
 	return host, port, nil
+}
+
+// numericLooking reports whether a host name's last label is all digits or
+// hexadecimal with 0x: such names are addresses to inet_aton-style
+// resolvers, never real DNS names.
+func numericLooking(host string) bool {
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	last := strings.ToLower(labels[len(labels)-1])
+	if strings.HasPrefix(last, "0x") {
+		return true
+	}
+	return last != "" && strings.Trim(last, "0123456789") == ""
 }

@@ -79,7 +79,7 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	}
 	// Matched canonically: https://, :443, case or a trailing dot do not
 	// make a configured modem look unconfigured.
-	tcfg := s.Config.Lookup(r.Target)
+	tcfg := s.Config.Lookup(target.HostPort())
 	p := &Plan{Target: target, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this

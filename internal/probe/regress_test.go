@@ -75,7 +75,7 @@ func TestDeviceStateIsCapped(t *testing.T) {
 	s := snapshot(t, "auths:\n  default: {local: {}}\n")
 	p := New(Options{})
 	for i := 0; i < 5*maxDevices; i++ {
-		plan, err := NewPlan(s, Request{Target: fmt.Sprintf("127.%d.%d.%d:1", (i>>16)&255, (i>>8)&255, i&255+1), Timeout: time.Second})
+		plan, err := NewPlan(s, Request{Target: fmt.Sprintf("127.%d.%d.%d:1", (i>>14)&255, (i>>6)&255, (i&63)+1), Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
