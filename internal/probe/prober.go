@@ -100,10 +100,14 @@ type device struct {
 	unsupported map[hitron.Dataset]time.Time
 	// sessions resumes TLS sessions with the modem across probes.
 	sessions tls.ClientSessionCache
-	// ownStaleSession is set when our logout failed: the session the modem
-	// still holds is ours, so the next login takes it over (forcelogoff=1)
-	// instead of waiting out the modem's idle timeout.
-	ownStaleSession bool
+	// stale is a session whose logout failed. Its cookies identify it, so
+	// the next probe logs it out first instead of meeting Repeat Login;
+	// nobody else's session is ever forced out implicitly.
+	stale *hitron.Session
+	// everAccepted holds fingerprints of credentials the modem accepted.
+	everAccepted map[[32]byte]bool
+	// uncertainLevel counts lost login answers since the last success.
+	uncertainLevel int
 	// lastUsed is guarded by Prober.mu.
 	lastUsed time.Time
 }
@@ -134,10 +138,11 @@ func (p *Prober) sweepLocked(now time.Time) {
 			continue
 		}
 		d.mu.Lock()
-		keep := now.Before(d.lockedUntil) || len(d.refused) > 0 && now.Sub(d.lastUsed) < 24*time.Hour
+		keep := now.Before(d.lockedUntil) || d.hasRefusals(now)
 		d.mu.Unlock()
 		if !keep {
 			delete(p.devices, key)
+			p.metrics.setBackoff(key, false)
 		}
 	}
 }
@@ -153,7 +158,7 @@ func (p *Prober) evictLocked(now time.Time) {
 	var idle []candidate
 	for key, d := range p.devices {
 		d.mu.Lock()
-		busy := len(d.flights) > 0 || len(d.turn) > 0 || now.Before(d.lockedUntil) || len(d.refused) > 0
+		busy := len(d.flights) > 0 || len(d.turn) > 0 || now.Before(d.lockedUntil) || d.hasRefusals(now)
 		d.mu.Unlock()
 		if !busy {
 			idle = append(idle, candidate{key, d.lastUsed})
@@ -165,6 +170,41 @@ func (p *Prober) evictLocked(now time.Time) {
 			return
 		}
 		delete(p.devices, c.key)
+		p.metrics.setBackoff(c.key, false)
+	}
+	// Still full: modems holding refusals or lock-outs (which any TLS
+	// server answering "Wrong Credentials." can create) go too, oldest
+	// first, as long as no probe of them is running.
+	var held []candidate
+	for key, d := range p.devices {
+		d.mu.Lock()
+		running := len(d.flights) > 0 || len(d.turn) > 0
+		d.mu.Unlock()
+		if !running {
+			held = append(held, candidate{key, d.lastUsed})
+		}
+	}
+	sort.Slice(held, func(i, j int) bool { return held[i].used.Before(held[j].used) })
+	for _, c := range held {
+		if len(p.devices) < maxDevices {
+			return
+		}
+		delete(p.devices, c.key)
+		p.metrics.setBackoff(c.key, false)
+	}
+}
+
+// ForgetRefusals clears every modem's refused credentials and back-off, for
+// a configuration reload: the operator may have fixed the credentials.
+func (p *Prober) ForgetRefusals() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, d := range p.devices {
+		d.mu.Lock()
+		clear(d.refused)
+		d.backoffLevel, d.backoffUntil = 0, time.Time{}
+		d.mu.Unlock()
+		p.metrics.setBackoff(key, false)
 	}
 }
 
@@ -192,7 +232,7 @@ func (p *Prober) device(key string) *device {
 	}
 	if !ok {
 		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}, sessions: tls.NewLRUClientSessionCache(4),
-			refused: map[[32]byte]time.Time{}, flights: map[string]*flight{}}
+			refused: map[[32]byte]time.Time{}, flights: map[string]*flight{}, everAccepted: map[[32]byte]bool{}}
 		p.devices[key] = d
 	}
 	return d
@@ -220,11 +260,12 @@ const maxQueued = 8
 
 // flight is one run of a plan that identical concurrent probes share.
 type flight struct {
-	done    chan struct{}
-	result  *Result
-	waiters int
-	started bool // the run holds the modem's session slot
-	cancel  context.CancelFunc
+	done     chan struct{}
+	result   *Result
+	waiters  int
+	started  bool // the run holds the modem's session slot
+	cancel   context.CancelFunc
+	deadline time.Time
 }
 
 // Probe runs plan. Concurrent identical plans share one modem session and
@@ -240,13 +281,18 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 	}
 	dev.mu.Lock()
 	f, shared := dev.flights[plan.Key]
+	if shared && f.deadline.Before(deadline.Add(-time.Second)) {
+		// The run in progress ends well before this caller's budget (a
+		// shorter scrape timeout): run again rather than inherit it.
+		shared = false
+	}
 	if !shared {
 		if len(dev.flights) >= maxQueued {
 			dev.mu.Unlock()
 			return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("%d other probes of this modem are queued; not queuing more", maxQueued), true)
 		}
 		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		f = &flight{done: make(chan struct{}), cancel: cancel}
+		f = &flight{done: make(chan struct{}), cancel: cancel, deadline: deadline}
 		dev.flights[plan.Key] = f
 		go func() {
 			defer cancel()
@@ -326,7 +372,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 	if err != nil {
 		return pr.finish()
 	}
-	if dev.isRefused(creds) {
+	if dev.isRefused(creds, p.now()) {
 		// Ask the backend again once the back-off expired: a rotated
 		// password ends the back-off.
 		if dev.backoffExpired(p.now()) && plan.Profile != nil {
@@ -336,7 +382,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 				return pr.finish()
 			}
 		}
-		if dev.isRefused(creds) {
+		if dev.isRefused(creds, p.now()) {
 			dev.extendBackoff(p.now())
 			p.metrics.setBackoff(plan.StateKey, true)
 			pr.fail(ReasonBackoff, errors.New("the modem refused these credentials before; not sending them again until they change"))
@@ -380,7 +426,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 			switch {
 			case ferr != nil:
 				pr.trace.Addf("re-fetching the credentials failed: %v", ferr)
-			case dev.isRefused(newCreds):
+			case dev.isRefused(newCreds, p.now()):
 				pr.trace.Addf("backend returned credentials the modem refused; not retrying, backing off")
 			default:
 				pr.trace.Addf("backend returned new credentials; retrying the login once")
@@ -395,11 +441,19 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 	if err != nil {
 		if session != nil {
 			// The login request went out but its answer was lost: the modem
-			// may hold a session for us. Try to free it; since the session
-			// cookie may never have arrived, the next login takes the slot
-			// over (forcelogoff=1) either way.
-			dev.setOwnStaleSession(true)
+			// may hold a session for us; try to free it. If these
+			// credentials never worked here they may have been wrong: do
+			// not send them again for a while.
 			_ = session.Logout(ctx, max(logoutReserve, time.Second))
+			if !dev.wasAccepted(creds) {
+				dev.refuseUncertain(creds, p.now())
+				p.metrics.setBackoff(plan.StateKey, true)
+			}
+		}
+		var locked *hitron.LockedOutError
+		if errors.As(err, &locked) && !dev.wasAccepted(creds) {
+			// The lock-out may be these credentials' doing.
+			dev.refuseUntil(creds, p.now().Add(refusalExpiry))
 		}
 		pr.fail(pr.reasonFor(work, err), err)
 		return pr.finish()
@@ -411,7 +465,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 
 	start := time.Now()
 	if err := session.Logout(ctx, max(logoutReserve, time.Second)); err != nil {
-		dev.setOwnStaleSession(true)
+		dev.keepStale(session)
 		p.metrics.logouts.WithLabelValues("error").Inc()
 		pr.trace.Addf("logout failed: %v", err)
 		p.log.Warn("logout failed; the modem's session may stay taken until it times out",
@@ -438,16 +492,20 @@ func serverName(host string) string {
 	return host
 }
 
-func (d *device) setOwnStaleSession(v bool) {
+// keepStale remembers a session whose logout failed.
+func (d *device) keepStale(s *hitron.Session) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.ownStaleSession = v
+	d.stale = s
 }
 
-func (d *device) hasOwnStaleSession() bool {
+// takeStale returns and forgets the stale session, if any.
+func (d *device) takeStale() *hitron.Session {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.ownStaleSession
+	s := d.stale
+	d.stale = nil
+	return s
 }
 
 func (d *device) locked(now time.Time) time.Time {
@@ -468,16 +526,29 @@ func (d *device) lockOut(until time.Time) {
 // maxRefused bounds the refused-credential fingerprints kept per modem.
 const maxRefused = 16
 
+// A refused password is not sent to the modem again for refusalExpiry (one
+// try an hour is far below any lock-out threshold, and a modem whose
+// password was set back to it recovers). Credentials whose login answer
+// was lost, and that never worked on this modem, may have been wrong: they
+// wait a back-off that doubles from minBackoff with each such loss.
+const refusalExpiry = time.Hour
+
 func fingerprint(c secrets.Credentials) [32]byte {
 	return sha256.Sum256([]byte(c.Username() + "\x00" + c.Password()))
 }
 
-// isRefused reports whether the modem refused c before.
-func (d *device) isRefused(c secrets.Credentials) bool {
+// isRefused reports whether the modem refused c and the refusal holds.
+func (d *device) isRefused(c secrets.Credentials, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, ok := d.refused[fingerprint(c)]
-	return ok
+	until, ok := d.refused[fingerprint(c)]
+	return ok && now.Before(until)
+}
+
+func (d *device) wasAccepted(c secrets.Credentials) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.everAccepted[fingerprint(c)]
 }
 
 func (d *device) backoffExpired(now time.Time) bool {
@@ -488,6 +559,15 @@ func (d *device) backoffExpired(now time.Time) bool {
 
 // refuse records that the modem refused c and starts the back-off.
 func (d *device) refuse(c secrets.Credentials, now time.Time) {
+	d.refuseUntil(c, now.Add(refusalExpiry))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.backoffLevel = 0
+	d.backoffUntil = now.Add(minBackoff)
+}
+
+// refuseUntil keeps c from the modem until the given time.
+func (d *device) refuseUntil(c secrets.Credentials, until time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.refused) >= maxRefused {
@@ -500,9 +580,26 @@ func (d *device) refuse(c secrets.Credentials, now time.Time) {
 		}
 		delete(d.refused, oldest)
 	}
-	d.refused[fingerprint(c)] = now
-	d.backoffLevel = 0
-	d.backoffUntil = now.Add(minBackoff)
+	d.refused[fingerprint(c)] = until
+}
+
+// refuseUncertain holds back credentials whose login answer was lost.
+func (d *device) refuseUncertain(c secrets.Credentials, now time.Time) {
+	d.mu.Lock()
+	d.uncertainLevel++
+	wait := min(minBackoff<<min(d.uncertainLevel-1, 6), maxBackoff)
+	d.mu.Unlock()
+	d.refuseUntil(c, now.Add(wait))
+}
+
+// hasRefusals reports whether any refusal still holds; d.mu is held.
+func (d *device) hasRefusals(now time.Time) bool {
+	for _, until := range d.refused {
+		if now.Before(until) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *device) extendBackoff(now time.Time) {
@@ -522,7 +619,12 @@ func (d *device) extendBackoff(now time.Time) {
 func (d *device) accepted(c secrets.Credentials) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.refused, fingerprint(c))
+	fp := fingerprint(c)
+	delete(d.refused, fp)
+	d.uncertainLevel = 0
+	if len(d.everAccepted) < maxRefused {
+		d.everAccepted[fp] = true
+	}
 	d.backoffLevel = 0
 	d.backoffUntil = time.Time{}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,6 +36,43 @@ type Snapshot struct {
 
 	// startFailed names the profiles whose provider failed to start.
 	startFailed map[string]bool
+
+	// Reference count: a retired snapshot closes its providers when its
+	// last probe ends.
+	mu       sync.Mutex
+	inflight int
+	retired  bool
+	closed   bool
+}
+
+// Acquire marks a probe as using the snapshot; call Release when it ends.
+func (s *Snapshot) Acquire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight++
+}
+
+// Release ends a probe's use of the snapshot.
+func (s *Snapshot) Release() {
+	s.mu.Lock()
+	s.inflight--
+	closeNow := s.retired && s.inflight == 0
+	s.mu.Unlock()
+	if closeNow {
+		s.Close()
+	}
+}
+
+// Retire marks the snapshot as replaced: its providers close as soon as no
+// probe uses them (at once if none does).
+func (s *Snapshot) Retire() {
+	s.mu.Lock()
+	s.retired = true
+	closeNow := s.inflight == 0
+	s.mu.Unlock()
+	if closeNow {
+		s.Close()
+	}
 }
 
 // Build constructs the providers and caches of cfg. It does no network I/O
@@ -117,9 +155,16 @@ func (s *Snapshot) Ready() bool {
 	return true
 }
 
-// Close releases provider resources.
+// Close releases provider resources; later calls do nothing.
 func (s *Snapshot) Close() {
 	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	done := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if done {
 		return
 	}
 	for _, p := range s.Profiles {

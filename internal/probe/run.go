@@ -123,15 +123,17 @@ func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Crede
 
 // login logs in and records the outcome.
 func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Credentials, dev *device) (*hitron.Session, error) {
-	force := r.plan.Force
-	if !force && dev.hasOwnStaleSession() {
-		force = true
-		r.trace.Addf("the previous logout failed: taking over the exporter's own stale session (forcelogoff=1)")
+	if stale := dev.takeStale(); stale != nil {
+		// Our previous logout failed: log that session out first, by its
+		// own cookies, so the login below does not meet Repeat Login.
+		if err := stale.Logout(ctx, 3*time.Second); err != nil {
+			dev.keepStale(stale) // try again next time
+			r.trace.Addf("logging out the session whose logout failed earlier: %v", err)
+		} else {
+			r.trace.Addf("logged out the session whose logout failed earlier")
+		}
 	}
-	s, err := c.Login(ctx, creds.Username(), creds.Password(), force)
-	if err == nil {
-		dev.setOwnStaleSession(false)
-	}
+	s, err := c.Login(ctx, creds.Username(), creds.Password(), r.plan.Force)
 	outcome := "success"
 	if err != nil {
 		outcome = classify(err)

@@ -34,6 +34,8 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := s.current.Load()
+	snap.Acquire()
+	defer snap.Release()
 	plan, err := probe.NewPlan(snap, req)
 	if err != nil {
 		s.refuse(w, "plan", err)

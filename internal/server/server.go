@@ -122,9 +122,11 @@ func (s *Server) Reload(ctx context.Context) error {
 	old := s.current.Swap(snap)
 	if old != nil {
 		// Probes that started on the old configuration may still use its
-		// providers: close them once the longest probe is over.
-		time.AfterFunc(maxProbeTimeout+5*time.Second, old.Close)
+		// providers: they close when the last of those probes ends.
+		old.Retire()
 	}
+	// The operator may have fixed credentials the modems refused.
+	s.prober.ForgetRefusals()
 	s.reloadOK.Set(1)
 	s.reloadTimestamp.SetToCurrentTime()
 	s.ready.Store(startErr == nil)
