@@ -74,9 +74,12 @@ grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func /:/
 while IFS=: read -r file name; do
 	pkg=./$(dirname "${file#./}")
 	echo "$pkg $name"
-	go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" >/dev/null
+	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" >/tmp/hitron-fuzz-out.$$ 2>&1; then
+		cat /tmp/hitron-fuzz-out.$$
+		exit 1
+	fi
 done </tmp/hitron-fuzz-targets.$$
-rm -f /tmp/hitron-fuzz-targets.$$
+rm -f /tmp/hitron-fuzz-targets.$$ /tmp/hitron-fuzz-out.$$
 
 if [[ -f deploy/validate/go.mod ]]; then
 	step "deploy/validate (Kubernetes manifests and Helm chart)"
