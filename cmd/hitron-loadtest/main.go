@@ -16,6 +16,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/loadtest"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
 
 func main() {
@@ -26,7 +27,33 @@ func main() {
 	dataSet := flag.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
 	exporter := flag.String("exporter", "", "hitron-exporter binary (default: build ./cmd/hitron-exporter).")
 	exporterEnv := flag.String("exporter-env", "", "Space-separated NAME=value pairs added to the exporter's environment.")
+	rawWorker := flag.Bool("raw-worker", false, "Internal: run as the baseline worker process (started by the harness itself).")
+	rawFingerprint := flag.String("raw-worker.fingerprint", "", "Internal: the simulated modems' certificate fingerprint, for -raw-worker.")
+	rawPassword := flag.String("raw-worker.password", "", "Internal: the simulated modems' password, for -raw-worker.")
 	flag.Parse()
+
+	if *rawWorker {
+		fp, err := pin.Parse(*rawFingerprint)
+		if err == nil {
+			err = loadtest.RawWorker(context.Background(), os.Stdin, os.Stdout, loadtest.RawWorkerOptions{
+				Fingerprint: fp, Password: *rawPassword, Interval: *interval, Duration: *duration,
+			})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "raw worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	rawCommand := func(o loadtest.RawWorkerOptions) []string {
+		return []string{self, "-raw-worker", "-raw-worker.fingerprint=" + o.Fingerprint.Hex(), "-raw-worker.password=" + o.Password,
+			"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String()}
+	}
 
 	bin := *exporter
 	if bin == "" {
@@ -52,7 +79,7 @@ func main() {
 		}
 		rep, err := loadtest.Run(context.Background(), loadtest.Options{
 			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: *latency, DataSet: *dataSet, Log: os.Stderr,
-			ExporterEnv: strings.Fields(*exporterEnv),
+			ExporterEnv: strings.Fields(*exporterEnv), RawWorker: rawCommand,
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "run:", err)

@@ -13,11 +13,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -95,10 +93,10 @@ type Options struct {
 // Client talks to one modem. Each Login opens a new session with its own
 // cookie jar; one Client is used for one probe.
 type Client struct {
-	base      *url.URL
-	transport *http.Transport
-	maxBody   int64
-	trace     func(TraceEvent)
+	base    *url.URL
+	conn    *serialConn
+	maxBody int64
+	trace   func(TraceEvent)
 }
 
 // New returns a client for the modem at o.BaseURL.
@@ -106,40 +104,49 @@ func New(o Options) (*Client, error) {
 	if o.BaseURL == nil || o.BaseURL.Host == "" {
 		return nil, errors.New("hitron: base URL with a host is required")
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	dial := dialer.DialContext
-	if o.DialAddress != "" {
-		addr := o.DialAddress
-		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		}
+	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	addr := o.DialAddress
+	if addr == "" {
+		addr = hostPort(o.BaseURL)
 	}
-	tr := &http.Transport{
-		DialContext:         dial,
-		TLSClientConfig:     o.TLS,
-		TLSHandshakeTimeout: 10 * time.Second,
-		// The device serves one request at a time: one connection is enough
-		// and more would only queue on the modem.
-		MaxConnsPerHost:     1,
-		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
+	conn := &serialConn{
+		dial:    func(ctx context.Context) (net.Conn, error) { return dialer.DialContext(ctx, "tcp", addr) },
+		timeout: connectTimeout,
+	}
+	if o.BaseURL.Scheme != "http" {
+		conn.tls = o.TLS
+		if conn.tls == nil {
+			return nil, errors.New("hitron: a TLS configuration is required for https")
+		}
 	}
 	maxBody := o.MaxBodyBytes
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBodyBytes
 	}
-	return &Client{base: o.BaseURL, transport: tr, maxBody: maxBody, trace: o.Trace}, nil
+	return &Client{base: o.BaseURL, conn: conn, maxBody: maxBody, trace: o.Trace}, nil
+}
+
+// connectTimeout bounds the TCP connect and the TLS handshake.
+const connectTimeout = 10 * time.Second
+
+// hostPort is u's host and port, the port defaulted from the scheme.
+func hostPort(u *url.URL) string {
+	if port := u.Port(); port != "" {
+		return u.Host
+	}
+	if u.Scheme == "http" {
+		return net.JoinHostPort(u.Hostname(), "80")
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
 }
 
 // Close releases the client's connections.
-func (c *Client) Close() { c.transport.CloseIdleConnections() }
+func (c *Client) Close() { c.conn.close() }
 
 // Session is a logged-in session. It must be ended with Logout.
 type Session struct {
-	c    *Client
-	http *http.Client
+	c   *Client
+	jar http.CookieJar
 }
 
 // Login opens a session: GET / for the preSession cookie, then POST
@@ -153,12 +160,7 @@ func (c *Client) Login(ctx context.Context, username, password string, force boo
 	if err != nil {
 		return nil, fmt.Errorf("cookie jar: %w", err)
 	}
-	s := &Session{c: c, http: &http.Client{
-		Transport: c.transport,
-		Jar:       jar,
-		// A 302 is the device's "not logged in" answer: never follow it.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	s := &Session{c: c, jar: jar}
 	if _, _, err := s.do(ctx, http.MethodGet, "/", nil, 200, 302); err != nil {
 		return nil, fmt.Errorf("fetch login page: %w", err)
 	}
@@ -297,52 +299,29 @@ func (s *Session) do(ctx context.Context, method, path string, form url.Values, 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json, text/plain, */*")
-	// The hooks run on the transport's dial goroutine, which may outlive Do.
-	var handshakeStarted, handshakeDone atomic.Bool
-	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		TLSHandshakeStart: func() { handshakeStarted.Store(true) },
-		TLSHandshakeDone:  func(_ tls.ConnectionState, err error) { handshakeDone.Store(err == nil) },
-	}))
-	resp, err := s.http.Do(req)
+	u := req.URL
+	for _, ck := range s.jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	// Redirects are never followed: a 302 is the device's "not logged in".
+	res, err := s.c.conn.roundTrip(ctx, req, s.c.maxBody)
 	if err != nil {
-		ev.Err = scrubURLError(err)
-		if handshakeStarted.Load() && !handshakeDone.Load() || errors.Is(err, http.ErrSchemeMismatch) {
-			ev.Err = fmt.Errorf("%w: %w", ErrTLSHandshake, ev.Err)
-		}
+		ev.Err = fmt.Errorf("%s %s: %w", method, path, err)
 		return nil, 0, ev.Err
 	}
-	defer func() { _ = resp.Body.Close() }()
-	ev.Status = resp.StatusCode
-	data, err := io.ReadAll(io.LimitReader(resp.Body, s.c.maxBody+1))
-	ev.Bytes = len(data)
-	if err != nil {
-		ev.Err = fmt.Errorf("%s %s: read body: %w", method, path, err)
-		return nil, resp.StatusCode, ev.Err
+	if rc := res.resp.Cookies(); len(rc) > 0 {
+		s.jar.SetCookies(u, rc)
 	}
-	if int64(len(data)) > s.c.maxBody {
+	ev.Status, ev.Bytes = res.resp.StatusCode, len(res.body)
+	if res.tooLarge {
 		ev.Err = fmt.Errorf("%s %s: %w (%d bytes)", method, path, ErrTooLarge, s.c.maxBody)
-		return nil, resp.StatusCode, ev.Err
+		return nil, res.resp.StatusCode, ev.Err
 	}
 	for _, w := range want {
-		if resp.StatusCode == w {
-			return data, resp.StatusCode, nil
+		if res.resp.StatusCode == w {
+			return res.body, res.resp.StatusCode, nil
 		}
 	}
-	ev.Err = &StatusError{Method: method, Path: path, Code: resp.StatusCode}
-	return data, resp.StatusCode, ev.Err
-}
-
-// scrubURLError keeps the operation and cause of a *url.Error but drops the
-// URL's query, so nothing from the request leaks into messages.
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		u, perr := url.Parse(ue.URL)
-		if perr == nil {
-			u.RawQuery = ""
-			u.User = nil
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
-	return err
+	ev.Err = &StatusError{Method: method, Path: path, Code: res.resp.StatusCode}
+	return res.body, res.resp.StatusCode, ev.Err
 }

@@ -24,7 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
@@ -45,6 +44,10 @@ type Options struct {
 	DataSet string
 	// ExporterEnv is added to the exporter's environment (e.g. GOMAXPROCS=1).
 	ExporterEnv []string
+	// RawWorker is the command that runs RawWorker in its own process (the
+	// baseline); its arguments must carry the fingerprint, password and
+	// schedule, see RawWorkerArgs.
+	RawWorker func(RawWorkerOptions) []string
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -58,6 +61,11 @@ type Report struct {
 	ProbesPerSec   float64
 	P50, P99       time.Duration
 	RawP50, RawP99 time.Duration
+	// RawCPUPerProbe is the baseline worker's CPU time per exchange: the
+	// cost of the device's API to the cheapest client, measured in the same
+	// run on the same schedule.
+	RawCPUPerProbe time.Duration
+	RawFailures    int
 	CPUPerProbe    time.Duration
 	CPUShareOfCore float64
 	// IdleCPUShare is the exporter's CPU share while not probing (timers,
@@ -69,12 +77,19 @@ type Report struct {
 
 // String formats the report.
 func (r Report) String() string {
-	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s overhead_p50=%s cpu_per_probe=%s (net of idle %s) cpu_share_of_one_core=%.2f%% (idle %.2f%%) peak_rss=%.1fMiB",
+	ratio := 0.0
+	if r.RawCPUPerProbe > 0 {
+		ratio = float64(r.CPUPerProbe) / float64(r.RawCPUPerProbe)
+	}
+	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s raw_failures=%d overhead_p50=%s cpu_per_probe=%s (net of idle %s) raw_cpu_per_probe=%s cpu_ratio=%.2f cpu_share_of_one_core=%.2f%% (idle %.2f%%) peak_rss=%.1fMiB",
 		r.Modems, r.Probes, r.Failures, r.ProbesPerSec, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
-		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), (r.P50 - r.RawP50).Round(time.Microsecond),
-		r.CPUPerProbe.Round(time.Microsecond), r.CPUPerProbeNet.Round(time.Microsecond), r.CPUShareOfCore*100, r.IdleCPUShare*100,
-		float64(r.PeakRSSBytes)/(1<<20))
+		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), r.RawFailures, (r.P50 - r.RawP50).Round(time.Microsecond),
+		r.CPUPerProbe.Round(time.Microsecond), r.CPUPerProbeNet.Round(time.Microsecond), r.RawCPUPerProbe.Round(time.Microsecond), ratio,
+		r.CPUShareOfCore*100, r.IdleCPUShare*100, float64(r.PeakRSSBytes)/(1<<20))
 }
+
+// simPassword is the simulated modems' admin password.
+const simPassword = "load-test"
 
 // Run performs one measurement.
 func Run(ctx context.Context, o Options) (Report, error) {
@@ -94,7 +109,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}()
 	for i := 0; i < o.Modems; i++ {
-		s, err := modemsim.New(modemsim.Config{Password: "load-test", Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, SessionIdle: time.Minute})
+		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, SessionIdle: time.Minute})
 		if err != nil {
 			return rep, err
 		}
@@ -129,10 +144,25 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, err
 	}
 
-	// Raw baseline: the same exchanges straight at the simulators.
-	raw := rawBaseline(ctx, sims, fp, o)
-	sort.Slice(raw, func(i, j int) bool { return raw[i] < raw[j] })
-	rep.RawP50, rep.RawP99 = percentile(raw, 0.50), percentile(raw, 0.99)
+	// Raw baseline: the same exchanges straight at the simulators, from a
+	// process of its own, on the same schedule.
+	if o.RawWorker != nil {
+		addrs := make([]string, len(sims))
+		for i, s := range sims {
+			addrs[i] = s.Addr()
+		}
+		res, cpu, err := runRawWorker(ctx, o.RawWorker(RawWorkerOptions{Fingerprint: fp, Password: simPassword, Interval: o.Interval, Duration: o.Duration}), addrs)
+		if err != nil {
+			return rep, err
+		}
+		raw := res.Latencies
+		sort.Slice(raw, func(i, j int) bool { return raw[i] < raw[j] })
+		rep.RawP50, rep.RawP99, rep.RawFailures = percentile(raw, 0.50), percentile(raw, 0.99), res.Failures
+		if len(raw) > 0 {
+			rep.RawCPUPerProbe = cpu / time.Duration(len(raw))
+		}
+		fmt.Fprintf(o.Log, "raw baseline: %d exchanges, %d failures\n", len(raw), res.Failures)
+	}
 
 	const idleWindow = 10 * time.Second
 	idleStart, err := cpuTime(cmd.Process.Pid)
@@ -162,7 +192,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint) string {
 	var b strings.Builder
 	creds := filepath.Join(dir, "credentials.yml")
-	_ = os.WriteFile(creds, []byte("username: admin\npassword: load-test\n"), 0o600)
+	_ = os.WriteFile(creds, []byte("username: admin\npassword: "+simPassword+"\n"), 0o600)
 	fmt.Fprintf(&b, "auths:\n  default:\n    file:\n      path: %s\ntargets:\n", creds)
 	for _, s := range sims {
 		fmt.Fprintf(&b, "  %q:\n    fingerprint: %q\n", s.Addr(), fp.String())
@@ -213,32 +243,6 @@ func drive(ctx context.Context, base string, sims []*modemsim.Simulator, o Optio
 	}
 	wg.Wait()
 	return lat, int(failures.Load())
-}
-
-// rawBaseline times the probe's HTTP exchanges (login, the default pages,
-// logout) made directly against the simulators, one modem after another.
-func rawBaseline(ctx context.Context, sims []*modemsim.Simulator, fp pin.Fingerprint, o Options) []time.Duration {
-	n := min(len(sims), 200)
-	out := make([]time.Duration, 0, n)
-	for i := 0; i < n; i++ {
-		s := sims[i]
-		start := time.Now()
-		u := &url.URL{Scheme: "https", Host: s.Addr()}
-		c, err := hitron.New(hitron.Options{BaseURL: u, TLS: pin.ClientConfig(pin.Options{Pin: fp})})
-		if err != nil {
-			continue
-		}
-		sess, err := c.Login(ctx, "admin", "load-test", false)
-		if err == nil {
-			for _, ds := range hitron.DefaultDatasets {
-				_, _ = sess.Fetch(ctx, ds)
-			}
-			_ = sess.Logout(ctx, 5*time.Second)
-		}
-		c.Close()
-		out = append(out, time.Since(start))
-	}
-	return out
 }
 
 func percentile(sorted []time.Duration, q float64) time.Duration {

@@ -1,0 +1,169 @@
+package hitron
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// serialConn is a client's one connection to the modem. The device answers
+// one request at a time, so a request is written and its answer read on the
+// caller's goroutine, with net/http's own request writer (Request.Write) and
+// response parser (http.ReadResponse). An http.Transport would add a
+// connection pool and two goroutines per connection with channel hand-offs
+// for every request: measured with cmd/hitron-loadtest, that machinery cost
+// about as much CPU as the rest of a probe, and a serial device has no use
+// for it.
+type serialConn struct {
+	dial    func(ctx context.Context) (net.Conn, error)
+	tls     *tls.Config
+	timeout time.Duration // bounds the dial and the TLS handshake
+
+	mu   sync.Mutex
+	conn net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	// reused: the connection has carried a request already.
+	reused bool
+}
+
+// exchangeResult is one answer, its body already read.
+type exchangeResult struct {
+	resp *http.Response
+	body []byte
+	// tooLarge: the body exceeded the limit (body holds the first limit+1 bytes).
+	tooLarge bool
+}
+
+// longAgo is a deadline in the past: it aborts a blocked read or write.
+var longAgo = time.Unix(1, 0)
+
+// roundTrip sends req and reads its answer, at most limit bytes of body.
+// A request that finds a kept-alive connection closed by the modem before
+// anything was answered is sent again once on a new connection when it is
+// safe to (nothing was written, or the request has no body), as
+// http.Transport does.
+func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int64) (exchangeResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		reused := s.conn != nil
+		if s.conn == nil {
+			if err := s.connect(ctx); err != nil {
+				return exchangeResult{}, err
+			}
+		}
+		res, written, err := s.try(ctx, req, limit)
+		if err == nil {
+			if res.resp.Close || res.tooLarge {
+				s.closeLocked()
+			} else {
+				s.reused = true
+			}
+			return res, nil
+		}
+		s.closeLocked()
+		replayable := !written || (req.Body == nil && errors.Is(err, errNoAnswer))
+		if !reused || !replayable || attempt > 0 || ctx.Err() != nil {
+			return exchangeResult{}, err
+		}
+	}
+}
+
+// errNoAnswer: the connection ended before the first byte of an answer.
+var errNoAnswer = errors.New("connection closed before an answer")
+
+// connect dials and completes the TLS handshake.
+func (s *serialConn) connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	c, err := s.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	if s.tls != nil {
+		tc := tls.Client(c, s.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = c.Close()
+			return fmt.Errorf("%w: %w", ErrTLSHandshake, err)
+		}
+		c = tc
+	}
+	s.conn, s.reused = c, false
+	s.br = bufio.NewReaderSize(c, 4096)
+	s.bw = bufio.NewWriterSize(c, 1024)
+	return nil
+}
+
+// try makes one attempt on the open connection. written reports whether
+// any of the request reached the connection.
+func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (exchangeResult, bool, error) {
+	c := s.conn
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	} else {
+		_ = c.SetDeadline(time.Time{})
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(longAgo) })
+	defer stop()
+	if err := req.Write(s.bw); err != nil {
+		return exchangeResult{}, s.bw.Buffered() == 0, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
+	}
+	if err := s.bw.Flush(); err != nil {
+		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
+	}
+	if _, err := s.br.Peek(1); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			err = fmt.Errorf("%w: %w", errNoAnswer, err)
+		}
+		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read answer: %w", err))
+	}
+	resp, err := http.ReadResponse(s.br, req)
+	if err != nil {
+		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read answer: %w", err))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read body: %w", err))
+	}
+	// A body within the limit has been read to its end, so the connection
+	// can carry the next request; a longer one closes it.
+	_ = resp.Body.Close()
+	return exchangeResult{resp: resp, body: body, tooLarge: int64(len(body)) > limit}, true, nil
+}
+
+// ctxErr reports the context's error when the context ended the exchange.
+func (s *serialConn) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+	}
+	// The connection's deadline is the context's, and its timer can fire
+	// a moment before the context's own.
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+func (s *serialConn) closeLocked() {
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+	s.conn, s.br, s.bw, s.reused = nil, nil, nil, false
+}
+
+// close closes the connection, if one is open.
+func (s *serialConn) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeLocked()
+}

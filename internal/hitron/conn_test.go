@@ -1,0 +1,214 @@
+package hitron
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// scriptedServer answers each request on a connection with the next step of
+// its script, on 127.0.0.1, and counts the connections it accepted.
+type scriptedServer struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns int
+	reqs  []string
+	steps []step
+	next  int
+}
+
+// step is one answer: the raw bytes written, then whether to close the
+// connection (without saying so), or to stall until the client goes.
+type step struct {
+	answer string
+	close  bool
+	stall  bool
+}
+
+const okJSON = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"
+
+func startScripted(t *testing.T, steps ...step) *scriptedServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scriptedServer{ln: ln, steps: steps}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+func (s *scriptedServer) serve(c net.Conn) {
+	defer func() { _ = c.Close() }()
+	br := bufio.NewReader(c)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_ = req.Body.Close()
+		s.mu.Lock()
+		s.reqs = append(s.reqs, req.Method+" "+req.URL.Path)
+		st := step{answer: okJSON}
+		if s.next < len(s.steps) {
+			st = s.steps[s.next]
+		}
+		s.next++
+		s.mu.Unlock()
+		if st.stall {
+			_, _ = br.ReadByte() // until the client closes
+			return
+		}
+		if _, err := c.Write([]byte(st.answer)); err != nil || st.close {
+			return
+		}
+	}
+}
+
+func (s *scriptedServer) counts() (conns int, reqs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns, append([]string(nil), s.reqs...)
+}
+
+func TestSerialConnection(t *testing.T) {
+	type call struct {
+		method, path string
+		wantErr      error  // errors.Is target; nil means success
+		errText      string // a substring of the error
+	}
+	get := func(p string) call { return call{method: http.MethodGet, path: p} }
+	tests := []struct {
+		name      string
+		steps     []step
+		calls     []call
+		wantConns int
+		wantReqs  int
+	}{
+		{
+			name:  "kept alive: one connection carries every request",
+			calls: []call{get("/a"), get("/b"), get("/c")}, wantConns: 1, wantReqs: 3,
+		},
+		{
+			name:  "Connection: close opens a new connection for the next request",
+			steps: []step{{answer: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n[]"}},
+			calls: []call{get("/a"), get("/b")}, wantConns: 2, wantReqs: 2,
+		},
+		{
+			name:  "HTTP/1.0 without keep-alive is not reused",
+			steps: []step{{answer: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n[]"}},
+			calls: []call{get("/a"), get("/b")}, wantConns: 2, wantReqs: 2,
+		},
+		{
+			name:  "a GET that finds the kept-alive connection closed is sent again once",
+			steps: []step{{answer: okJSON, close: true}},
+			calls: []call{get("/a"), get("/b")}, wantConns: 2, wantReqs: 2,
+		},
+		{
+			name:  "a POST that finds it closed is not sent again",
+			steps: []step{{answer: okJSON, close: true}},
+			calls: []call{get("/a"), {method: http.MethodPost, path: "/goform/login", errText: "goform/login"}}, wantConns: 1, wantReqs: 1,
+		},
+		{
+			name:  "a body over the limit fails and the connection is not reused",
+			steps: []step{{answer: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100)}},
+			calls: []call{{method: http.MethodGet, path: "/big", wantErr: ErrTooLarge}, get("/b")}, wantConns: 2, wantReqs: 2,
+		},
+		{
+			name:  "a truncated body fails",
+			steps: []step{{answer: "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n[{\"a\":", close: true}},
+			calls: []call{{method: http.MethodGet, path: "/t", errText: "unexpected EOF"}}, wantConns: 1, wantReqs: 1,
+		},
+		{
+			name:  "garbage instead of HTTP fails",
+			steps: []step{{answer: "SSH-2.0-OpenSSH\r\n\r\n", close: true}},
+			calls: []call{{method: http.MethodGet, path: "/g", errText: "malformed HTTP"}}, wantConns: 1, wantReqs: 1,
+		},
+		{
+			name:  "a modem that never answers ends with the deadline",
+			steps: []step{{stall: true}},
+			calls: []call{{method: http.MethodGet, path: "/slow", wantErr: context.DeadlineExceeded}}, wantConns: 1, wantReqs: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startScripted(t, tt.steps...)
+			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}, MaxBodyBytes: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			s := &Session{c: c, jar: noJar{}}
+			for _, cl := range tt.calls {
+				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+				var form url.Values
+				if cl.method == http.MethodPost {
+					form = url.Values{"usr": {"admin"}, "pwd": {"s3cret-pw"}}
+				}
+				start := time.Now()
+				_, _, err := s.do(ctx, cl.method, cl.path, form, 200)
+				cancel()
+				if took := time.Since(start); took > 2*time.Second {
+					t.Errorf("%s %s took %s", cl.method, cl.path, took)
+				}
+				switch {
+				case cl.wantErr == nil && cl.errText == "" && err != nil:
+					t.Errorf("%s %s: %v", cl.method, cl.path, err)
+				case cl.wantErr != nil && !errors.Is(err, cl.wantErr):
+					t.Errorf("%s %s: error %v, want %v", cl.method, cl.path, err, cl.wantErr)
+				case cl.errText != "" && (err == nil || !strings.Contains(err.Error(), cl.errText)):
+					t.Errorf("%s %s: error %v, want one mentioning %q", cl.method, cl.path, err, cl.errText)
+				}
+				if err != nil && strings.Contains(err.Error(), "s3cret-pw") {
+					t.Errorf("error carries the password: %v", err)
+				}
+			}
+			c.Close()
+			conns, reqs := srv.counts()
+			if conns != tt.wantConns || len(reqs) != tt.wantReqs {
+				t.Errorf("server saw %d connections and requests %q; want %d and %d", conns, reqs, tt.wantConns, tt.wantReqs)
+			}
+		})
+	}
+}
+
+// noJar keeps no cookies.
+type noJar struct{}
+
+func (noJar) SetCookies(*url.URL, []*http.Cookie) {}
+func (noJar) Cookies(*url.URL) []*http.Cookie     { return nil }
+
+func TestSerialConnectionTLSToPlainServer(t *testing.T) {
+	srv := startScripted(t)
+	c, err := New(Options{BaseURL: &url.URL{Scheme: "https", Host: srv.ln.Addr().String()}, TLS: &tls.Config{InsecureSkipVerify: true}}) //nolint:gosec // the test server speaks no TLS at all
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := &Session{c: c, jar: noJar{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, _, err := s.do(ctx, http.MethodGet, "/", nil, 200); !errors.Is(err, ErrTLSHandshake) {
+		t.Fatalf("error %v, want ErrTLSHandshake", err)
+	}
+}

@@ -1,0 +1,187 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+)
+
+// RawWorkerOptions configure the raw baseline worker.
+type RawWorkerOptions struct {
+	// Fingerprint every simulated modem's certificate has.
+	Fingerprint pin.Fingerprint
+	// Password the simulated modems accept for admin.
+	Password string
+	// Interval and Duration: the same schedule the exporter is driven with.
+	Interval, Duration time.Duration
+}
+
+// rawResult is what the worker reports on its standard output.
+type rawResult struct {
+	Latencies []time.Duration `json:"latencies_ns"`
+	Failures  int             `json:"failures"`
+}
+
+// RawWorker is the baseline half of a run, meant to run in its own process
+// so its CPU time can be measured like the exporter's. It reads modem
+// addresses from in, one per line, up to an empty line; writes "ready";
+// waits for a "start" line; then makes the probe's HTTP exchanges (GET /,
+// login, the default pages, logout, over pinned TLS with per-modem session
+// resumption, skipping pages a modem answered 404) against every modem on
+// the same schedule the exporter is driven with, writes the latencies as one
+// JSON line, and returns when in reaches EOF. It is the cheapest Go client
+// for the device's API: the floor the exporter's CPU is compared with.
+func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOptions) error {
+	sc := bufio.NewScanner(in)
+	var addrs []string
+	for sc.Scan() && sc.Text() != "" {
+		addrs = append(addrs, strings.TrimSpace(sc.Text()))
+	}
+	if len(addrs) == 0 {
+		return errors.New("raw worker: no modem addresses on standard input")
+	}
+	modems := make([]*rawModem, len(addrs))
+	for i, a := range addrs {
+		modems[i] = &rawModem{addr: a, tls: pin.ClientConfig(pin.Options{Pin: o.Fingerprint, SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
+	}
+	if _, err := fmt.Fprintln(out, "ready"); err != nil {
+		return err
+	}
+	if !sc.Scan() || sc.Text() != "start" {
+		return errors.New("raw worker: expected a start line")
+	}
+	var (
+		mu       sync.Mutex
+		res      rawResult
+		failures atomic.Int32
+		wg       sync.WaitGroup
+	)
+	step := o.Interval / time.Duration(len(modems))
+	deadline := time.Now().Add(o.Duration)
+	tick := time.NewTicker(step)
+	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+		<-tick.C
+		m := modems[i%len(modems)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			if err := m.exchange(ctx, o.Password); err != nil {
+				failures.Add(1)
+				return
+			}
+			d := time.Since(start)
+			mu.Lock()
+			res.Latencies = append(res.Latencies, d)
+			mu.Unlock()
+		}()
+	}
+	tick.Stop()
+	wg.Wait()
+	res.Failures = int(failures.Load())
+	if err := json.NewEncoder(out).Encode(res); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, in) // the parent reads our CPU time, then closes
+	return nil
+}
+
+// rawModem is the state a minimal client keeps per modem.
+type rawModem struct {
+	addr    string
+	tls     *tls.Config
+	mu      sync.Mutex
+	missing map[hitron.Dataset]bool
+}
+
+// exchange makes one probe's HTTP exchanges.
+func (m *rawModem) exchange(ctx context.Context, password string) error {
+	m.mu.Lock() // one session per modem, as the device requires
+	defer m.mu.Unlock()
+	c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: m.addr}, TLS: m.tls})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := c.Login(ctx, "admin", password, false)
+	if err != nil {
+		return err
+	}
+	var firstErr error
+	for _, ds := range hitron.DefaultDatasets {
+		if m.missing[ds] {
+			continue
+		}
+		_, err := s.Fetch(ctx, ds)
+		switch {
+		case errors.Is(err, hitron.ErrNotFound):
+			m.missing[ds] = true
+		case err != nil && firstErr == nil:
+			firstErr = err
+		}
+	}
+	if err := s.Logout(ctx, 5*time.Second); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}
+
+// runRawWorker starts the worker command, feeds it the modems, and measures
+// its CPU time over the driven window.
+func runRawWorker(ctx context.Context, command []string, addrs []string) (rawResult, time.Duration, error) {
+	var res rawResult
+	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return res, 0, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return res, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return res, 0, fmt.Errorf("start raw worker: %w", err)
+	}
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	if _, err := io.WriteString(stdin, strings.Join(addrs, "\n")+"\n\n"); err != nil {
+		return res, 0, fmt.Errorf("raw worker: %w", err)
+	}
+	rd := bufio.NewReader(stdout)
+	if line, err := rd.ReadString('\n'); err != nil || line != "ready\n" {
+		return res, 0, fmt.Errorf("raw worker did not get ready: %q %v", line, err)
+	}
+	before, err := cpuTime(cmd.Process.Pid)
+	if err != nil {
+		return res, 0, err
+	}
+	if _, err := io.WriteString(stdin, "start\n"); err != nil {
+		return res, 0, fmt.Errorf("raw worker: %w", err)
+	}
+	line, err := rd.ReadBytes('\n')
+	if err != nil {
+		return res, 0, fmt.Errorf("raw worker result: %w", err)
+	}
+	after, err := cpuTime(cmd.Process.Pid)
+	if err != nil {
+		return res, 0, err
+	}
+	if err := json.Unmarshal(line, &res); err != nil {
+		return res, 0, fmt.Errorf("raw worker result: %w", err)
+	}
+	return res, after - before, nil
+}
