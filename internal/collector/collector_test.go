@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 )
@@ -33,11 +36,102 @@ func load(t testing.TB, set string) *hitron.Data {
 	return d
 }
 
-func gather(t testing.TB, d *hitron.Data) *prometheus.Registry {
+// gather adds d's metrics to a fresh Set and checks that the Set exposes
+// exactly what client_golang's pedantic registry would for the same samples.
+func gather(t testing.TB, d *hitron.Data) *Set {
 	t.Helper()
+	set := NewSet()
+	New(d, time.UTC).AddTo(set)
+	if got, want := exposition(t, set), exposition(t, viaRegistry(t, set)); got != want {
+		t.Fatalf("the Set's exposition differs from the registry's:\n--- set\n%s\n--- registry\n%s", got, want)
+	}
+	return set
+}
+
+// viaRegistry registers the Set's samples as const metrics in a pedantic
+// registry, which checks names, label sets, types and duplicates.
+func viaRegistry(t testing.TB, set *Set) *prometheus.Registry {
+	t.Helper()
+	mfs, err := set.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms constMetrics
+	for _, mf := range mfs {
+		var names []string
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			names = append(names, l.GetName())
+		}
+		d := prometheus.NewDesc(mf.GetName(), mf.GetHelp(), names, nil)
+		for _, m := range mf.GetMetric() {
+			var values []string
+			for _, l := range m.GetLabel() {
+				values = append(values, l.GetValue())
+			}
+			vt, v := prometheus.GaugeValue, m.GetGauge().GetValue()
+			if mf.GetType() == dto.MetricType_COUNTER {
+				vt, v = prometheus.CounterValue, m.GetCounter().GetValue()
+			}
+			cm, err := prometheus.NewConstMetric(d, vt, v, values...)
+			if err != nil {
+				t.Fatalf("%s: %v", mf.GetName(), err)
+			}
+			ms = append(ms, cm)
+		}
+	}
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(New(d, time.UTC))
+	reg.MustRegister(ms)
 	return reg
+}
+
+type constMetrics []prometheus.Metric
+
+func (c constMetrics) Describe(ch chan<- *prometheus.Desc) {
+	seen := map[*prometheus.Desc]bool{}
+	for _, m := range c {
+		if !seen[m.Desc()] {
+			seen[m.Desc()] = true
+			ch <- m.Desc()
+		}
+	}
+}
+
+func (c constMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c {
+		ch <- m
+	}
+}
+
+// exposition is g's text exposition.
+func exposition(t testing.TB, g prometheus.Gatherer) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// count is the number of series of the family name.
+func count(t testing.TB, g prometheus.Gatherer, name string) int {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return len(mf.GetMetric())
+		}
+	}
+	return 0
 }
 
 func TestFixturesLintAndCount(t *testing.T) {
@@ -77,8 +171,8 @@ func TestFixturesLintAndCount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
-			reg := gather(t, load(t, tt.set))
-			problems, err := testutil.GatherAndLint(reg)
+			set := gather(t, load(t, tt.set))
+			problems, err := testutil.GatherAndLint(set)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +180,7 @@ func TestFixturesLintAndCount(t *testing.T) {
 				t.Errorf("lint %s: %s", p.Metric, p.Text)
 			}
 			for name, want := range tt.want {
-				if got := testutil.CollectAndCount(New(load(t, tt.set), time.UTC), name); got != want {
+				if got := count(t, set, name); got != want {
 					t.Errorf("%s: %d series, want %d", name, got, want)
 				}
 			}
@@ -170,10 +264,59 @@ func BenchmarkCollect32Channels(b *testing.B) {
 		if err := d.Parse(hitron.Downstream, body); err != nil {
 			b.Fatal(err)
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(New(d, time.UTC))
-		if _, err := reg.Gather(); err != nil {
+		set := NewSet()
+		New(d, time.UTC).AddTo(set)
+		if _, err := set.Gather(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkExposition is the exporter's own work on one probe of a
+// CGNV4-FX4 (24 downstream, 4 upstream channels) once the pages are read:
+// parse them, gather the metrics, and write the text exposition. The
+// "registry" case gathers the same samples as const metrics through
+// client_golang's registry instead of the Set: the baseline.
+func BenchmarkExposition(b *testing.B) {
+	pages := map[hitron.Dataset][]byte{}
+	for _, ds := range []hitron.Dataset{hitron.SystemModel, hitron.SysInfo, hitron.CMInit, hitron.DocsisWan, hitron.Downstream, hitron.Upstream} {
+		body, err := os.ReadFile(filepath.Join("..", "modemsim", "fixtures", "CGNV4-FX4", string(ds)+".json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pages[ds] = body
+	}
+	for _, viaReg := range []bool{false, true} {
+		name := "set"
+		if viaReg {
+			name = "registry"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				d := &hitron.Data{}
+				for ds, body := range pages {
+					if err := d.Parse(ds, body); err != nil {
+						b.Fatal(err)
+					}
+				}
+				set := NewSet()
+				New(d, time.UTC).AddTo(set)
+				var g prometheus.Gatherer = set
+				if viaReg {
+					g = viaRegistry(b, set)
+				}
+				mfs, err := g.Gather()
+				if err != nil {
+					b.Fatal(err)
+				}
+				enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
+				for _, mf := range mfs {
+					if err := enc.Encode(mf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }

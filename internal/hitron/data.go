@@ -221,6 +221,19 @@ func decodeRows[T any](body []byte) ([]T, error) {
 		}
 		return []T{row}, nil
 	}
+	// The common case, an array of objects, decodes in one pass; null
+	// elements come out nil and are skipped.
+	var ptrs []*T
+	if err := json.Unmarshal(body, &ptrs); err == nil {
+		rows := make([]T, 0, len(ptrs))
+		for _, p := range ptrs {
+			if p != nil {
+				rows = append(rows, *p)
+			}
+		}
+		return rows, nil
+	}
+	// Otherwise decode element by element, skipping what is not an object.
 	var raw []json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)

@@ -38,11 +38,13 @@ var numberPrefix = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?`)
 // junk give an absent value.
 func ParseNumber(s string) Value {
 	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil && isDecimal(s) {
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return Value{}
+	if isDecimal(s) {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			if math.IsInf(f, 0) || math.IsNaN(f) {
+				return Value{}
+			}
+			return Some(f) // the common case: a plain number
 		}
-		return Some(f) // the common case: a plain number
 	}
 	if IsPlaceholder(s) {
 		return Value{}

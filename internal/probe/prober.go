@@ -241,7 +241,8 @@ func (p *Prober) device(key string) *device {
 // Result is the outcome of one probe. It is immutable and may be shared by
 // concurrent identical probes.
 type Result struct {
-	Registry *prometheus.Registry
+	// Metrics gathers the probe's metrics (for promhttp.HandlerFor).
+	Metrics  prometheus.Gatherer
 	Success  bool
 	Reason   string
 	Err      error

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/collector"
@@ -212,16 +211,16 @@ func (d *device) markUnsupported(ds hitron.Dataset, until time.Time) {
 }
 
 var (
-	successDesc   = prometheus.NewDesc("probe_success", "Whether the probe succeeded: logged in and read every page.", nil, nil)
-	durationDesc  = prometheus.NewDesc("probe_duration_seconds", "How long the probe took.", nil, nil)
-	timeoutDesc   = prometheus.NewDesc("probe_timeout_seconds", "The probe's time budget.", nil, nil)
-	stageDesc     = prometheus.NewDesc("hitron_probe_stage_duration_seconds", "Time spent in each stage of the probe.", []string{"stage"}, nil)
-	failureDesc   = prometheus.NewDesc("hitron_probe_failure_info", "Why the probe failed (value 1; present only on failure).", []string{"reason"}, nil)
-	certDesc      = prometheus.NewDesc("hitron_tls_peer_certificate_info", "The certificate the modem presented; copy fingerprint_sha256 into the target's fingerprint.", []string{"fingerprint_sha256", "subject"}, nil)
-	pinDesc       = prometheus.NewDesc("hitron_tls_pin_match", "Whether the modem's certificate matched the pinned fingerprint (present only when a pin was given).", nil, nil)
-	collectorDesc = prometheus.NewDesc("hitron_scrape_collector_success", "Whether a data page was read and parsed.", []string{"collector"}, nil)
-	collDurDesc   = prometheus.NewDesc("hitron_scrape_collector_duration_seconds", "Time to read a data page.", []string{"collector"}, nil)
-	sourceDesc    = prometheus.NewDesc("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", []string{"source", "profile"}, nil)
+	successDesc   = collector.NewGauge("probe_success", "Whether the probe succeeded: logged in and read every page.")
+	durationDesc  = collector.NewGauge("probe_duration_seconds", "How long the probe took.")
+	timeoutDesc   = collector.NewGauge("probe_timeout_seconds", "The probe's time budget.")
+	stageDesc     = collector.NewGauge("hitron_probe_stage_duration_seconds", "Time spent in each stage of the probe.", "stage")
+	failureDesc   = collector.NewGauge("hitron_probe_failure_info", "Why the probe failed (value 1; present only on failure).", "reason")
+	certDesc      = collector.NewGauge("hitron_tls_peer_certificate_info", "The certificate the modem presented; copy fingerprint_sha256 into the target's fingerprint.", "fingerprint_sha256", "subject")
+	pinDesc       = collector.NewGauge("hitron_tls_pin_match", "Whether the modem's certificate matched the pinned fingerprint (present only when a pin was given).")
+	collectorDesc = collector.NewGauge("hitron_scrape_collector_success", "Whether a data page was read and parsed.", "collector")
+	collDurDesc   = collector.NewGauge("hitron_scrape_collector_duration_seconds", "Time to read a data page.", "collector")
+	sourceDesc    = collector.NewGauge("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", "source", "profile")
 )
 
 // finish builds the result registry.
@@ -233,11 +232,8 @@ func (r *probeRun) finish() *Result {
 	if r.reason == "" && !success {
 		r.reason, r.err = ReasonBadResponse, errors.New("probe did not log in")
 	}
-	reg := prometheus.NewRegistry()
-	var ms []prometheus.Metric
-	add := func(d *prometheus.Desc, v float64, labels ...string) {
-		ms = append(ms, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
-	}
+	set := collector.NewSet()
+	add := set.Add
 	add(successDesc, b2f(success))
 	add(durationDesc, dur.Seconds())
 	add(timeoutDesc, r.plan.Timeout.Seconds())
@@ -263,12 +259,11 @@ func (r *probeRun) finish() *Result {
 	}
 	source, profile := r.plan.SourceName()
 	add(sourceDesc, 1, source, profile)
-	reg.MustRegister(constCollector(ms))
 	if r.stages["login"] > 0 {
-		reg.MustRegister(collector.New(&r.data, r.plan.Location))
+		collector.New(&r.data, r.plan.Location).AddTo(set)
 	}
 
-	res := &Result{Registry: reg, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
+	res := &Result{Metrics: set, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
 	if !success {
 		res.Reason, res.Err = r.reason, r.err
 	}
@@ -303,21 +298,6 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// constCollector is a fixed list of metrics.
-type constCollector []prometheus.Metric
-
-func (c constCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range c {
-		ch <- m.Desc()
-	}
-}
-
-func (c constCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range c {
-		ch <- m
-	}
 }
 
 func containsAny(s string, subs ...string) bool {

@@ -48,7 +48,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	// No gzip: a probe answer is a few tens of kilobytes sent once per
 	// scrape, and compressing it cost more CPU than the rest of the probe.
-	promhttp.HandlerFor(res.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(w, r)
+	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(w, r)
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {
@@ -164,7 +164,7 @@ func (s *Server) writeDebug(w http.ResponseWriter, plan *probe.Plan, res *probe.
 	b.WriteString("\nTrace:\n")
 	b.WriteString(res.Trace.String())
 	b.WriteString("\nMetrics:\n")
-	mfs, err := res.Registry.Gather()
+	mfs, err := res.Metrics.Gather()
 	if err != nil {
 		fmt.Fprintf(&b, "gather error: %v\n", err)
 	}

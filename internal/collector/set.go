@@ -1,0 +1,185 @@
+package collector
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Desc describes a metric family: name, help, type and label names. It is
+// checked by client_golang's own rules (prometheus.NewDesc) when created.
+type Desc struct {
+	name, help string
+	typ        dto.MetricType
+	labels     []string
+	// sorted[i] is the index, in labels, of the i-th label name in
+	// lexical order: label pairs are exposed sorted by name.
+	sorted []int
+	err    error
+}
+
+// NewGauge describes a gauge family.
+func NewGauge(name, help string, labels ...string) *Desc {
+	return newDesc(dto.MetricType_GAUGE, name, help, labels)
+}
+
+// NewCounter describes a counter family.
+func NewCounter(name, help string, labels ...string) *Desc {
+	return newDesc(dto.MetricType_COUNTER, name, help, labels)
+}
+
+func newDesc(t dto.MetricType, name, help string, labels []string) *Desc {
+	d := &Desc{name: name, help: help, typ: t, labels: labels, sorted: make([]int, len(labels))}
+	for i := range d.sorted {
+		d.sorted[i] = i
+	}
+	sort.SliceStable(d.sorted, func(i, j int) bool { return labels[d.sorted[i]] < labels[d.sorted[j]] })
+	d.err = prometheus.NewDesc(name, help, labels, nil).Err()
+	return d
+}
+
+// Name is the family's metric name.
+func (d *Desc) Name() string { return d.name }
+
+// inlineLabels is how many label pairs a series holds without further
+// allocations; most families have at most three labels.
+const inlineLabels = 3
+
+// series is one sample with its label pairs, allocated as one object.
+type series struct {
+	metric  dto.Metric
+	gauge   dto.Gauge
+	counter dto.Counter
+	value   float64
+	ptrs    [inlineLabels]*dto.LabelPair
+	pairs   [inlineLabels]dto.LabelPair
+	values  [inlineLabels]string
+}
+
+// family is one metric family being built.
+type family struct {
+	desc   *Desc
+	mf     dto.MetricFamily
+	name   string
+	help   string
+	typ    dto.MetricType
+	labels []string // label names in exposition order, shared by every series
+}
+
+// Set holds the metrics of one probe and gathers them without a registry:
+// it builds the exposition's protobuf families directly, which costs a
+// fraction of const metrics gathered through prometheus.Registry (see
+// BenchmarkExposition). It keeps the registry's rules: names and labels
+// valid by client_golang's checks, label values valid UTF-8, one series per
+// label set (a later duplicate is dropped), families sorted by name and
+// series by label values. Add is not safe for concurrent use; Gather is,
+// once adding is done.
+type Set struct {
+	families map[*Desc]*family
+	skipped  int
+
+	once     sync.Once
+	gathered []*dto.MetricFamily
+}
+
+// NewSet returns an empty set.
+func NewSet() *Set {
+	return &Set{families: make(map[*Desc]*family, 48)}
+}
+
+// Add records one sample. It drops the sample when d is invalid, or when
+// the label values do not match d's names in number or are not valid
+// UTF-8. A sample whose series was added before is dropped by Gather.
+func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
+	if d.err != nil || len(labelValues) != len(d.labels) {
+		s.skipped++
+		return
+	}
+	for _, l := range labelValues {
+		if !utf8.ValidString(l) {
+			s.skipped++
+			return
+		}
+	}
+	f := s.families[d]
+	if f == nil {
+		f = &family{desc: d, name: d.name, help: d.help, typ: d.typ, labels: make([]string, len(d.labels))}
+		for i, j := range d.sorted {
+			f.labels[i] = d.labels[j]
+		}
+		f.mf.Name, f.mf.Help, f.mf.Type = &f.name, &f.help, &f.typ
+		s.families[d] = f
+	}
+	sr := &series{value: v}
+	switch d.typ {
+	case dto.MetricType_COUNTER:
+		sr.counter.Value = &sr.value
+		sr.metric.Counter = &sr.counter
+	default:
+		sr.gauge.Value = &sr.value
+		sr.metric.Gauge = &sr.gauge
+	}
+	n := len(labelValues)
+	var ptrs []*dto.LabelPair
+	var pairs []dto.LabelPair
+	var values []string
+	if n <= inlineLabels {
+		ptrs, pairs, values = sr.ptrs[:n], sr.pairs[:n], sr.values[:n]
+	} else {
+		ptrs, pairs, values = make([]*dto.LabelPair, n), make([]dto.LabelPair, n), make([]string, n)
+	}
+	for i, j := range d.sorted {
+		values[i] = labelValues[j]
+		pairs[i].Name, pairs[i].Value = &f.labels[i], &values[i]
+		ptrs[i] = &pairs[i]
+	}
+	if n > 0 {
+		sr.metric.Label = ptrs
+	}
+	f.mf.Metric = append(f.mf.Metric, &sr.metric)
+}
+
+// Skipped is how many samples were dropped, as invalid or as duplicates
+// (those once Gather has run).
+func (s *Set) Skipped() int { return s.skipped }
+
+// Gather returns the families, sorted by name, their series sorted by
+// label values. It implements prometheus.Gatherer; the families are built
+// once and must not be modified.
+func (s *Set) Gather() ([]*dto.MetricFamily, error) {
+	s.once.Do(func() {
+		fams := make([]*family, 0, len(s.families))
+		for _, f := range s.families {
+			fams = append(fams, f)
+		}
+		slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.name, b.name) })
+		s.gathered = make([]*dto.MetricFamily, len(fams))
+		for i, f := range fams {
+			// A stable sort keeps a repeated series (a firmware listing one
+			// channel twice) after its first sample, which is kept.
+			slices.SortStableFunc(f.mf.Metric, compareLabels)
+			before := len(f.mf.Metric)
+			f.mf.Metric = slices.CompactFunc(f.mf.Metric, func(a, b *dto.Metric) bool { return compareLabels(a, b) == 0 })
+			s.skipped += before - len(f.mf.Metric)
+			s.gathered[i] = &f.mf
+		}
+	})
+	return slices.Clone(s.gathered), nil
+}
+
+// compareLabels orders series of one family by their label values, label
+// by label in name order, as client_golang's registry does.
+func compareLabels(a, b *dto.Metric) int {
+	for i := range min(len(a.Label), len(b.Label)) {
+		if c := cmp.Compare(a.Label[i].GetValue(), b.Label[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a.Label), len(b.Label))
+}
