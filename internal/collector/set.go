@@ -47,29 +47,38 @@ func newDesc(t dto.MetricType, name, help string, labels []string) *Desc {
 // Name is the family's metric name.
 func (d *Desc) Name() string { return d.name }
 
-// inlineLabels is how many label pairs a series holds without further
-// allocations; most families have at most three labels.
+// inlineLabels is how many labels a series holds without a further
+// allocation; most families have at most three.
 const inlineLabels = 3
 
-// series is one sample with its label pairs, allocated as one object.
-type series struct {
+// gaugeSeries and counterSeries are one sample each, allocated as one
+// object; their label pairs are shared within the Set.
+type gaugeSeries struct {
+	metric dto.Metric
+	gauge  dto.Gauge
+	value  float64
+	labels [inlineLabels]*dto.LabelPair
+}
+
+type counterSeries struct {
 	metric  dto.Metric
-	gauge   dto.Gauge
 	counter dto.Counter
 	value   float64
-	ptrs    [inlineLabels]*dto.LabelPair
-	pairs   [inlineLabels]dto.LabelPair
-	values  [inlineLabels]string
+	labels  [inlineLabels]*dto.LabelPair
+}
+
+// labelPair is a label pair with the strings it points to.
+type labelPair struct {
+	pair        dto.LabelPair
+	name, value string
 }
 
 // family is one metric family being built.
 type family struct {
-	desc   *Desc
-	mf     dto.MetricFamily
-	name   string
-	help   string
-	typ    dto.MetricType
-	labels []string // label names in exposition order, shared by every series
+	mf   dto.MetricFamily
+	name string
+	help string
+	typ  dto.MetricType
 }
 
 // Set holds the metrics of one probe and gathers them without a registry:
@@ -82,7 +91,10 @@ type family struct {
 // once adding is done.
 type Set struct {
 	families map[*Desc]*family
-	skipped  int
+	// pairs shares label pairs among series: a channel's port and channel
+	// labels recur in every family of its metrics.
+	pairs   map[[2]string]*dto.LabelPair
+	skipped int
 
 	once     sync.Once
 	gathered []*dto.MetricFamily
@@ -90,7 +102,7 @@ type Set struct {
 
 // NewSet returns an empty set.
 func NewSet() *Set {
-	return &Set{families: make(map[*Desc]*family, 48)}
+	return &Set{families: make(map[*Desc]*family, 48), pairs: make(map[[2]string]*dto.LabelPair, 128)}
 }
 
 // Add records one sample. It drops the sample when d is invalid, or when
@@ -109,40 +121,46 @@ func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 	}
 	f := s.families[d]
 	if f == nil {
-		f = &family{desc: d, name: d.name, help: d.help, typ: d.typ, labels: make([]string, len(d.labels))}
-		for i, j := range d.sorted {
-			f.labels[i] = d.labels[j]
-		}
+		f = &family{name: d.name, help: d.help, typ: d.typ}
 		f.mf.Name, f.mf.Help, f.mf.Type = &f.name, &f.help, &f.typ
 		s.families[d] = f
 	}
-	sr := &series{value: v}
-	switch d.typ {
-	case dto.MetricType_COUNTER:
+	var m *dto.Metric
+	var labels []*dto.LabelPair
+	n := len(labelValues)
+	if d.typ == dto.MetricType_COUNTER {
+		sr := &counterSeries{value: v}
 		sr.counter.Value = &sr.value
 		sr.metric.Counter = &sr.counter
-	default:
+		m, labels = &sr.metric, sr.labels[:0]
+	} else {
+		sr := &gaugeSeries{value: v}
 		sr.gauge.Value = &sr.value
 		sr.metric.Gauge = &sr.gauge
+		m, labels = &sr.metric, sr.labels[:0]
 	}
-	n := len(labelValues)
-	var ptrs []*dto.LabelPair
-	var pairs []dto.LabelPair
-	var values []string
-	if n <= inlineLabels {
-		ptrs, pairs, values = sr.ptrs[:n], sr.pairs[:n], sr.values[:n]
-	} else {
-		ptrs, pairs, values = make([]*dto.LabelPair, n), make([]dto.LabelPair, n), make([]string, n)
+	if n > inlineLabels {
+		labels = make([]*dto.LabelPair, 0, n)
 	}
-	for i, j := range d.sorted {
-		values[i] = labelValues[j]
-		pairs[i].Name, pairs[i].Value = &f.labels[i], &values[i]
-		ptrs[i] = &pairs[i]
+	for _, j := range d.sorted {
+		labels = append(labels, s.pair(d.labels[j], labelValues[j]))
 	}
 	if n > 0 {
-		sr.metric.Label = ptrs
+		m.Label = labels
 	}
-	f.mf.Metric = append(f.mf.Metric, &sr.metric)
+	f.mf.Metric = append(f.mf.Metric, m)
+}
+
+// pair returns the Set's label pair name=value, made on first use.
+func (s *Set) pair(name, value string) *dto.LabelPair {
+	key := [2]string{name, value}
+	if p := s.pairs[key]; p != nil {
+		return p
+	}
+	lp := &labelPair{name: name, value: value}
+	lp.pair.Name, lp.pair.Value = &lp.name, &lp.value
+	s.pairs[key] = &lp.pair
+	return &lp.pair
 }
 
 // Skipped is how many samples were dropped, as invalid or as duplicates

@@ -131,7 +131,7 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 	if err != nil {
 		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read answer: %w", err))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := readBody(resp, limit)
 	if err != nil {
 		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read body: %w", err))
 	}
@@ -139,6 +139,21 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 	// can carry the next request; a longer one closes it.
 	_ = resp.Body.Close()
 	return exchangeResult{resp: resp, body: body, tooLarge: int64(len(body)) > limit}, true, nil
+}
+
+// readBody reads at most limit+1 bytes of the body, in one allocation
+// when the answer declares its length.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		buf := make([]byte, n, n+1)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil {
+			return nil, err
+		}
+		// Anything past the declared length is not read: net/http's body
+		// reader ends there.
+		return buf, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit+1))
 }
 
 // ctxErr reports the context's error when the context ended the exchange.

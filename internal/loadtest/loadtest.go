@@ -8,6 +8,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -164,6 +165,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		fmt.Fprintf(o.Log, "raw baseline: %d exchanges, %d failures\n", len(raw), res.Failures)
 	}
 
+	// Warm up, as an exporter that has run for a while is: one probe of
+	// every modem (the first one makes a full TLS handshake).
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	if _, failed := drive(ctx, client, "http://"+addr, sims, o.Interval, o.Interval); failed > 0 {
+		fmt.Fprintf(o.Log, "warm-up: %d probes failed\n", failed)
+	}
 	const idleWindow = 10 * time.Second
 	idleStart, err := cpuTime(cmd.Process.Pid)
 	if err != nil {
@@ -172,7 +179,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	time.Sleep(idleWindow)
 	cpuBefore, _ := cpuTime(cmd.Process.Pid)
 	rep.IdleCPUShare = (cpuBefore - idleStart).Seconds() / idleWindow.Seconds()
-	lat, failures := drive(ctx, "http://"+addr, sims, o)
+	lat, failures := drive(ctx, client, "http://"+addr, sims, o.Interval, o.Duration)
 	cpuAfter, _ := cpuTime(cmd.Process.Pid)
 	rep.Probes, rep.Failures = len(lat), failures
 	rep.Elapsed = o.Duration
@@ -201,41 +208,63 @@ func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint) str
 }
 
 // drive probes every modem once per interval, spread evenly, for the
-// run's duration, and returns the probe latencies and the failure count.
-func drive(ctx context.Context, base string, sims []*modemsim.Simulator, o Options) ([]time.Duration, int) {
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var failures atomic.Int32
-	var wg sync.WaitGroup
-	step := o.Interval / time.Duration(len(sims))
-	deadline := time.Now().Add(o.Duration)
-	tick := time.NewTicker(step)
+// given duration, and returns the probe latencies and the failure count.
+func drive(ctx context.Context, client *http.Client, base string, sims []*modemsim.Simulator, interval, duration time.Duration) ([]time.Duration, int) {
+	return paced(ctx, len(sims), interval, duration, func(ctx context.Context, i int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/probe?target="+url.QueryEscape(sims[i].Addr()), nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+		req.Header.Set("Accept", prometheusAccept)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(body, []byte("\nprobe_success 1\n")) {
+			return fmt.Errorf("probe of %s failed", sims[i].Addr())
+		}
+		return nil
+	})
+}
+
+// prometheusAccept is the Accept header Prometheus 2 sends with a scrape.
+const prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+// paced calls probe for modem i%n once every interval/n, each call on its
+// own goroutine, for the given duration, and returns the latencies of the
+// calls that succeeded and how many failed.
+func paced(ctx context.Context, n int, interval, duration time.Duration, probe func(ctx context.Context, i int) error) ([]time.Duration, int) {
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		failures atomic.Int32
+		wg       sync.WaitGroup
+	)
+	tick := time.NewTicker(interval / time.Duration(n))
 	defer tick.Stop()
+	deadline := time.Now().Add(duration)
 	for i := 0; time.Now().Before(deadline); i++ {
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			return lat, int(failures.Load())
 		case <-tick.C:
 		}
-		s := sims[i%len(sims)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/probe?target="+url.QueryEscape(s.Addr()), nil)
-			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-			resp, err := client.Do(req)
-			if err != nil {
+			if err := probe(ctx, i%n); err != nil {
 				failures.Add(1)
 				return
 			}
-			body, _ := io.ReadAll(resp.Body)
-			_ = resp.Body.Close()
 			d := time.Since(start)
-			if !strings.Contains(string(body), "\nprobe_success 1\n") {
-				failures.Add(1)
-			}
 			mu.Lock()
 			lat = append(lat, d)
 			mu.Unlock()

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
@@ -39,7 +38,8 @@ type rawResult struct {
 // RawWorker is the baseline half of a run, meant to run in its own process
 // so its CPU time can be measured like the exporter's. It reads modem
 // addresses from in, one per line, up to an empty line; writes "ready";
-// waits for a "start" line; then makes the probe's HTTP exchanges (GET /,
+// waits for a "start" line; makes one warm-up exchange with every modem over
+// one interval; writes "measuring"; then makes the probe's HTTP exchanges (GET /,
 // login, the default pages, logout, over pinned TLS with per-modem session
 // resumption, skipping pages a modem answered 404) against every modem on
 // the same schedule the exporter is driven with, writes the latencies as one
@@ -64,35 +64,14 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	if !sc.Scan() || sc.Text() != "start" {
 		return errors.New("raw worker: expected a start line")
 	}
-	var (
-		mu       sync.Mutex
-		res      rawResult
-		failures atomic.Int32
-		wg       sync.WaitGroup
-	)
-	step := o.Interval / time.Duration(len(modems))
-	deadline := time.Now().Add(o.Duration)
-	tick := time.NewTicker(step)
-	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-		<-tick.C
-		m := modems[i%len(modems)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			if err := m.exchange(ctx, o.Password); err != nil {
-				failures.Add(1)
-				return
-			}
-			d := time.Since(start)
-			mu.Lock()
-			res.Latencies = append(res.Latencies, d)
-			mu.Unlock()
-		}()
+	exchange := func(ctx context.Context, i int) error { return modems[i].exchange(ctx, o.Password) }
+	// Warm up as the exporter is: one exchange with every modem.
+	paced(ctx, len(modems), o.Interval, o.Interval, exchange)
+	if _, err := fmt.Fprintln(out, "measuring"); err != nil {
+		return err
 	}
-	tick.Stop()
-	wg.Wait()
-	res.Failures = int(failures.Load())
+	var res rawResult
+	res.Latencies, res.Failures = paced(ctx, len(modems), o.Interval, o.Duration, exchange)
 	if err := json.NewEncoder(out).Encode(res); err != nil {
 		return err
 	}
@@ -165,12 +144,15 @@ func runRawWorker(ctx context.Context, command []string, addrs []string) (rawRes
 	if line, err := rd.ReadString('\n'); err != nil || line != "ready\n" {
 		return res, 0, fmt.Errorf("raw worker did not get ready: %q %v", line, err)
 	}
+	if _, err := io.WriteString(stdin, "start\n"); err != nil {
+		return res, 0, fmt.Errorf("raw worker: %w", err)
+	}
+	if line, err := rd.ReadString('\n'); err != nil || line != "measuring\n" {
+		return res, 0, fmt.Errorf("raw worker did not warm up: %q %v", line, err)
+	}
 	before, err := cpuTime(cmd.Process.Pid)
 	if err != nil {
 		return res, 0, err
-	}
-	if _, err := io.WriteString(stdin, "start\n"); err != nil {
-		return res, 0, fmt.Errorf("raw worker: %w", err)
 	}
 	line, err := rd.ReadBytes('\n')
 	if err != nil {
