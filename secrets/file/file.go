@@ -11,9 +11,9 @@
 //	    username: cusadmin
 //	    password: other
 //
-// It is read again on every look-up whose file content changed, so a rotated
-// password or a re-rendered template is used without a restart. Its contents
-// never appear in errors or logs.
+// Every look-up checks the file's metadata and reads it again when it may
+// have changed, so a rotated password or a re-rendered template is used
+// without a restart. Its contents never appear in errors or logs.
 package file
 
 import (
@@ -26,6 +26,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -51,6 +52,9 @@ type Provider struct {
 	mu      sync.Mutex
 	raw     []byte
 	content *content
+	// info is the file's metadata when raw was read, at readAt.
+	info   fs.FileInfo
+	readAt time.Time
 }
 
 type entry struct {
@@ -112,8 +116,24 @@ func (p *Provider) Fetch(ctx context.Context, target string) (secrets.Result, er
 	return secrets.Result{Credentials: secrets.NewCredentials(e.Username, e.Password)}, nil
 }
 
-// load reads the file and parses it when its bytes changed since last time.
+// racyWindow is how close to a read a file's modification time must be for
+// its metadata not to be trusted: file systems stamp times coarsely, so a
+// write just before or after the read may leave them unchanged (git's
+// "racily clean" entries).
+const racyWindow = 2 * time.Second
+
+// load returns the file's parsed content. When the file's metadata (the same
+// file, size and modification time) is unchanged since the last read, and
+// that modification was well before the read, the file is not read again;
+// otherwise it is read, and parsed when its bytes changed.
 func (p *Provider) load() (*content, error) {
+	info, statErr := os.Stat(p.path)
+	if statErr == nil {
+		if c := p.unchanged(info); c != nil {
+			return c, nil
+		}
+	}
+	readAt := time.Now()
 	raw, err := readLimited(p.path)
 	if err != nil {
 		reason := secrets.ReasonUnavailable
@@ -126,15 +146,33 @@ func (p *Provider) load() (*content, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if statErr != nil {
+		info = nil
+	}
 	if p.content != nil && bytes.Equal(raw, p.raw) {
+		p.info, p.readAt = info, readAt
 		return p.content, nil
 	}
 	c, err := parse(raw)
 	if err != nil {
+		p.info = nil
 		return nil, &secrets.Error{Reason: secrets.ReasonInvalid, Err: fmt.Errorf("credentials file %s: %w", p.path, err)}
 	}
-	p.raw, p.content = raw, c
+	p.raw, p.content, p.info, p.readAt = raw, c, info, readAt
 	return c, nil
+}
+
+// unchanged returns the cached content when info shows the file as it was
+// at the last read, or nil.
+func (p *Provider) unchanged(info fs.FileInfo) *content {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.info
+	if p.content == nil || old == nil || !os.SameFile(old, info) || old.Size() != info.Size() ||
+		!old.ModTime().Equal(info.ModTime()) || !info.ModTime().Before(p.readAt.Add(-racyWindow)) {
+		return nil
+	}
+	return p.content
 }
 
 func readLimited(path string) ([]byte, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -114,5 +115,89 @@ func TestBrokenLaterIsAnErrorNotAPanic(t *testing.T) {
 	var se *secrets.Error
 	if !errors.As(err, &se) || se.Reason != secrets.ReasonNotFound {
 		t.Fatalf("removed file: %v", err)
+	}
+}
+
+func TestChangesAreSeen(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	tests := []struct {
+		name   string
+		change func(t *testing.T, path string)
+		want   string
+	}{
+		{"renamed over, as Vault Agent and kubelet write", func(t *testing.T, path string) {
+			tmp := path + ".tmp"
+			write(t, tmp, "username: admin\npassword: renamed\n")
+			if err := os.Rename(tmp, path); err != nil {
+				t.Fatal(err)
+			}
+		}, "renamed"},
+		{"rewritten in place, same size, at once", func(t *testing.T, path string) {
+			// Coarse time stamps may leave the metadata unchanged: the read
+			// before was within the racy window, so it is not trusted.
+			write(t, path, "username: admin\npassword: hunter3\n")
+		}, "hunter3"},
+		{"rewritten in place, same size, time stamp set back", func(t *testing.T, path string) {
+			write(t, path, "username: admin\npassword: hunter4\n")
+			if err := os.Chtimes(path, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}, "hunter4"},
+		{"unchanged", func(*testing.T, string) {}, "hunter2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "creds.yml")
+			write(t, path, "username: admin\npassword: hunter2\n")
+			p, err := newProvider(t, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.change(t, path)
+			res, err := p.Fetch(context.Background(), "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Credentials.Password(); got != tt.want {
+				t.Errorf("password %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestUnchangedFileIsNotReadAgain shows the metadata check at work: once a
+// file's modification is older than the racy window, a look-up whose
+// metadata matches serves the parsed content without reading the file.
+func TestUnchangedFileIsNotReadAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "creds.yml")
+	write(t, path, "username: admin\npassword: hunter2\n")
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	p, err := newProvider(t, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same inode, size and time stamp, different bytes: only a read would
+	// see them.
+	write(t, path, "username: admin\npassword: XXXXXXX\n")
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Fetch(context.Background(), "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Credentials.Password(); got != "hunter2" {
+		t.Errorf("password %q: the file was read again", got)
+	}
+	// Any change of size or time stamp is read.
+	write(t, path, "username: admin\npassword: rotated-longer\n")
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.Fetch(context.Background(), "192.0.2.1"); err != nil || res.Credentials.Password() != "rotated-longer" {
+		t.Errorf("after a change of size: %v", err)
 	}
 }
