@@ -104,7 +104,9 @@ func New(o Options) (*Client, error) {
 	if o.BaseURL == nil || o.BaseURL.Host == "" {
 		return nil, errors.New("hitron: base URL with a host is required")
 	}
-	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	// No TCP keep-alive: a connection lives for one probe, seconds at most,
+	// and enabling it costs four system calls per connection.
+	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: -1}
 	addr := o.DialAddress
 	if addr == "" {
 		addr = hostPort(o.BaseURL)

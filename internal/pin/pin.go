@@ -80,6 +80,8 @@ type Observation struct {
 	Subject string
 	// Matched is true when a pin was set and matched.
 	Matched bool
+	// Version is the negotiated TLS version.
+	Version uint16
 }
 
 // Options are the TLS settings for one modem connection.
@@ -88,6 +90,10 @@ type Options struct {
 	Pin Fingerprint
 	// MinVersion is the lowest TLS version offered; zero means TLS 1.2.
 	MinVersion uint16
+	// MaxVersion is the highest TLS version offered; zero means Go's
+	// highest (TLS 1.3). Offering at most TLS 1.2 to a modem known to
+	// speak no more spares the TLS 1.3 key share of every ClientHello.
+	MaxVersion uint16
 	// ExtraCipherSuites are added to Go's defaults (for very old firmware).
 	ExtraCipherSuites []uint16
 	// ServerName is sent as SNI when it is a host name.
@@ -136,6 +142,7 @@ func ClientConfig(o Options) *tls.Config {
 	observe := o.Observe
 	return &tls.Config{
 		MinVersion:   minVersion,
+		MaxVersion:   o.MaxVersion,
 		CipherSuites: suites,
 		ServerName:   o.ServerName,
 		// Classic curves only: the post-quantum hybrid key share costs a
@@ -150,7 +157,7 @@ func ClientConfig(o Options) *tls.Config {
 				return errors.New("modem presented no certificate")
 			}
 			leaf := cs.PeerCertificates[0]
-			obs := Observation{Fingerprint: Of(leaf.Raw), Subject: leaf.Subject.String()}
+			obs := Observation{Fingerprint: Of(leaf.Raw), Subject: leaf.Subject.String(), Version: cs.Version}
 			if !pinned.IsZero() {
 				obs.Matched = obs.Fingerprint.Equal(pinned)
 			}

@@ -100,6 +100,10 @@ type device struct {
 	unsupported map[hitron.Dataset]time.Time
 	// sessions resumes TLS sessions with the modem across probes.
 	sessions tls.ClientSessionCache
+	// tls12Until: until then, offer the modem TLS 1.2 at most, because a
+	// handshake authenticated by the pin chose TLS 1.2 (the first probe
+	// after it offers TLS 1.3 again, so a firmware update is noticed).
+	tls12Until time.Time
 	// stale is a session whose logout failed. Its cookies identify it, so
 	// the next probe logs it out first instead of meeting Repeat Login;
 	// nobody else's session is ever forced out implicitly.
@@ -398,6 +402,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 		TLS: pin.ClientConfig(pin.Options{
 			Pin: plan.Pin, MinVersion: plan.TLS.MinVersionID, ExtraCipherSuites: plan.TLS.CipherIDs,
 			ServerName: serverName(plan.Target.Host), Observe: pr.observeTLS, SessionCache: dev.sessions,
+			MaxVersion: dev.maxTLSVersion(p.now()),
 		}),
 		Trace: pr.httpTrace,
 	})
@@ -414,6 +419,9 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 	defer cancelWork()
 
 	session, err := pr.login(work, client, creds, dev)
+	if o := pr.observation(); o != nil && o.Matched {
+		dev.noteTLSVersion(o.Version, p.now())
+	}
 	if errors.Is(err, hitron.ErrBadCredentials) {
 		// Never again with these: recorded before anything else can fail.
 		dev.refuse(creds, p.now())
@@ -494,6 +502,31 @@ func serverName(host string) string {
 }
 
 // keepStale remembers a session whose logout failed.
+// tls12Memory is how long a modem that chose TLS 1.2 is offered no more.
+const tls12Memory = time.Hour
+
+// maxTLSVersion is the highest TLS version to offer the modem (0: Go's).
+func (d *device) maxTLSVersion(now time.Time) uint16 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now.Before(d.tls12Until) {
+		return tls.VersionTLS12
+	}
+	return 0
+}
+
+// noteTLSVersion records the version a pinned handshake negotiated.
+func (d *device) noteTLSVersion(v uint16, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case v == tls.VersionTLS12 && now.After(d.tls12Until):
+		d.tls12Until = now.Add(tls12Memory)
+	case v > tls.VersionTLS12:
+		d.tls12Until = time.Time{}
+	}
+}
+
 func (d *device) keepStale(s *hitron.Session) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

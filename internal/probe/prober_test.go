@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"crypto/tls"
 	"fmt"
 	"testing"
 	"time"
@@ -47,5 +48,34 @@ func TestRefusalsExpire(t *testing.T) {
 	p.ForgetRefusals()
 	if d.isRefused(c, clock) {
 		t.Fatal("a reload did not forget the refusal")
+	}
+}
+
+// TestTLSVersionMemory: a modem whose pinned handshake chose TLS 1.2 is
+// offered TLS 1.2 at most for an hour, then TLS 1.3 again, once.
+func TestTLSVersionMemory(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	tests := []struct {
+		name  string
+		notes []uint16 // versions negotiated, one probe a minute from t0
+		at    time.Duration
+		want  uint16
+	}{
+		{"nothing known: Go's default", nil, 0, 0},
+		{"chose TLS 1.2", []uint16{tls.VersionTLS12}, time.Minute, tls.VersionTLS12},
+		{"still within the hour", []uint16{tls.VersionTLS12, tls.VersionTLS12}, 59 * time.Minute, tls.VersionTLS12},
+		{"after an hour TLS 1.3 is offered again", []uint16{tls.VersionTLS12, tls.VersionTLS12}, 61 * time.Minute, 0},
+		{"a firmware that chose TLS 1.3", []uint16{tls.VersionTLS12, tls.VersionTLS13}, 2 * time.Minute, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := New(Options{Now: func() time.Time { return t0 }}).device("m.example:443")
+			for i, v := range tt.notes {
+				d.noteTLSVersion(v, t0.Add(time.Duration(i)*time.Minute))
+			}
+			if got := d.maxTLSVersion(t0.Add(tt.at)); got != tt.want {
+				t.Errorf("offered at most %#x, want %#x", got, tt.want)
+			}
+		})
 	}
 }

@@ -69,6 +69,13 @@ func (r *probeRun) observeTLS(o pin.Observation) {
 	r.trace.Addf("TLS: modem certificate %q, SHA-256 fingerprint %s, pin %s", o.Subject, o.Fingerprint, pinState(r.plan, o))
 }
 
+// observation is the TLS handshake's observation, if one was made.
+func (r *probeRun) observation() *pin.Observation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tlsObserved
+}
+
 func pinState(plan *Plan, o pin.Observation) string {
 	switch {
 	case plan.Pin.IsZero():
