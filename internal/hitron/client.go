@@ -12,8 +12,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,8 +147,8 @@ func (c *Client) Close() { c.conn.close() }
 
 // Session is a logged-in session. It must be ended with Logout.
 type Session struct {
-	c   *Client
-	jar http.CookieJar
+	c       *Client
+	cookies cookies
 }
 
 // Login opens a session: GET / for the preSession cookie, then POST
@@ -158,20 +158,11 @@ type Session struct {
 // session together with the error: the modem may hold a session for it,
 // which the caller should try to log out.
 func (c *Client) Login(ctx context.Context, username, password string, force bool) (*Session, error) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, fmt.Errorf("cookie jar: %w", err)
-	}
-	s := &Session{c: c, jar: jar}
+	s := &Session{c: c}
 	if _, _, err := s.do(ctx, http.MethodGet, "/", nil, 200, 302); err != nil {
 		return nil, fmt.Errorf("fetch login page: %w", err)
 	}
-	preSession := ""
-	for _, ck := range jar.Cookies(c.url("/")) {
-		if ck.Name == "preSession" {
-			preSession = ck.Value
-		}
-	}
+	preSession := s.cookies.get("preSession")
 	if preSession == "" {
 		return nil, fmt.Errorf("login page: %w: no preSession cookie", ErrBadResponse)
 	}
@@ -301,9 +292,8 @@ func (s *Session) do(ctx context.Context, method, path string, form url.Values, 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json, text/plain, */*")
-	u := req.URL
-	for _, ck := range s.jar.Cookies(u) {
-		req.AddCookie(ck)
+	if s.cookies.header != "" {
+		req.Header["Cookie"] = []string{s.cookies.header}
 	}
 	// Redirects are never followed: a 302 is the device's "not logged in".
 	res, err := s.c.conn.roundTrip(ctx, req, s.c.maxBody)
@@ -312,7 +302,7 @@ func (s *Session) do(ctx context.Context, method, path string, form url.Values, 
 		return nil, 0, ev.Err
 	}
 	if rc := res.resp.Cookies(); len(rc) > 0 {
-		s.jar.SetCookies(u, rc)
+		s.cookies.set(rc, time.Now())
 	}
 	ev.Status, ev.Bytes = res.resp.StatusCode, len(res.body)
 	if res.tooLarge {
@@ -326,4 +316,46 @@ func (s *Session) do(ctx context.Context, method, path string, form url.Values, 
 	}
 	ev.Err = &StatusError{Method: method, Path: path, Code: res.resp.StatusCode}
 	return res.body, res.resp.StatusCode, ev.Err
+}
+
+// cookies is a session's cookie store. The modem is a single host that
+// sets its session cookies for "/", so names and values are all a session
+// needs: net/http/cookiejar's domain and path matching would buy nothing
+// and cost allocations on every request.
+type cookies struct {
+	list   []*http.Cookie // name and value only, in the order first set
+	header string         // the Cookie request header they make
+}
+
+// set applies the cookies of an answer: a new value replaces the old, and
+// a cookie that expires now is deleted.
+func (c *cookies) set(received []*http.Cookie, now time.Time) {
+	for _, ck := range received {
+		i := slices.IndexFunc(c.list, func(o *http.Cookie) bool { return o.Name == ck.Name })
+		expired := ck.MaxAge < 0 || !ck.Expires.IsZero() && !ck.Expires.After(now)
+		switch {
+		case expired && i >= 0:
+			c.list = slices.Delete(c.list, i, i+1)
+		case expired:
+		case i >= 0:
+			c.list[i] = &http.Cookie{Name: ck.Name, Value: ck.Value}
+		default:
+			c.list = append(c.list, &http.Cookie{Name: ck.Name, Value: ck.Value})
+		}
+	}
+	parts := make([]string, len(c.list))
+	for i, ck := range c.list {
+		parts[i] = ck.String() // net/http's quoting and sanitising
+	}
+	c.header = strings.Join(parts, "; ")
+}
+
+// get returns the value of the cookie name, or "".
+func (c *cookies) get(name string) string {
+	for _, ck := range c.list {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
 }

@@ -158,7 +158,7 @@ func TestSerialConnection(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			s := &Session{c: c, jar: noJar{}}
+			s := &Session{c: c}
 			for _, cl := range tt.calls {
 				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 				var form url.Values
@@ -192,12 +192,6 @@ func TestSerialConnection(t *testing.T) {
 	}
 }
 
-// noJar keeps no cookies.
-type noJar struct{}
-
-func (noJar) SetCookies(*url.URL, []*http.Cookie) {}
-func (noJar) Cookies(*url.URL) []*http.Cookie     { return nil }
-
 func TestSerialConnectionTLSToPlainServer(t *testing.T) {
 	srv := startScripted(t)
 	c, err := New(Options{BaseURL: &url.URL{Scheme: "https", Host: srv.ln.Addr().String()}, TLS: &tls.Config{InsecureSkipVerify: true}}) //nolint:gosec // the test server speaks no TLS at all
@@ -205,10 +199,38 @@ func TestSerialConnectionTLSToPlainServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	s := &Session{c: c, jar: noJar{}}
+	s := &Session{c: c}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if _, _, err := s.do(ctx, http.MethodGet, "/", nil, 200); !errors.Is(err, ErrTLSHandshake) {
 		t.Fatalf("error %v, want ErrTLSHandshake", err)
+	}
+}
+
+func TestCookies(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	tests := []struct {
+		name    string
+		answers [][]*http.Cookie
+		header  string
+	}{
+		{"none", nil, ""},
+		{"set in order", [][]*http.Cookie{{{Name: "preSession", Value: "abc"}}, {{Name: "userid", Value: "42"}}}, "preSession=abc; userid=42"},
+		{"a new value replaces the old", [][]*http.Cookie{{{Name: "userid", Value: "1"}}, {{Name: "userid", Value: "2"}}}, "userid=2"},
+		{"Max-Age<0 deletes", [][]*http.Cookie{{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}}, {{Name: "a", MaxAge: -1}}}, "b=2"},
+		{"an Expires in the past deletes", [][]*http.Cookie{{{Name: "a", Value: "1"}}, {{Name: "a", Value: "x", Expires: now.Add(-time.Hour)}}}, ""},
+		{"an Expires in the future keeps", [][]*http.Cookie{{{Name: "a", Value: "1", Expires: now.Add(time.Hour)}}}, "a=1"},
+		{"values net/http would quote are quoted", [][]*http.Cookie{{{Name: "a", Value: "x y"}}}, `a="x y"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c cookies
+			for _, a := range tt.answers {
+				c.set(a, now)
+			}
+			if c.header != tt.header {
+				t.Errorf("Cookie header %q, want %q", c.header, tt.header)
+			}
+		})
 	}
 }
