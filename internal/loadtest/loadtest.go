@@ -49,6 +49,9 @@ type Options struct {
 	// baseline); its arguments must carry the fingerprint, password and
 	// schedule, see RawWorkerArgs.
 	RawWorker func(RawWorkerOptions) []string
+	// IdleWindow is how long the exporter's idle CPU is measured before the
+	// run; zero means 10 s.
+	IdleWindow time.Duration
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -171,7 +174,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if _, failed := drive(ctx, client, "http://"+addr, sims, o.Interval, o.Interval); failed > 0 {
 		fmt.Fprintf(o.Log, "warm-up: %d probes failed\n", failed)
 	}
-	const idleWindow = 10 * time.Second
+	idleWindow := o.IdleWindow
+	if idleWindow <= 0 {
+		idleWindow = 10 * time.Second
+	}
 	idleStart, err := cpuTime(cmd.Process.Pid)
 	if err != nil {
 		return rep, err

@@ -1,0 +1,75 @@
+package loadtest
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+)
+
+// TestMain doubles as the raw baseline worker: the harness starts this
+// test binary with "raw-worker" as its first argument.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "raw-worker" {
+		fs := flag.NewFlagSet("raw-worker", flag.ExitOnError)
+		fp := fs.String("fingerprint", "", "")
+		pw := fs.String("password", "", "")
+		interval := fs.Duration("interval", time.Second, "")
+		duration := fs.Duration("duration", time.Second, "")
+		_ = fs.Parse(os.Args[2:])
+		f, err := pin.Parse(*fp)
+		if err == nil {
+			err = RawWorker(context.Background(), os.Stdin, os.Stdout, RawWorkerOptions{Fingerprint: f, Password: *pw, Interval: *interval, Duration: *duration})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestRunReportsFigures runs the harness end to end on three modems: the
+// real exporter binary, the raw worker in its own process, every figure of
+// the report filled in.
+func TestRunReportsFigures(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "hitron-exporter")
+	build := exec.Command("go", "build", "-o", bin, "github.com/hitron-exporter/hitron-exporter/cmd/hitron-exporter")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var log strings.Builder
+	rep, err := Run(context.Background(), Options{
+		Exporter: bin, Modems: 3, Interval: 600 * time.Millisecond, Duration: 1200 * time.Millisecond,
+		DataSet: modemsim.DefaultDataSet, IdleWindow: 300 * time.Millisecond, Log: &log,
+		RawWorker: func(o RawWorkerOptions) []string {
+			return []string{os.Args[0], "raw-worker", "-fingerprint=" + o.Fingerprint.Hex(), "-password=" + o.Password,
+				"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String()}
+		},
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	t.Log(rep)
+	switch {
+	case rep.Probes < 3 || rep.Failures != 0:
+		t.Errorf("%d probes, %d failed; want at least 3, none failed", rep.Probes, rep.Failures)
+	case rep.RawFailures != 0 || rep.RawP50 <= 0:
+		t.Errorf("raw baseline: p50 %s, %d failures", rep.RawP50, rep.RawFailures)
+	case rep.P50 <= 0 || rep.P99 < rep.P50:
+		t.Errorf("latencies p50 %s p99 %s", rep.P50, rep.P99)
+	case rep.PeakRSSBytes <= 0:
+		t.Errorf("peak RSS %d", rep.PeakRSSBytes)
+	case !strings.Contains(rep.String(), "cpu_ratio="):
+		t.Errorf("report %q lacks the CPU ratio", rep.String())
+	}
+}
