@@ -16,10 +16,17 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/loadtest"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
-	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "raw-worker" {
+		// The harness runs its baseline in a process of its own: this one.
+		if err := loadtest.RawWorkerMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	modems := flag.String("modems", "1,100,1000", "Comma-separated numbers of simulated modems, one run each.")
 	interval := flag.Duration("interval", 15*time.Second, "How often each modem is probed.")
 	duration := flag.Duration("duration", 30*time.Second, "How long each run measures.")
@@ -27,32 +34,15 @@ func main() {
 	dataSet := flag.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
 	exporter := flag.String("exporter", "", "hitron-exporter binary (default: build ./cmd/hitron-exporter).")
 	exporterEnv := flag.String("exporter-env", "", "Space-separated NAME=value pairs added to the exporter's environment.")
-	rawWorker := flag.Bool("raw-worker", false, "Internal: run as the baseline worker process (started by the harness itself).")
-	rawFingerprint := flag.String("raw-worker.fingerprint", "", "Internal: the simulated modems' certificate fingerprint, for -raw-worker.")
-	rawPassword := flag.String("raw-worker.password", "", "Internal: the simulated modems' password, for -raw-worker.")
 	flag.Parse()
 
-	if *rawWorker {
-		fp, err := pin.Parse(*rawFingerprint)
-		if err == nil {
-			err = loadtest.RawWorker(context.Background(), os.Stdin, os.Stdout, loadtest.RawWorkerOptions{
-				Fingerprint: fp, Password: *rawPassword, Interval: *interval, Duration: *duration,
-			})
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "raw worker:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	rawCommand := func(o loadtest.RawWorkerOptions) []string {
-		return []string{self, "-raw-worker", "-raw-worker.fingerprint=" + o.Fingerprint.Hex(), "-raw-worker.password=" + o.Password,
-			"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String()}
+		return append([]string{self, "raw-worker"}, loadtest.RawWorkerArgs(o)...)
 	}
 
 	bin := *exporter

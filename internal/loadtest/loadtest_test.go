@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,24 +11,13 @@ import (
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
-	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
 
 // TestMain doubles as the raw baseline worker: the harness starts this
 // test binary with "raw-worker" as its first argument.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "raw-worker" {
-		fs := flag.NewFlagSet("raw-worker", flag.ExitOnError)
-		fp := fs.String("fingerprint", "", "")
-		pw := fs.String("password", "", "")
-		interval := fs.Duration("interval", time.Second, "")
-		duration := fs.Duration("duration", time.Second, "")
-		_ = fs.Parse(os.Args[2:])
-		f, err := pin.Parse(*fp)
-		if err == nil {
-			err = RawWorker(context.Background(), os.Stdin, os.Stdout, RawWorkerOptions{Fingerprint: f, Password: *pw, Interval: *interval, Duration: *duration})
-		}
-		if err != nil {
+		if err := RawWorkerMain(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -52,8 +40,7 @@ func TestRunReportsFigures(t *testing.T) {
 		Exporter: bin, Modems: 3, Interval: 600 * time.Millisecond, Duration: 1200 * time.Millisecond,
 		DataSet: modemsim.DefaultDataSet, IdleWindow: 300 * time.Millisecond, Log: &log,
 		RawWorker: func(o RawWorkerOptions) []string {
-			return []string{os.Args[0], "raw-worker", "-fingerprint=" + o.Fingerprint.Hex(), "-password=" + o.Password,
-				"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String()}
+			return append([]string{os.Args[0], "raw-worker"}, RawWorkerArgs(o)...)
 		},
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -27,6 +28,30 @@ type RawWorkerOptions struct {
 	Password string
 	// Interval and Duration: the same schedule the exporter is driven with.
 	Interval, Duration time.Duration
+}
+
+// RawWorkerArgs are the arguments that hand o to RawWorkerMain.
+func RawWorkerArgs(o RawWorkerOptions) []string {
+	return []string{"-fingerprint=" + o.Fingerprint.Hex(), "-password=" + o.Password,
+		"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String()}
+}
+
+// RawWorkerMain runs RawWorker on standard input and output with the
+// options RawWorkerArgs wrote: the body of a worker process.
+func RawWorkerMain(args []string) error {
+	fs := flag.NewFlagSet("raw-worker", flag.ContinueOnError)
+	fp := fs.String("fingerprint", "", "the simulated modems' certificate fingerprint")
+	password := fs.String("password", "", "the simulated modems' password")
+	interval := fs.Duration("interval", 15*time.Second, "how often each modem is probed")
+	duration := fs.Duration("duration", 30*time.Second, "how long the run measures")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	f, err := pin.Parse(*fp)
+	if err != nil {
+		return fmt.Errorf("raw worker: %w", err)
+	}
+	return RawWorker(context.Background(), os.Stdin, os.Stdout, RawWorkerOptions{Fingerprint: f, Password: *password, Interval: *interval, Duration: *duration})
 }
 
 // rawResult is what the worker reports on its standard output.
