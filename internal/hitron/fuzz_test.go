@@ -80,6 +80,11 @@ func FuzzValues(f *testing.F) {
 		if d.Valid && d.V < 0 {
 			t.Fatalf("negative duration %v from %q", d.V, s)
 		}
+		// Leftovers between the parts are checked by position; the plain
+		// rule (remove every part, only separators may remain) must agree.
+		if rest := durationPart.ReplaceAllString(strings.TrimSpace(s), ""); d.Valid && strings.Trim(rest, durationSeparators) != "" {
+			t.Fatalf("duration %v from %q, which leaves %q", d.V, s, rest)
+		}
 		if c := ParseCounter(s); c.Valid && c.V < 0 {
 			t.Fatalf("negative counter from %q", s)
 		}

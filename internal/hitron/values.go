@@ -151,6 +151,9 @@ func ParseBytes(s string) Value {
 // lease formats: "05 Hours", "003 days", "01h", "40m:", "D: 4", "S:10".
 var durationPart = regexp.MustCompile(`(?i)(?:(\d+)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b|\b(d|h|m|s)\s*:\s*(\d+|--))`)
 
+// durationSeparators may stand between the parts of a duration.
+const durationSeparators = " ,:;"
+
 // ParseDuration reads an uptime or lease duration in any of the formats the
 // firmware families use and returns seconds:
 //
@@ -171,7 +174,13 @@ func ParseDuration(s string) Value {
 		return Value{}
 	}
 	var total float64
+	end := 0 // where the previous part ended
 	for _, m := range matches {
+		// Everything between the parts must be separators.
+		if strings.Trim(s[end:m[0]], durationSeparators) != "" {
+			return Value{}
+		}
+		end = m[1]
 		var num, unit string
 		if m[2] >= 0 {
 			num, unit = s[m[2]:m[3]], s[m[4]:m[5]]
@@ -196,9 +205,7 @@ func ParseDuration(s string) Value {
 			total += n
 		}
 	}
-	// Everything that is not a matched part must be separators.
-	rest := durationPart.ReplaceAllString(s, "")
-	if strings.Trim(rest, " ,:;") != "" {
+	if strings.Trim(s[end:], durationSeparators) != "" {
 		return Value{}
 	}
 	return Some(total)
