@@ -48,7 +48,11 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	// No gzip: a probe answer is a few tens of kilobytes sent once per
 	// scrape, and compressing it cost more CPU than the rest of the probe.
-	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(w, r)
+	buf := s.answers.get()
+	defer s.answers.put(buf)
+	bw := &bufferedResponse{ResponseWriter: w, body: buf}
+	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+	bw.send()
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {

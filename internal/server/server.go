@@ -57,6 +57,8 @@ type Server struct {
 	reloadOK        prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
 	refused         *prometheus.CounterVec
+	// answers recycles the buffers probe answers are assembled in.
+	answers answerBuffers
 }
 
 // New builds a server and loads the configuration once. An invalid
