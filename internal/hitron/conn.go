@@ -34,6 +34,9 @@ type serialConn struct {
 	bw   *bufio.Writer
 	// reused: the connection has carried a request already.
 	reused bool
+	// spoiled: a cancelled context's hook may still set a past deadline on
+	// the connection, so it must not carry another request.
+	spoiled bool
 }
 
 // exchangeResult is one answer, its body already read.
@@ -48,10 +51,9 @@ type exchangeResult struct {
 var longAgo = time.Unix(1, 0)
 
 // roundTrip sends req and reads its answer, at most limit bytes of body.
-// A request that finds a kept-alive connection closed by the modem before
-// anything was answered is sent again once on a new connection when it is
-// safe to (nothing was written, or the request has no body), as
-// http.Transport does.
+// A GET that finds a kept-alive connection closed by the modem before
+// anything was answered is sent again once on a new connection; a request
+// with a body (login, logout) never is.
 func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int64) (exchangeResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,7 +66,7 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 		}
 		res, written, err := s.try(ctx, req, limit)
 		if err == nil {
-			if res.resp.Close || res.tooLarge {
+			if res.resp.Close || res.tooLarge || s.spoiled {
 				s.closeLocked()
 			} else {
 				s.reused = true
@@ -72,7 +74,9 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 			return res, nil
 		}
 		s.closeLocked()
-		replayable := !written || (req.Body == nil && errors.Is(err, errNoAnswer))
+		// Only a request without a body (a GET) is sent again: a login or
+		// logout that may have reached the modem never is.
+		replayable := req.Body == nil && (!written || errors.Is(err, errNoAnswer))
 		if !reused || !replayable || attempt > 0 || ctx.Err() != nil {
 			return exchangeResult{}, err
 		}
@@ -113,8 +117,15 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 	} else {
 		_ = c.SetDeadline(time.Time{})
 	}
+	// A cancelled context aborts a blocked read or write. Once the hook has
+	// fired, it may set its past deadline at any moment, even during a later
+	// request with another context, so the connection is not used again.
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(longAgo) })
-	defer stop()
+	defer func() {
+		if !stop() {
+			s.spoiled = true
+		}
+	}()
 	if err := req.Write(s.bw); err != nil {
 		return exchangeResult{}, s.bw.Buffered() == 0, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
 	}
@@ -135,10 +146,14 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 	if err != nil {
 		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read body: %w", err))
 	}
-	// A body within the limit has been read to its end, so the connection
-	// can carry the next request; a longer one closes it.
-	_ = resp.Body.Close()
-	return exchangeResult{resp: resp, body: body, tooLarge: int64(len(body)) > limit}, true, nil
+	tooLarge := int64(len(body)) > limit
+	if !tooLarge {
+		// Read to its end already: the connection can carry the next
+		// request. A longer body is not closed, which would read the rest
+		// of it: the connection is closed instead.
+		_ = resp.Body.Close()
+	}
+	return exchangeResult{resp: resp, body: body, tooLarge: tooLarge}, true, nil
 }
 
 // readBody reads at most limit+1 bytes of the body, in one allocation
@@ -173,7 +188,7 @@ func (s *serialConn) closeLocked() {
 	if s.conn != nil {
 		_ = s.conn.Close()
 	}
-	s.conn, s.br, s.bw, s.reused = nil, nil, nil, false
+	s.conn, s.br, s.bw, s.reused, s.spoiled = nil, nil, nil, false, false
 }
 
 // close closes the connection, if one is open.
