@@ -93,8 +93,7 @@ type Set struct {
 	families map[*Desc]*family
 	// pairs shares label pairs among series: a channel's port and channel
 	// labels recur in every family of its metrics.
-	pairs   map[[2]string]*dto.LabelPair
-	skipped int
+	pairs map[[2]string]*dto.LabelPair
 
 	once     sync.Once
 	gathered []*dto.MetricFamily
@@ -110,12 +109,10 @@ func NewSet() *Set {
 // UTF-8. A sample whose series was added before is dropped by Gather.
 func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 	if d.err != nil || len(labelValues) != len(d.labels) {
-		s.skipped++
 		return
 	}
 	for _, l := range labelValues {
 		if !utf8.ValidString(l) {
-			s.skipped++
 			return
 		}
 	}
@@ -163,10 +160,6 @@ func (s *Set) pair(name, value string) *dto.LabelPair {
 	return &lp.pair
 }
 
-// Skipped is how many samples were dropped, as invalid or as duplicates
-// (those once Gather has run).
-func (s *Set) Skipped() int { return s.skipped }
-
 // Gather returns the families, sorted by name, their series sorted by
 // label values. It implements prometheus.Gatherer; the families are built
 // once and must not be modified.
@@ -182,9 +175,7 @@ func (s *Set) Gather() ([]*dto.MetricFamily, error) {
 			// A stable sort keeps a repeated series (a firmware listing one
 			// channel twice) after its first sample, which is kept.
 			slices.SortStableFunc(f.mf.Metric, compareLabels)
-			before := len(f.mf.Metric)
 			f.mf.Metric = slices.CompactFunc(f.mf.Metric, func(a, b *dto.Metric) bool { return compareLabels(a, b) == 0 })
-			s.skipped += before - len(f.mf.Metric)
 			s.gathered[i] = &f.mf
 		}
 	})
