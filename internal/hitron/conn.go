@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +31,7 @@ type serialConn struct {
 
 	mu   sync.Mutex
 	conn net.Conn
+	lim  limitedReader // between conn and br: bounds an answer's headers
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	// reused: the connection has carried a request already.
@@ -57,6 +59,11 @@ var longAgo = time.Unix(1, 0)
 func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int64) (exchangeResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.conn != nil && s.br.Buffered() > 0 {
+		// Bytes nobody asked for (a stray CRLF after a body) would be read
+		// as the next answer: start afresh.
+		s.closeLocked()
+	}
 	for attempt := 0; ; attempt++ {
 		reused := s.conn != nil
 		if s.conn == nil {
@@ -64,9 +71,9 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 				return exchangeResult{}, err
 			}
 		}
-		res, written, err := s.try(ctx, req, limit)
+		res, err := s.try(ctx, req, limit)
 		if err == nil {
-			if res.resp.Close || res.tooLarge || s.spoiled {
+			if res.resp.Close || res.tooLarge || s.spoiled || res.resp.StatusCode == http.StatusSwitchingProtocols {
 				s.closeLocked()
 			} else {
 				s.reused = true
@@ -74,10 +81,11 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 			return res, nil
 		}
 		s.closeLocked()
-		// Only a request without a body (a GET) is sent again: a login or
-		// logout that may have reached the modem never is.
-		replayable := req.Body == nil && (!written || errors.Is(err, errNoAnswer))
-		if !reused || !replayable || attempt > 0 || ctx.Err() != nil {
+		// Only a request without a body (a GET) is sent again, once, when a
+		// kept-alive connection failed it (the modem closed it, or sent
+		// something that was not the answer); a login or logout that may
+		// have reached the modem never is.
+		if !reused || req.Body != nil || attempt > 0 || ctx.Err() != nil {
 			return exchangeResult{}, err
 		}
 	}
@@ -103,14 +111,14 @@ func (s *serialConn) connect(ctx context.Context) error {
 		c = tc
 	}
 	s.conn, s.reused = c, false
-	s.br = bufio.NewReaderSize(c, 4096)
+	s.lim = limitedReader{r: c}
+	s.br = bufio.NewReaderSize(&s.lim, 4096)
 	s.bw = bufio.NewWriterSize(c, 1024)
 	return nil
 }
 
-// try makes one attempt on the open connection. written reports whether
-// any of the request reached the connection.
-func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (exchangeResult, bool, error) {
+// try makes one attempt on the open connection.
+func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (exchangeResult, error) {
 	c := s.conn
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
@@ -127,24 +135,27 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 		}
 	}()
 	if err := req.Write(s.bw); err != nil {
-		return exchangeResult{}, s.bw.Buffered() == 0, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
+		return exchangeResult{}, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
 	}
 	if err := s.bw.Flush(); err != nil {
-		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
+		return exchangeResult{}, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
 	}
+	s.lim.n = maxHeaderBytes
 	if _, err := s.br.Peek(1); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
 			err = fmt.Errorf("%w: %w", errNoAnswer, err)
 		}
-		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read answer: %w", err))
+		return exchangeResult{}, s.ctxErr(ctx, fmt.Errorf("read answer: %w", err))
 	}
-	resp, err := http.ReadResponse(s.br, req)
+	resp, err := readAnswer(s.br, req)
 	if err != nil {
-		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read answer: %w", err))
+		return exchangeResult{}, s.ctxErr(ctx, fmt.Errorf("read answer: %w", answerError(err)))
 	}
+	// The body is bounded by readBody; its chunk framing by net/http.
+	s.lim.n = math.MaxInt64
 	body, err := readBody(resp, limit)
 	if err != nil {
-		return exchangeResult{}, true, s.ctxErr(ctx, fmt.Errorf("read body: %w", err))
+		return exchangeResult{}, s.ctxErr(ctx, fmt.Errorf("read body: %w", err))
 	}
 	tooLarge := int64(len(body)) > limit
 	if !tooLarge {
@@ -153,7 +164,65 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 		// of it: the connection is closed instead.
 		_ = resp.Body.Close()
 	}
-	return exchangeResult{resp: resp, body: body, tooLarge: tooLarge}, true, nil
+	return exchangeResult{resp: resp, body: body, tooLarge: tooLarge}, nil
+}
+
+// maxHeaderBytes bounds an answer's status line and headers (what
+// http.Transport bounds with MaxResponseHeaderBytes).
+const maxHeaderBytes = 64 << 10
+
+// errHeadersTooLarge: the answer's headers went on past maxHeaderBytes.
+var errHeadersTooLarge = fmt.Errorf("%w: headers over %d bytes", ErrTooLarge, maxHeaderBytes)
+
+// limitedReader reads at most n more bytes, then fails.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errHeadersTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// answerError keeps the errors of reading an answer that say what
+// happened (the connection, the deadline, the size limit) and replaces
+// net/http's parse errors, which quote the offending line (up to
+// maxHeaderBytes of whatever the peer sent), with a short one.
+func answerError(err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrBadResponse), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne), errors.Is(err, net.ErrClosed):
+		return err
+	}
+	return fmt.Errorf("%w: malformed HTTP answer", ErrBadResponse)
+}
+
+// maxInterim bounds the 1xx answers skipped before the answer itself.
+const maxInterim = 5
+
+// readAnswer reads the answer to req, skipping interim 1xx answers (100
+// Continue, 103 Early Hints), which would otherwise be taken for it and
+// leave the real answer to be read as the next request's.
+func readAnswer(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for range maxInterim {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: more than %d interim (1xx) answers", ErrBadResponse, maxInterim)
 }
 
 // readBody reads at most limit+1 bytes of the body, in one allocation

@@ -2,6 +2,7 @@ package hitron
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -83,7 +84,7 @@ func (s *scriptedServer) serve(c net.Conn) {
 		if _, err := c.Write([]byte(st.answer)); err != nil || st.close {
 			return
 		}
-		for chunk := make([]byte, 32<<10); st.flood; {
+		for chunk := bytes.Repeat([]byte("a"), 32<<10); st.flood; {
 			if _, err := c.Write(chunk); err != nil {
 				return
 			}
@@ -146,6 +147,21 @@ func TestSerialConnection(t *testing.T) {
 			calls: []call{{method: http.MethodGet, path: "/endless", wantErr: ErrTooLarge}, get("/b")}, wantConns: 2, wantReqs: 2,
 		},
 		{
+			name:  "endless headers fail at their limit",
+			steps: []step{{answer: "HTTP/1.1 200 OK\r\nX-Junk: ", flood: true}},
+			calls: []call{{method: http.MethodGet, path: "/h", wantErr: ErrTooLarge}}, wantConns: 1, wantReqs: 1,
+		},
+		{
+			name:  "a stray CRLF after a body does not become the next answer",
+			steps: []step{{answer: okJSON + "\r\n"}},
+			calls: []call{get("/a"), get("/b"), get("/c")}, wantConns: 2, wantReqs: 3,
+		},
+		{
+			name:  "interim 1xx answers are skipped",
+			steps: []step{{answer: "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n" + okJSON}},
+			calls: []call{get("/a"), get("/b")}, wantConns: 1, wantReqs: 2,
+		},
+		{
 			name:  "a truncated body fails",
 			steps: []step{{answer: "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n[{\"a\":", close: true}},
 			calls: []call{{method: http.MethodGet, path: "/t", errText: "unexpected EOF"}}, wantConns: 1, wantReqs: 1,
@@ -153,7 +169,7 @@ func TestSerialConnection(t *testing.T) {
 		{
 			name:  "garbage instead of HTTP fails",
 			steps: []step{{answer: "SSH-2.0-OpenSSH\r\n\r\n", close: true}},
-			calls: []call{{method: http.MethodGet, path: "/g", errText: "malformed HTTP"}}, wantConns: 1, wantReqs: 1,
+			calls: []call{{method: http.MethodGet, path: "/g", wantErr: ErrBadResponse, errText: "malformed HTTP answer"}}, wantConns: 1, wantReqs: 1,
 		},
 		{
 			name:  "a modem that never answers ends with the deadline",
@@ -189,6 +205,9 @@ func TestSerialConnection(t *testing.T) {
 					t.Errorf("%s %s: error %v, want %v", cl.method, cl.path, err, cl.wantErr)
 				case cl.errText != "" && (err == nil || !strings.Contains(err.Error(), cl.errText)):
 					t.Errorf("%s %s: error %v, want one mentioning %q", cl.method, cl.path, err, cl.errText)
+				}
+				if err != nil && len(err.Error()) > 300 {
+					t.Errorf("an error of %d bytes: the peer's bytes are quoted", len(err.Error()))
 				}
 				if err != nil && strings.Contains(err.Error(), "s3cret-pw") {
 					t.Errorf("error carries the password: %v", err)

@@ -395,6 +395,12 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 		}
 	}
 
+	// TLS 1.2 at most for a modem known to choose it, unless the target
+	// asks for more; only a probe that offered TLS 1.3 learns the version.
+	maxTLS := dev.maxTLSVersion(p.now())
+	if plan.TLS.MinVersionID > tls.VersionTLS12 {
+		maxTLS = 0
+	}
 	client, err := hitron.New(hitron.Options{
 		BaseURL:      plan.Target.URL(),
 		DialAddress:  plan.Address,
@@ -402,7 +408,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 		TLS: pin.ClientConfig(pin.Options{
 			Pin: plan.Pin, MinVersion: plan.TLS.MinVersionID, ExtraCipherSuites: plan.TLS.CipherIDs,
 			ServerName: serverName(plan.Target.Host), Observe: pr.observeTLS, SessionCache: dev.sessions,
-			MaxVersion: dev.maxTLSVersion(p.now()),
+			MaxVersion: maxTLS,
 		}),
 		Trace: pr.httpTrace,
 	})
@@ -419,7 +425,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 	defer cancelWork()
 
 	session, err := pr.login(work, client, creds, dev)
-	if o := pr.observation(); o != nil && o.Matched {
+	if o := pr.observation(); o != nil && o.Matched && maxTLS == 0 {
 		dev.noteTLSVersion(o.Version, p.now())
 	}
 	if errors.Is(err, hitron.ErrBadCredentials) {
@@ -501,7 +507,6 @@ func serverName(host string) string {
 	return host
 }
 
-// keepStale remembers a session whose logout failed.
 // tls12Memory is how long a modem that chose TLS 1.2 is offered no more.
 const tls12Memory = time.Hour
 
@@ -527,6 +532,7 @@ func (d *device) noteTLSVersion(v uint16, now time.Time) {
 	}
 }
 
+// keepStale remembers a session whose logout failed.
 func (d *device) keepStale(s *hitron.Session) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
