@@ -91,7 +91,7 @@ type Options struct {
 }
 
 // Client talks to one modem. Each Login opens a new session with its own
-// cookie jar; one Client is used for one probe.
+// cookies; one Client, and its one connection, is used for one probe.
 type Client struct {
 	base    *url.URL
 	conn    *serialConn
