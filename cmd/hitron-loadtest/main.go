@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -54,10 +53,8 @@ func main() {
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
 		bin = filepath.Join(dir, "hitron-exporter")
-		build := exec.Command("go", "build", "-o", bin, "github.com/hitron-exporter/hitron-exporter/cmd/hitron-exporter")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build:", err)
+		if err := loadtest.BuildExporter(bin, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/loadtest"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 )
 
@@ -30,10 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "hitron-exporter")
-	build := exec.Command("go", "build", "-o", binary, "github.com/hitron-exporter/hitron-exporter/cmd/hitron-exporter")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build:", err)
+	if err := loadtest.BuildExporter(binary, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

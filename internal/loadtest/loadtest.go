@@ -92,6 +92,20 @@ func (r Report) String() string {
 		r.CPUShareOfCore*100, r.IdleCPUShare*100, float64(r.PeakRSSBytes)/(1<<20))
 }
 
+// exporterPackage is the import path of the exporter's command.
+const exporterPackage = "github.com/hitron-exporter/hitron-exporter/cmd/hitron-exporter"
+
+// BuildExporter builds the exporter binary from the tree into path; the
+// compiler's output goes to log.
+func BuildExporter(path string, log io.Writer) error {
+	build := exec.Command("go", "build", "-o", path, exporterPackage)
+	build.Stdout, build.Stderr = log, log
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build %s: %w", exporterPackage, err)
+	}
+	return nil
+}
+
 // simPassword is the simulated modems' admin password.
 const simPassword = "load-test"
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,9 +30,9 @@ func TestMain(m *testing.M) {
 // the report filled in.
 func TestRunReportsFigures(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "hitron-exporter")
-	build := exec.Command("go", "build", "-o", bin, "github.com/hitron-exporter/hitron-exporter/cmd/hitron-exporter")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	var out strings.Builder
+	if err := BuildExporter(bin, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 	var log strings.Builder
 	rep, err := Run(context.Background(), Options{
