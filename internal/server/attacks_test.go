@@ -43,7 +43,7 @@ func TestAllZeroConfiguredFingerprintIsRejected(t *testing.T) {
 	_, err := config.Parse([]byte(`
 targets:
   "192.0.2.1":
-    fingerprint: "`+strings.Repeat("00", 32)+`"
+    fingerprint: "` + strings.Repeat("00", 32) + `"
 `))
 	if err == nil || !strings.Contains(err.Error(), "fingerprint") || !strings.Contains(err.Error(), "all zeros") {
 		t.Fatalf("config error = %v, want one naming the fingerprint and saying all zeros", err)
