@@ -482,11 +482,13 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 	if err := session.Logout(ctx, max(logoutReserve, time.Second)); err != nil {
 		dev.keepStale(session)
 		p.metrics.logouts.WithLabelValues("error").Inc()
+		pr.loggedOut(false)
 		pr.trace.Addf("logout failed: %v", err)
 		p.log.Warn("logout failed; the modem's session may stay taken until it times out",
 			zap.String("target", plan.Target.Raw), zap.Error(err))
 	} else {
 		p.metrics.logouts.WithLabelValues("success").Inc()
+		pr.loggedOut(true)
 	}
 	pr.stage("logout", time.Since(start))
 	return pr.finish()

@@ -35,6 +35,9 @@ type probeRun struct {
 	tlsObserved *pin.Observation
 	reason      string
 	err         error
+	// logout is the outcome of the logout after a successful login (nil
+	// when the probe never logged in).
+	logout *bool
 	// quiet results are not counted or logged (an abandoned caller's copy).
 	quiet bool
 }
@@ -60,6 +63,13 @@ func (r *probeRun) fail(reason string, err error) {
 		r.reason, r.err = reason, err
 	}
 	r.trace.Addf("FAILED (%s): %v", reason, err)
+}
+
+// loggedOut records whether the modem accepted the logout.
+func (r *probeRun) loggedOut(ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logout = &ok
 }
 
 func (r *probeRun) observeTLS(o pin.Observation) {
@@ -227,6 +237,7 @@ var (
 	pinDesc       = collector.NewGauge("hitron_tls_pin_match", "Whether the modem's certificate matched the pinned fingerprint (present only when a pin was given).")
 	collectorDesc = collector.NewGauge("hitron_scrape_collector_success", "Whether a data page was read and parsed.", "collector")
 	collDurDesc   = collector.NewGauge("hitron_scrape_collector_duration_seconds", "Time to read a data page.", "collector")
+	logoutDesc    = collector.NewGauge("hitron_probe_logout_success", "Whether the modem accepted the logout after the probe logged in (present only when it logged in); 0 means its single session may stay taken, and nobody can log in until it expires.")
 	sourceDesc    = collector.NewGauge("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", "source", "profile")
 )
 
@@ -263,6 +274,9 @@ func (r *probeRun) finish() *Result {
 	}
 	for c, d := range r.collectDur {
 		add(collDurDesc, d.Seconds(), c)
+	}
+	if r.logout != nil {
+		add(logoutDesc, b2f(*r.logout))
 	}
 	source, profile := r.plan.SourceName()
 	add(sourceDesc, 1, source, profile)
