@@ -54,6 +54,9 @@ type Plan struct {
 	Pin     pin.Pin
 	// PinConfigured is true when the pin comes from targets: (not the URL).
 	PinConfigured bool
+	// Configured is true for a target listed under targets: (its modem
+	// always gets per-modem state, however full the table is).
+	Configured bool
 	Force         bool
 	Datasets      []hitron.Dataset
 	Address       string
@@ -85,10 +88,11 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		// A modem configured under another name but dialled at this
 		// address keeps its pin.
 		if other := s.Config.ByAddress(target.HostPort()); other != nil && other.Pin.IsSet() {
-			p.Pin, p.PinConfigured = other.Pin, true
+			p.Pin, p.PinConfigured, p.Configured = other.Pin, true, true
 		}
 	}
 	if tcfg != nil {
+		p.Configured = true
 		p.Pin, p.PinConfigured = tcfg.Pin, tcfg.Pin.IsSet()
 		p.Force = p.Force || tcfg.Force
 		p.Address = tcfg.Address

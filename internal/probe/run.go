@@ -35,6 +35,8 @@ type probeRun struct {
 	tlsObserved *pin.Observation
 	reason      string
 	err         error
+	// deadline is when the run must have logged out.
+	deadline time.Time
 	// logout is the outcome of the logout after a successful login (nil
 	// when the probe never logged in).
 	logout *bool
@@ -149,7 +151,17 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Cr
 			r.trace.Addf("logged out the session whose logout failed earlier")
 		}
 	}
+	// Never start a login that cannot be answered and logged out in time:
+	// a login whose answer comes too late may leave the modem's only
+	// session taken.
+	if left, need := time.Until(r.deadline), dev.exchangeNeeds(); left < need {
+		return nil, fmt.Errorf("%w: %s left, the modem takes about %s to answer a login and a logout", errNoTimeToLogin, left.Round(time.Millisecond), need.Round(time.Millisecond))
+	}
+	start := time.Now()
 	s, err := c.Login(ctx, creds.Username(), creds.Password(), r.plan.Force)
+	if err == nil || errors.Is(err, hitron.ErrBadCredentials) || errors.Is(err, hitron.ErrSessionBusy) {
+		dev.noteLogin(time.Since(start))
+	}
 	outcome := "success"
 	if err != nil {
 		outcome = classify(err)
@@ -167,6 +179,10 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Cr
 	r.trace.Addf("login as %s: %s", secrets.Redacted, outcome)
 	return s, err
 }
+
+// errNoTimeToLogin: the probe's budget is too short for a login and a
+// logout at the speed this modem answers them.
+var errNoTimeToLogin = errors.New("not logging in")
 
 // reasonFor classifies err, reporting a timeout whenever the probe's work
 // budget is spent, whatever error the transport surfaced.
