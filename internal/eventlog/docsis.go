@@ -1,5 +1,7 @@
 package eventlog
 
+import "slices"
+
 // Timeout is a DOCSIS ranging timer whose expiry the log reports.
 type Timeout uint8
 
@@ -49,3 +51,15 @@ var timeouts = map[string]Timeout{
 // TimeoutOf returns the ranging timeout a DOCSIS event ID reports, or
 // NoTimeout.
 func TimeoutOf(eventID string) Timeout { return timeouts[eventID] }
+
+// TimeoutIDs lists the event IDs that report timeout to, sorted.
+func TimeoutIDs(to Timeout) []string {
+	var ids []string
+	for id, t := range timeouts {
+		if t == to {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
