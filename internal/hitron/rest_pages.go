@@ -348,10 +348,27 @@ func restList(body []byte) ([]byte, error) {
 	if err := json.Unmarshal(body, &l); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
-	if len(bytes.TrimSpace(l.FreqList)) == 0 || bytes.Equal(bytes.TrimSpace(l.FreqList), []byte("null")) {
+	if absent(l.FreqList) {
 		return nil, fmt.Errorf("%w: no Freq_List", ErrNotJSON)
 	}
 	return l.FreqList, nil
+}
+
+// absent reports whether a JSON member was missing or null.
+func absent(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
+}
+
+// decodeREST reads a page's envelope, then decodes the answer into v.
+func decodeREST(page RESTPage, body []byte, v any) error {
+	if err := CheckREST(body); err != nil {
+		return fmt.Errorf("%s: %w", page, err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: %w: %v", page, ErrNotJSON, err)
+	}
+	return nil
 }
 
 // restModulations returns each row's modulationType, aligned with the rows
@@ -405,12 +422,9 @@ type DataRates struct {
 
 // ParseRESTDataRates reads the data rates from a CM/SysInfo answer.
 func ParseRESTDataRates(body []byte) (DataRates, error) {
-	if err := CheckREST(body); err != nil {
-		return DataRates{}, fmt.Errorf("%s: %w", RESTSysInfo, err)
-	}
 	var s restSysInfoJSON
-	if err := json.Unmarshal(body, &s); err != nil {
-		return DataRates{}, fmt.Errorf("%s: %w: %v", RESTSysInfo, ErrNotJSON, err)
+	if err := decodeREST(RESTSysInfo, body, &s); err != nil {
+		return DataRates{}, err
 	}
 	return DataRates{Downstream: nonNegative(ParseNumber(s.DsDataRate.String())), Upstream: nonNegative(ParseNumber(s.UsDataRate.String()))}, nil
 }
@@ -427,14 +441,11 @@ func nonNegative(v Value) Value {
 // Log_List fails rather than reading as an empty log: an empty log means
 // the modem cleared it, which the event memory must not be told by mistake.
 func ParseRESTLog(body []byte, loc *time.Location) (eventlog.Log, error) {
-	if err := CheckREST(body); err != nil {
-		return eventlog.Log{}, fmt.Errorf("%s: %w", RESTLog, err)
-	}
 	var l restListJSON
-	if err := json.Unmarshal(body, &l); err != nil {
-		return eventlog.Log{}, fmt.Errorf("%s: %w: %v", RESTLog, ErrNotJSON, err)
+	if err := decodeREST(RESTLog, body, &l); err != nil {
+		return eventlog.Log{}, err
 	}
-	if len(bytes.TrimSpace(l.LogList)) == 0 || bytes.Equal(bytes.TrimSpace(l.LogList), []byte("null")) {
+	if absent(l.LogList) {
 		return eventlog.Log{}, fmt.Errorf("%s: %w: no Log_List", RESTLog, ErrNotJSON)
 	}
 	log, err := eventlog.ParseRows(l.LogList, loc)
