@@ -278,3 +278,27 @@ func TestMemoryIndexTellsRepeatsApart(t *testing.T) {
 		t.Errorf("a T3 at index 13 repeating the evicted index 11's time and ID: %d counted, want 1", d.T3)
 	}
 }
+
+// BenchmarkObserve: one probe's bookkeeping for a typical log of a hundred
+// rows, four of them new.
+func BenchmarkObserve(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	md := &modem{capacity: 100, clock: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)}
+	for range 100 {
+		md.event(r)
+	}
+	var m Memory
+	m.Observe(md.page())
+	pages := make([][]Entry, 64)
+	for i := range pages {
+		for range 4 {
+			md.event(r)
+		}
+		pages[i] = md.page()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		m.Observe(pages[i%len(pages)])
+	}
+}
