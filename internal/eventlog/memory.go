@@ -38,12 +38,16 @@ type Count struct {
 // same key are the same event.
 type key struct {
 	index int64
-	at    int64  // Unix seconds (log times have no finer resolution)
+	at    int64  // the wall-clock reading in seconds (log times have no finer resolution)
 	id    uint64 // the event ID; 1<<32 when the row had none
 }
 
 func keyOf(e Entry) key {
-	k := key{index: e.Index, at: e.Time.Unix(), id: 1 << 32}
+	// The modem writes its wall clock; the zone it is read in is the
+	// target's configuration, so a changed timezone must not make every
+	// row look new.
+	t := e.Time
+	k := key{index: e.Index, at: time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC).Unix(), id: 1 << 32}
 	if n, err := strconv.ParseUint(e.EventID, 10, 32); err == nil {
 		k.id = n
 	}

@@ -302,3 +302,21 @@ func BenchmarkObserve(b *testing.B) {
 		m.Observe(pages[i%len(pages)])
 	}
 }
+
+// TestMemoryZoneChangeIsNoNewEvents: the modem's times are wall-clock
+// readings; reading them in another zone (the target's timezone changed)
+// does not make them new events.
+func TestMemoryZoneChangeIsNoNewEvents(t *testing.T) {
+	var m Memory
+	utc := fixtureLog(t, "Log.json")
+	m.Observe(utc)
+	zoned := make([]Entry, len(utc))
+	loc := time.FixedZone("X", 7*3600)
+	for i, e := range utc {
+		e.Time = time.Date(e.Time.Year(), e.Time.Month(), e.Time.Day(), e.Time.Hour(), e.Time.Minute(), e.Time.Second(), 0, loc)
+		zoned[i] = e
+	}
+	if d := m.Observe(zoned); len(d.New) != 0 {
+		t.Errorf("the same log read in another zone: %+v new", d.New)
+	}
+}
