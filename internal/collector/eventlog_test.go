@@ -126,7 +126,7 @@ func TestRESTDataYieldsTheCGNFamilies(t *testing.T) {
 		}
 	}
 	cgn := map[string]bool{}
-	for _, set := range []string{"CGNV4-FX4", "CODA-56", "CODA-45", "odd-values"} {
+	for _, set := range []string{"CGNV4-FX4", "CGNM-2250", "CODA-56", "CODA-45", "odd-values"} {
 		for _, n := range gatherNames(t, gather(t, load(t, set))) {
 			cgn[n] = true
 		}
@@ -138,7 +138,8 @@ func TestRESTDataYieldsTheCGNFamilies(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"hitron_system_info", "hitron_downstream_power_dbmv", "hitron_upstream_power_dbmv",
-		"hitron_downstream_ofdm_locked", "hitron_upstream_ofdma_power_dbmv", "hitron_cm_init_step_success", "hitron_cm_dhcp_lease_seconds"} {
+		"hitron_downstream_ofdm_locked", "hitron_upstream_ofdma_power_dbmv", "hitron_cm_init_step_success", "hitron_cm_dhcp_lease_seconds",
+		"hitron_lan_uptime_seconds", "hitron_wan_uptime_seconds", "hitron_system_clock_timestamp_seconds", "hitron_network_receive_bytes_total"} {
 		if !contains(rest, n) {
 			t.Errorf("the REST data set yields no %s", n)
 		}

@@ -49,10 +49,13 @@ const (
 	RESTOFDM       RESTPage = "CM/DsOfdm"          // OFDM receivers (Freq_List)
 	RESTOFDMA      RESTPage = "CM/UsOfdm"          // OFDMA upstream (Freq_List)
 	RESTLog        RESTPage = "CM/Log"             // DOCSIS event log (Log_List)
+	// RESTRouterSysInfo has what the CM pages lack and the /data/ pages'
+	// getSysInfo has: LAN and WAN uptime, the clock, LAN and WAN bytes.
+	RESTRouterSysInfo RESTPage = "Router/SysInfo"
 )
 
 // RESTPages are the pages a probe reads, in this order.
-var RESTPages = []RESTPage{RESTVersion, RESTSysInfo, RESTProvision, RESTDownstream, RESTUpstream, RESTOFDM, RESTOFDMA, RESTLog}
+var RESTPages = []RESTPage{RESTVersion, RESTSysInfo, RESTRouterSysInfo, RESTProvision, RESTDownstream, RESTUpstream, RESTOFDM, RESTOFDMA, RESTLog}
 
 // Path returns the page's URL path.
 func (p RESTPage) Path() string { return RESTPrefix + string(p) }
@@ -224,6 +227,19 @@ type (
 		DsDataRate flex            `json:"DsDataRate"`
 		UsDataRate flex            `json:"UsDataRate"`
 	}
+	// restRouterJSON is Router/SysInfo (hitron_coda RouterSysInfo): uptimes
+	// in seconds ("468117"; some models "000 days 01h:02m:03s"), sysTime
+	// "2020-11-17 02:12:33" in the modem's local time, byte counters.
+	restRouterJSON struct {
+		SysTime flex `json:"sysTime"`
+		LanUp   flex `json:"systemLanUptime"`
+		WanUp   flex `json:"systemWanUptime"`
+		LanRx   flex `json:"lanRx"`
+		LanTx   flex `json:"lanTx"`
+		WanRx   flex `json:"wanRx"`
+		WanTx   flex `json:"wanTx"`
+		RFMac   flex `json:"rfMac"`
+	}
 	restListJSON struct {
 		FreqList json.RawMessage `json:"Freq_List"`
 		LogList  json.RawMessage `json:"Log_List"`
@@ -237,7 +253,8 @@ type (
 )
 
 // ParseREST decodes one REST page's answer into d, envelope first. Pages
-// map as: CM/Version → Model and System (identity only), CM/SysInfo → CM,
+// map as: CM/Version → Model and System (identity), Router/SysInfo →
+// System (uptimes, clock, byte counters), CM/SysInfo → CM,
 // CM/DocsisProvision → Init, CM/DsInfo → Downstream, CM/UsInfo → Upstream,
 // CM/DsOfdm → OFDM, CM/UsOfdm → OFDMA. CM/Log has its own reader,
 // ParseRESTLog. Values follow the /data/ rules: padded numbers are trimmed,
@@ -260,9 +277,21 @@ func (d *Data) parseRESTPayload(page RESTPage, body []byte) error {
 			return fmt.Errorf("%w: %v", ErrNotJSON, err)
 		}
 		d.Model = &ModelInfo{ModelName: v.ModelName.String(), Vendor: v.VendorName.String()}
-		d.System = &SystemInfo{
-			HardwareVersion: v.HwVersion.String(), SoftwareVersion: v.SoftwareVersion.String(),
-			SerialNumber: v.SerialNum.String(), RFMAC: v.DeviceID.String(),
+		s := d.system()
+		s.HardwareVersion, s.SoftwareVersion = v.HwVersion.String(), v.SoftwareVersion.String()
+		s.SerialNumber, s.RFMAC = v.SerialNum.String(), v.DeviceID.String()
+	case RESTRouterSysInfo:
+		var r restRouterJSON
+		if err := json.Unmarshal(body, &r); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotJSON, err)
+		}
+		s := d.system()
+		s.Clock = r.SysTime.String()
+		s.LANUptime, s.WANUptime = restUptime(r.LanUp.String()), restUptime(r.WanUp.String())
+		s.LANReceived, s.LANSent = ParseBytes(r.LanRx.String()), ParseBytes(r.LanTx.String())
+		s.WANReceived, s.WANSent = ParseBytes(r.WanRx.String()), ParseBytes(r.WanTx.String())
+		if s.RFMAC == "" {
+			s.RFMAC = r.RFMac.String()
 		}
 	case RESTSysInfo:
 		var s restSysInfoJSON
@@ -339,6 +368,24 @@ func (d *Data) parseRESTPayload(page RESTPage, body []byte) error {
 		return fmt.Errorf("unknown REST page %q", page)
 	}
 	return nil
+}
+
+// system returns d.System, made on first use: CM/Version and
+// Router/SysInfo each fill part of it, in either order.
+func (d *Data) system() *SystemInfo {
+	if d.System == nil {
+		d.System = &SystemInfo{}
+	}
+	return d.System
+}
+
+// restUptime reads Router/SysInfo's uptimes: whole seconds, or any
+// duration format ParseDuration knows.
+func restUptime(s string) Value {
+	if s != "" && strings.Trim(s, "0123456789") == "" {
+		return ParseCounter(s)
+	}
+	return ParseDuration(s)
 }
 
 // restList returns the page's Freq_List. A page without one fails: an

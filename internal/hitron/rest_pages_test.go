@@ -93,6 +93,13 @@ func TestParseRESTFixtures(t *testing.T) {
 	if u := d.OFDMA[1]; u.Channel != "1" || u.Enabled != Some(1) || u.Power != Some(37.5) || u.ChannelWidth != Some(44.4) || u.DigAtten != Some(2.5) {
 		t.Errorf("enabled OFDMA channel %+v", u)
 	}
+	if s := d.System; s.LANUptime != Some(468117) || s.WANUptime != Some(468083) || s.Clock != "2020-11-17 02:12:33" ||
+		s.LANReceived != Some(19601748772) || s.WANSent != Some(18787516468) {
+		t.Errorf("Router/SysInfo %+v", s)
+	}
+	if c, err := ParseClock(d.System.Clock, time.UTC); err != nil || c.Unix() != 1605579153 {
+		t.Errorf("clock %v, %v", c, err)
+	}
 	rates, err := ParseRESTDataRates(restFixture(t, "CM/SysInfo.json"))
 	if err != nil || rates.Downstream != Some(1.04e9) || rates.Upstream != Some(31.2e6) {
 		t.Errorf("data rates %+v, %v", rates, err)
@@ -139,6 +146,14 @@ func TestParseRESTValues(t *testing.T) {
 	}
 	if d.CM.IP != "203.0.113.9" || d.CM.NetMask != "" || d.CM.Lease.Valid || d.CM.NetworkAccess != "Denied" {
 		t.Errorf("CM %+v", d.CM)
+	}
+	router := `{"errCode":"000","errMsg":"","systemLanUptime":"003 days 01h:40m:02s","systemWanUptime":"","lanRx":"1.5G Bytes","sysTime":"--"}`
+	d.System = &SystemInfo{SerialNumber: "kept"}
+	if err := d.ParseREST(RESTRouterSysInfo, []byte(router)); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.System; s.SerialNumber != "kept" || s.LANUptime != Some(3*86400+6002) || s.WANUptime.Valid || s.LANReceived != Some(1.5e9) {
+		t.Errorf("Router/SysInfo variants %+v", s)
 	}
 	if r, err := ParseRESTDataRates([]byte(sys)); err != nil || r.Downstream.Valid || r.Upstream.Valid {
 		t.Errorf("placeholder and negative rates %+v, %v", r, err)
