@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
+	"github.com/hitron-exporter/hitron-exporter/internal/target"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -88,7 +88,7 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 		if err != nil || n < 1 || n > 65535 {
 			return req, "port", fmt.Errorf("_port must be a number from 1 to 65535")
 		}
-		req.Target = withPort(req.Target, n)
+		req.Target = target.WithPort(req.Target, n)
 	}
 	req.Auth = q.Get("auth")
 	req.Fingerprint = q.Get("fingerprint")
@@ -127,27 +127,6 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 		req.Timeout = min(max(budget, 100*time.Millisecond), maxProbeTimeout)
 	}
 	return req, "", nil
-}
-
-// withPort adds a port to a target that has none (the original exporter's
-// _port parameter).
-func withPort(target string, port int) string {
-	target = strings.TrimSuffix(target, "/")
-	rest := target
-	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
-	}
-	switch {
-	case strings.HasPrefix(rest, "["):
-		if strings.Contains(rest, "]:") {
-			return target
-		}
-	case strings.Count(rest, ":") == 1:
-		return target // has a port (an empty one is refused by the target parser)
-	case strings.Count(rest, ":") > 1:
-		return strings.Replace(target, rest, "["+rest+"]", 1) + ":" + strconv.Itoa(port)
-	}
-	return target + ":" + strconv.Itoa(port)
 }
 
 // writeDebug writes the probe's trace and metrics as plain text.
