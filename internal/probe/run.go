@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
@@ -66,7 +67,7 @@ func (r *probeRun) observeTLS(o pin.Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tlsObserved = &o
-	r.trace.Addf("TLS: modem certificate %q, SHA-256 fingerprint %s, pin %s", o.Subject, o.Fingerprint, pinState(r.plan, o))
+	r.trace.Addf("TLS: modem certificate \"%s\", SHA-256 fingerprint %s, pin %s", printable(o.Subject), o.Fingerprint, pinState(r.plan, o))
 }
 
 // observation is the TLS handshake's observation, if one was made.
@@ -74,6 +75,18 @@ func (r *probeRun) observation() *pin.Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.tlsObserved
+}
+
+// printable is s with control characters replaced, so that a certificate
+// subject prints as the distinguished name it is (its escaping backslashes
+// single, not doubled as %q would) and still cannot start a trace line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 func pinState(plan *Plan, o pin.Observation) string {
@@ -273,6 +286,9 @@ func (r *probeRun) finish() *Result {
 	res := &Result{Metrics: set, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
 	if !success {
 		res.Reason, res.Err = r.reason, r.err
+	}
+	if r.stages["login"] > 0 {
+		res.Data = &r.data
 	}
 	r.result = res
 	if r.quiet {

@@ -59,6 +59,8 @@ type Server struct {
 	refused         *prometheus.CounterVec
 	// answers recycles the buffers probe answers are assembled in.
 	answers answerBuffers
+	// modems holds each recently probed modem's last probe for /modem.
+	modems *modemStore
 }
 
 // New builds a server and loads the configuration once. An invalid
@@ -95,6 +97,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		providerCollector{s})
 	s.secrets = secrets.NewMetrics(reg)
 	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg})
+	s.modems = newModemStore(maxModemPages, reg)
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -155,6 +158,8 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/", s.handleLanding)
 	r.Get("/probe", s.handleProbe)
 	r.Get("/probes/{id}", s.handleProbeTrace)
+	r.Get("/modem", s.handleModem)
+	r.Post("/modem", s.handleModemProbe)
 	r.Get("/config", s.handleConfig)
 	r.Get("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Healthy\n")) })
 	r.Get("/-/ready", s.handleReady)
