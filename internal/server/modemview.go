@@ -21,17 +21,17 @@ const (
 // string in it came from the modem or was formatted from its numbers, and
 // is escaped by html/template when the page is rendered.
 type modemView struct {
-	ReadAt               time.Time
-	Model, ModelNote     string
-	Vendor               string
-	Firmware, Hardware   string
-	Uptime               string
-	Steps                []stepView
-	BPI, NetworkAccess   string
-	Downstream           []downstreamView
-	Upstream             []upstreamView
-	OFDM                 []ofdmView
-	OFDMA                []ofdmaView
+	ReadAt             time.Time
+	Model, ModelNote   string
+	Vendor             string
+	Firmware, Hardware string
+	Uptime             string
+	Steps              []stepView
+	BPI, NetworkAccess string
+	Downstream         []downstreamView
+	Upstream           []upstreamView
+	OFDM               []ofdmView
+	OFDMA              []ofdmaView
 	// RatesSince is when the previous probe read the counters the rates
 	// are computed against (zero: this is the first probe).
 	RatesSince time.Time
@@ -67,9 +67,9 @@ type upstreamView struct {
 
 type ofdmView struct {
 	Receiver, FFT, FirstSubcarrier, Locks string
-	PLCPower, MER                        cell
-	Corrected, Uncorrectable             cell
-	CorrectedRate, UncorrectableRate     cell
+	PLCPower, MER                         cell
+	Corrected, Uncorrectable              cell
+	CorrectedRate, UncorrectableRate      cell
 }
 
 type ofdmaView struct {
