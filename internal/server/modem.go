@@ -18,7 +18,7 @@ var modemPage = template.Must(template.New("modem").Funcs(template.FuncMap{
 <style>
 body{font-family:sans-serif;margin:2em;max-width:80em}
 table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .good{background:#c8ecc8}.marginal{background:#ffe9a8}.poor{background:#f6c1c1}
 .ok{color:#080}.fail{color:#b00}code{background:#eee;padding:0 .2em}
 form{display:inline}small{color:#555}
