@@ -146,9 +146,11 @@ func (s *Server) handleModemProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "give one target: /modem?target=<modem>", http.StatusBadRequest)
 		return
 	}
-	if _, _, ok := s.runProbe(w, r); !ok {
+	_, _, release, ok := s.runProbe(w, r)
+	if !ok {
 		return
 	}
+	release()
 	http.Redirect(w, r, "/modem?target="+url.QueryEscape(target), http.StatusSeeOther)
 }
 

@@ -86,7 +86,18 @@ func TestModemPageButtonProbesOnce(t *testing.T) {
 	e := newEnv(t, modemsim.Config{DataSet: "CODA-45"}, pinnedConfig)
 	page := "/modem?target=" + url.QueryEscape(e.sim.Addr())
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Post(e.http.URL+page, "application/x-www-form-urlencoded", nil)
+	// Another site's form posting to the button is refused.
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+page, nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || e.sim.Stats().Requests != 0 {
+		t.Fatalf("cross-site POST %s: %d, %d requests reached the modem", page, resp.StatusCode, e.sim.Stats().Requests)
+	}
+	resp, err = client.Post(e.http.URL+page, "application/x-www-form-urlencoded", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

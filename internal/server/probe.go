@@ -28,10 +28,11 @@ var providerParams = []string{"ipa_vault_namespace"}
 // handleProbe serves /probe?target=…: 400 for a refused request, otherwise
 // 200 with the probe's metrics, probe_success 0 included.
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
-	plan, res, ok := s.runProbe(w, r)
+	plan, res, release, ok := s.runProbe(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
 		s.writeDebug(w, plan, res)
 		return
@@ -46,24 +47,24 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 }
 
 // runProbe probes the modem r asks for and notes the result for its
-// /modem page; a refused request is answered here and ok is false.
-func (s *Server) runProbe(w http.ResponseWriter, r *http.Request) (plan *probe.Plan, res *probe.Result, ok bool) {
+// /modem page; a refused request is answered here and ok is false. The
+// caller calls release once it has written the answer.
+func (s *Server) runProbe(w http.ResponseWriter, r *http.Request) (plan *probe.Plan, res *probe.Result, release func(), ok bool) {
 	req, reason, err := s.probeRequest(r)
 	if err != nil {
 		s.refuse(w, reason, err)
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	snap := s.current.Load()
-	snap.Acquire()
-	defer snap.Release()
+	snap := s.acquireSnapshot()
 	plan, err = probe.NewPlan(snap, req)
 	if err != nil {
+		snap.Release()
 		s.refuse(w, "plan", err)
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	res = s.prober.Probe(r.Context(), plan)
 	s.modems.record(plan.Target.Raw, res)
-	return plan, res, true
+	return plan, res, snap.Release, true
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {
@@ -164,7 +165,7 @@ func (s *Server) writeDebug(w http.ResponseWriter, plan *probe.Plan, res *probe.
 	fmt.Fprintf(&b, "Probe of %s\n", plan.Target.Raw)
 	fmt.Fprintf(&b, "  connect to: %s\n  credentials: %s (profile %q)\n", dialTarget(plan), source, profile)
 	pinText := "none (the modem is not authenticated)"
-	if !plan.Pin.IsZero() {
+	if plan.Pin.IsSet() {
 		pinText = plan.Pin.String()
 		if plan.PinConfigured {
 			pinText += " (from targets:)"
