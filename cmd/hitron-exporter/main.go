@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,7 +67,8 @@ func run(args []string) int {
 	timeoutOffset := app.Flag("timeout-offset", "Seconds subtracted from Prometheus' scrape timeout to leave time for the answer.").Default("0.5").Float64()
 	allowURLCreds := app.Flag("probe.allow-url-credentials", "Accept the original exporter's usr/pwd probe parameters (credentials in URLs leak into configs and logs).").Bool()
 	demoMode := app.Flag("demo", "Start a simulated modem on loopback with file credentials and serve a landing page whose link probes it.").Bool()
-	demoData := app.Flag("demo.dataset", "Data set the demo modem serves.").Default(modemsim.DefaultDataSet).Enum(modemsim.DataSets()...)
+	demoData := app.Flag("demo.dataset", "Model whose pages the demo modem serves: "+strings.Join(modemsim.ModelDataSets(), ", ")+".").
+		Default(modemsim.DefaultDataSet).Enum(modemsim.ModelDataSets()...)
 	toolkitFlags := kingpinflag.AddFlags(app, ":9938")
 	app.Version(version.Print("hitron-exporter"))
 	app.HelpFlag.Short('h')

@@ -52,6 +52,23 @@ func DataSets() []string {
 	return names
 }
 
+// testDataSets are data sets made for tests (odd values, another
+// exporter's mock, single-channel extracts), not a model's pages: they are
+// no demo choices.
+var testDataSets = map[string]bool{"odd-values": true, "yrro-test": true, "CGNV4-FX4-firmware-comments": true}
+
+// ModelDataSets lists the data sets that are one real model's pages, the
+// --demo.dataset choices.
+func ModelDataSets() []string {
+	var names []string
+	for _, n := range DataSets() {
+		if !testDataSets[n] {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // Fault selects a misbehaviour of the simulated modem.
 type Fault string
 
