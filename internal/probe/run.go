@@ -317,8 +317,11 @@ func (r *probeRun) finish() *Result {
 	if !success {
 		res.Reason, res.Err = r.reason, r.err
 	}
-	if r.stages["login"] > 0 {
-		res.Data = &r.data
+	for _, parsed := range r.collectors {
+		if parsed {
+			res.Data = &r.data // at least one page was read
+			break
+		}
 	}
 	r.result = res
 	if r.quiet {

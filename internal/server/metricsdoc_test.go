@@ -128,7 +128,7 @@ func renderRanges(b *bytes.Buffer) {
 		"`/modem?target=…` colours each value of the modem's last probe against these usual DOCSIS ranges (rules of thumb " +
 		"for a healthy line, not limits: your operator's may differ). An uncorrectable codeword since the previous probe " +
 		"is poor, a corrected one marginal. The page never probes the modem itself; it remembers the last probe of the " +
-		fmt.Sprintf("%d most recently probed modems that logged in.\n\n", maxModemPages) +
+		fmt.Sprintf("%d most recently probed modems whose pages a probe read.\n\n", maxModemPages) +
 		"| quantity | good | marginal (outside good) | poor | source |\n|---|---|---|---|---|\n")
 	for _, r := range signalRanges {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", r.Quantity, r.Good(), r.Marginal(), r.Poor(), r.Source)

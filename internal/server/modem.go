@@ -84,7 +84,7 @@ in {{secs .Duration}}.{{if $.TraceID}} <a id="trace" href="/probes/{{$.TraceID}}
 {{end}}</table>{{end}}
 {{end}}
 {{else}}
-<p id="no-data">No probe of this modem has logged in yet{{if .Known}}: the exporter knows it from its configuration{{end}}. Opening this page never probes the modem; this button does, once:</p>
+<p id="no-data">No probe has read this modem's pages yet{{if .Known}}: the exporter knows it from its configuration{{end}}. Opening this page never probes the modem; this button does, once:</p>
 <form method="post" action="/modem?target={{.Target}}"><button id="probe-now" type="submit">Probe it now</button></form>
 <p>Or scrape it: <a id="raw" href="/probe?target={{.Target}}">/probe?target={{.Target}}</a></p>
 {{end}}

@@ -78,6 +78,15 @@ func TestModemPageShowsTheLastProbeAndNeverProbes(t *testing.T) {
 	if !strings.Contains(body, "Codeword rates are since the previous probe") {
 		t.Fatalf("no rates after the second probe:\n%s", body)
 	}
+
+	// A failed probe is shown as the last one, above the data of the last
+	// one that read the pages.
+	e.sim.SetFault(modemsim.FaultHTTP500)
+	e.probe("target=" + e.sim.Addr())
+	_, body = e.get(page)
+	if !strings.Contains(body, `id="stale"`) || !strings.Contains(body, "failed: ") || !strings.Contains(body, `>16.8</td>`) {
+		t.Fatalf("after a failed probe:\n%s", body)
+	}
 }
 
 // TestModemPageButtonProbesOnce: the page's button (POST) probes the modem

@@ -12,12 +12,12 @@ import (
 )
 
 // maxModemPages is how many modems the /modem page remembers. Only a probe
-// that logged in adds a modem, so a loop of probes of made-up targets
+// that read a page adds a modem, so a loop of probes of made-up targets
 // cannot push real ones out; past the cap the least recently probed modem
 // is forgotten (hitron_exporter_modem_pages_evicted_total counts them).
 // Each entry is a rendered view capped at maxModemRows rows per table and
-// maxModemText bytes per string: about 10 KB for a real modem, at most
-// about 200 KB for a hostile one, so the store stays under about 25 MB.
+// maxModemText bytes per string: tens of KB for a real modem, at most
+// about 300 KB for a hostile one, so the store stays under about 40 MB.
 const maxModemPages = 128
 
 // modemEntry is what the /modem page knows of one modem.
@@ -25,7 +25,7 @@ type modemEntry struct {
 	target string
 	// last is the modem's most recent probe, successful or not.
 	last probeSummary
-	// view is built from the most recent probe that logged in.
+	// view is built from the most recent probe that read a page.
 	view *modemView
 	// counters are that probe's codeword counters, by row key, and when it
 	// read them: the next probe's rates are computed against them.
