@@ -6,8 +6,8 @@
 #      with promtool, Chromium, systemd-analyze) and dockerfilelint from npm
 #      when they are missing;
 #   2. builds the Vault server binary from the Go module proxy when it is not
-#      cached (about 11-15 minutes on 2 idle cores the first time, 8.3 GB; cached under
-#      ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter});
+#      cached (11-15 minutes on 2 idle cores the first time; 8.3 GB kept
+#      under ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter});
 #   3. downloads the Go modules (quietly: their output shows only on
 #      failure) and checks formatting, go vet and staticcheck;
 #   4. runs `go test` over the module (the tests start the KDC, Vault,
