@@ -156,6 +156,7 @@ func demoInBrowser(t *testing.T, dataset, fixture, shot string) {
 		for (const c of ["good", "marginal", "poor"]) {
 			out[c] = getComputedStyle(document.querySelector("#ranges td." + c)).backgroundColor;
 		}
+		out.none = getComputedStyle(document.querySelector("#ranges td")).backgroundColor;
 		return out;
 	})()`, &legend)
 	if legend["good"] == legend["marginal"] || legend["marginal"] == legend["poor"] || legend["good"] == legend["poor"] {
@@ -175,6 +176,13 @@ func demoInBrowser(t *testing.T, dataset, fixture, shot string) {
 		}
 		for i, raw := range want {
 			v, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+			if strings.TrimSpace(raw) == "NA" {
+				// A placeholder: no value, no colour.
+				if got[i].Text != "–" || got[i].Color != legend["none"] {
+					t.Errorf("%s row %d: page shows %q colour %s for the modem's %q", what, i, got[i].Text, got[i].Color, raw)
+				}
+				continue
+			}
 			if err != nil {
 				t.Fatalf("%s row %d: data set value %q", what, i, raw)
 			}
@@ -196,6 +204,14 @@ func demoInBrowser(t *testing.T, dataset, fixture, shot string) {
 	check("downstream power", cells("#downstream td.power"), dsPower, downstreamPowerClass)
 	check("downstream SNR", cells("#downstream td.snr"), dsSNR, snrClass)
 	check("upstream power", cells("#upstream td.power"), usPower, upstreamPowerClass)
+	if ofdm := readOFDMFixture(t, fixture); ofdm != nil {
+		var plc, mer []string
+		for _, r := range ofdm {
+			plc, mer = append(plc, r.PLCPower), append(mer, r.MER)
+		}
+		check("OFDM PLC power", cells("#ofdm td.power"), plc, downstreamPowerClass)
+		check("OFDM MER", cells("#ofdm td.snr"), mer, snrClass)
+	}
 	model, err := chromedp.Run(ctx, chromedp.Text("#model"))
 	step("read the model", err)
 	if want := strings.SplitN(fixture, "-", 2)[0]; !strings.Contains(model, want) {
@@ -235,6 +251,29 @@ func readFixture(t *testing.T, set, page string) []fixtureRow {
 	var rows []fixtureRow
 	if err := json.Unmarshal(b, &rows); err != nil {
 		t.Fatalf("%s/%s: %v", set, page, err)
+	}
+	return rows
+}
+
+// ofdmRow is one OFDM receiver of a data set.
+type ofdmRow struct {
+	PLCPower string `json:"plcpower"`
+	MER      string `json:"SNR"`
+}
+
+// readOFDMFixture reads a data set's OFDM receivers (nil: it has none).
+func readOFDMFixture(t *testing.T, set string) []ofdmRow {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "modemsim", "fixtures", set, "dsofdminfo.json"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []ofdmRow
+	if err := json.Unmarshal(b, &rows); err != nil {
+		t.Fatalf("%s/dsofdminfo: %v", set, err)
 	}
 	return rows
 }
