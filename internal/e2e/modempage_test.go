@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/demo"
 )
 
 // screenshotDir is where TestModemPageInTheDemo writes its screenshots when
@@ -211,6 +213,31 @@ func demoInBrowser(t *testing.T, dataset, fixture, shot string) {
 		}
 		check("OFDM PLC power", cells("#ofdm td.power"), plc, downstreamPowerClass)
 		check("OFDM MER", cells("#ofdm td.snr"), mer, snrClass)
+	}
+	// The demo modem's counters grow by demo.CodewordGrowth corrected and
+	// one uncorrectable codeword per probe; the page shows that growth
+	// since the previous probe wherever the data set has counters.
+	var dsRows []struct {
+		Corrected string `json:"correcteds"`
+	}
+	b, err := os.ReadFile(filepath.Join("..", "modemsim", "fixtures", fixture, "dsinfo.json"))
+	step("read the data set", err)
+	step("decode the data set", json.Unmarshal(b, &dsRows))
+	corrected, uncorrectable := cells("#downstream td.corrected-rate"), cells("#downstream td.uncorrectable-rate")
+	if len(corrected) != len(dsRows) || len(uncorrectable) != len(dsRows) {
+		t.Fatalf("%d and %d rate cells for %d channels", len(corrected), len(uncorrectable), len(dsRows))
+	}
+	for i, r := range dsRows {
+		if r.Corrected == "" {
+			if corrected[i].Text != "–" || uncorrectable[i].Text != "–" {
+				t.Errorf("channel %d has no counters but shows rates %q, %q", i, corrected[i].Text, uncorrectable[i].Text)
+			}
+			continue
+		}
+		if !strings.HasPrefix(corrected[i].Text, "+"+strconv.Itoa(demo.CodewordGrowth)+" (") || corrected[i].Color != legend["marginal"] ||
+			!strings.HasPrefix(uncorrectable[i].Text, "+1 (") || uncorrectable[i].Color != legend["poor"] {
+			t.Errorf("channel %d rates: corrected %+v, uncorrectable %+v", i, corrected[i], uncorrectable[i])
+		}
 	}
 	model, err := chromedp.Run(ctx, chromedp.Text("#model"))
 	step("read the model", err)

@@ -56,7 +56,7 @@ in {{secs .Duration}}.{{if $.TraceID}} <a id="trace" href="/probes/{{$.TraceID}}
 {{range .}}<tr><td>{{.Port}}</td><td>{{.Channel}}</td><td class="num">{{.Frequency}}</td><td>{{.Modulation}}</td>
 <td class="num power {{.Power.Class}}" title="{{.Power.Title}}">{{.Power.Text}}</td><td class="num snr {{.SNR.Class}}" title="{{.SNR.Title}}">{{.SNR.Text}}</td>
 <td class="num">{{.Corrected.Text}}</td><td class="num">{{.Uncorrectable.Text}}</td>
-<td class="num {{.CorrectedRate.Class}}" title="{{.CorrectedRate.Title}}">{{.CorrectedRate.Text}}</td><td class="num {{.UncorrectableRate.Class}}" title="{{.UncorrectableRate.Title}}">{{.UncorrectableRate.Text}}</td></tr>
+<td class="num corrected-rate {{.CorrectedRate.Class}}" title="{{.CorrectedRate.Title}}">{{.CorrectedRate.Text}}</td><td class="num uncorrectable-rate {{.UncorrectableRate.Class}}" title="{{.UncorrectableRate.Title}}">{{.UncorrectableRate.Text}}</td></tr>
 {{end}}</table>{{end}}
 {{with .Upstream}}<h2>Upstream channels (SC-QAM)</h2>
 <table id="upstream">
@@ -70,7 +70,7 @@ in {{secs .Duration}}.{{if $.TraceID}} <a id="trace" href="/probes/{{$.TraceID}}
 {{range .}}<tr><td>{{.Receiver}}</td><td>{{.FFT}}</td><td class="num">{{.FirstSubcarrier}}</td><td>{{.Locks}}</td>
 <td class="num power {{.PLCPower.Class}}" title="{{.PLCPower.Title}}">{{.PLCPower.Text}}</td><td class="num snr {{.MER.Class}}" title="{{.MER.Title}}">{{.MER.Text}}</td>
 <td class="num">{{.Corrected.Text}}</td><td class="num">{{.Uncorrectable.Text}}</td>
-<td class="num {{.CorrectedRate.Class}}" title="{{.CorrectedRate.Title}}">{{.CorrectedRate.Text}}</td><td class="num {{.UncorrectableRate.Class}}" title="{{.UncorrectableRate.Title}}">{{.UncorrectableRate.Text}}</td></tr>
+<td class="num corrected-rate {{.CorrectedRate.Class}}" title="{{.CorrectedRate.Title}}">{{.CorrectedRate.Text}}</td><td class="num uncorrectable-rate {{.UncorrectableRate.Class}}" title="{{.UncorrectableRate.Title}}">{{.UncorrectableRate.Text}}</td></tr>
 {{end}}</table>{{end}}
 {{with .OFDMA}}<h2>Upstream OFDMA channels (DOCSIS 3.1)</h2>
 <table id="ofdma">
