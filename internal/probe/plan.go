@@ -57,13 +57,13 @@ type Plan struct {
 	// Configured is true for a target listed under targets: (its modem
 	// always gets per-modem state, however full the table is).
 	Configured bool
-	Force         bool
-	Datasets      []hitron.Dataset
-	Address       string
-	TLS           config.TLSConfig
-	Location      *time.Location
-	Timeout       time.Duration
-	Params        map[string]string
+	Force      bool
+	Datasets   []hitron.Dataset
+	Address    string
+	TLS        config.TLSConfig
+	Location   *time.Location
+	Timeout    time.Duration
+	Params     map[string]string
 	// CredentialLocation is where the profile's provider finds the
 	// credentials (secrets.Provider.Locate); "" with URL credentials.
 	CredentialLocation string
