@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,7 +68,8 @@ func run(args []string) int {
 	timeoutOffset := app.Flag("timeout-offset", "Seconds subtracted from Prometheus' scrape timeout to leave time for the answer.").Default("0.5").Float64()
 	allowURLCreds := app.Flag("probe.allow-url-credentials", "Accept the original exporter's usr/pwd probe parameters (credentials in URLs leak into configs and logs).").Bool()
 	demoMode := app.Flag("demo", "Start a simulated modem on loopback with file credentials and serve a landing page whose link probes it.").Bool()
-	demoData := app.Flag("demo.dataset", "Data set the demo modem serves.").Default(modemsim.DefaultDataSet).Enum(modemsim.DataSets()...)
+	demoData := app.Flag("demo.dataset", "Model whose pages the demo modem serves: "+strings.Join(modemsim.ModelDataSets(), ", ")+".").
+		Default(modemsim.DefaultDataSet).Enum(modemsim.ModelDataSets()...)
 	maxConnections := app.Flag("web.max-connections", "Maximum number of simultaneous connections across all listeners; when reached, the connection idle longest is closed to make room.").Default("2048").Int()
 	readTimeout := app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections.").Default("2m").Duration()
 	maxHeaderBytes := app.Flag("web.max-request-header-bytes", "Maximum size of a request's headers.").Default("32768").Int()

@@ -33,19 +33,11 @@ var providerParams = []string{"ipa_vault_namespace"}
 // handleProbe serves /probe?target=…: 400 for a refused request, otherwise
 // 200 with the probe's metrics, probe_success 0 included.
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
-	req, reason, err := s.probeRequest(r)
-	if err != nil {
-		s.refuse(w, reason, err)
+	plan, res, release, ok := s.runProbe(w, r)
+	if !ok {
 		return
 	}
-	snap := s.acquireSnapshot()
-	defer snap.Release()
-	plan, err := probe.NewPlan(snap, req)
-	if err != nil {
-		s.refuse(w, "plan", err)
-		return
-	}
-	res := s.prober.Probe(r.Context(), plan)
+	defer release()
 	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
 		s.writeDebug(w, plan, res)
 		return
@@ -57,6 +49,27 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	bw := &bufferedResponse{ResponseWriter: w, body: buf}
 	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
 	bw.send()
+}
+
+// runProbe probes the modem r asks for and notes the result for its
+// /modem page; a refused request is answered here and ok is false. The
+// caller calls release once it has written the answer.
+func (s *Server) runProbe(w http.ResponseWriter, r *http.Request) (plan *probe.Plan, res *probe.Result, release func(), ok bool) {
+	req, reason, err := s.probeRequest(r)
+	if err != nil {
+		s.refuse(w, reason, err)
+		return nil, nil, nil, false
+	}
+	snap := s.acquireSnapshot()
+	plan, err = probe.NewPlan(snap, req)
+	if err != nil {
+		snap.Release()
+		s.refuse(w, "plan", err)
+		return nil, nil, nil, false
+	}
+	res = s.prober.Probe(r.Context(), plan)
+	s.modems.record(plan.Target.Raw, res)
+	return plan, res, snap.Release, true
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {

@@ -63,6 +63,8 @@ type Server struct {
 	crossSite       *crossSiteGuard
 	// answers recycles the buffers probe answers are assembled in.
 	answers answerBuffers
+	// modems holds each recently probed modem's last probe for /modem.
+	modems *modemStore
 }
 
 // New builds a server and loads the configuration once. An invalid
@@ -101,6 +103,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.crossSite = newCrossSiteGuard(o.Logger, reg)
 	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg,
 		MaxModems: o.MaxModems, MaxQueued: o.MaxQueuedPerModem})
+	s.modems = newModemStore(maxModemPages, reg)
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -179,6 +182,8 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/", s.handleLanding)
 	r.Method(http.MethodGet, "/probe", s.crossSite.Get("/probe", http.HandlerFunc(s.handleProbe)))
 	r.Get("/probes/{id}", s.handleProbeTrace)
+	r.Get("/modem", s.handleModem)
+	r.Method(http.MethodPost, "/modem", s.crossSite.Post("/modem", http.HandlerFunc(s.handleModemProbe)))
 	r.Get("/config", s.handleConfig)
 	r.Get("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Healthy\n")) })
 	r.Get("/-/ready", s.handleReady)
