@@ -562,9 +562,9 @@ func serverName(host string) string {
 }
 
 // defaultExchangeTakes is what a login or a logout is assumed to take on a
-// modem not yet seen answering one: real CGN firmware takes tens to
-// hundreds of milliseconds.
-const defaultExchangeTakes = 250 * time.Millisecond
+// modem not yet seen answering one; its own answers set the estimate from
+// then on (a Prometheus scrape timeout of one second must still work).
+const defaultExchangeTakes = 50 * time.Millisecond
 
 // exchangeNeeds is how long a login and its logout are expected to take.
 func (d *device) exchangeNeeds() time.Duration {
