@@ -34,6 +34,23 @@ const (
 	ReasonNotLoggedIn    = "not_logged_in"
 	ReasonCredentials    = "credentials"
 	ReasonBackoff        = "backoff"
+	// ReasonTooLarge: the modem's answer went past a bound: a body or
+	// headers over the size limit, a page of more rows than
+	// Options.MaxPageRows, or more samples than Options.MaxSamples.
+	ReasonTooLarge = "too_large"
+)
+
+// Defaults of the bounds on what one probe takes from a modem.
+const (
+	// DefaultMaxPageRows: a real page lists a few dozen channels or at
+	// most a few hundred LAN clients.
+	DefaultMaxPageRows = hitron.DefaultMaxPageRows
+	// DefaultMaxSamples: a real probe has a few hundred samples (about 350
+	// for a 32-channel DOCSIS 3.1 modem).
+	DefaultMaxSamples = 10000
+	// DefaultMaxBodyBytes bounds a modem's answer: the largest real page
+	// (a CODA-45's 32-channel dsinfo) is under 6 KB.
+	DefaultMaxBodyBytes = 1 << 20
 )
 
 // Backoff bounds for a target whose credentials the modem rejected twice.
@@ -49,8 +66,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// HistoryLimit is how many recent probes are kept for the landing page.
 	HistoryLimit int
-	// MaxBodyBytes bounds modem responses (0: hitron.DefaultMaxBodyBytes).
+	// MaxBodyBytes bounds modem responses (0: DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// MaxPageRows bounds the rows of one data page (0: DefaultMaxPageRows).
+	MaxPageRows int
+	// MaxSamples bounds the modem's samples in one probe (0:
+	// DefaultMaxSamples).
+	MaxSamples int
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -61,8 +83,10 @@ type Prober struct {
 	log     *zap.Logger
 	now     func() time.Time
 	maxBody int64
-	metrics *proberMetrics
-	history *History
+	// maxRows and maxSamples bound what one probe decodes and exposes.
+	maxRows, maxSamples int
+	metrics             *proberMetrics
+	history             *History
 
 	mu      sync.Mutex
 	devices map[string]*device
@@ -127,8 +151,17 @@ func New(o Options) *Prober {
 	if o.HistoryLimit <= 0 {
 		o.HistoryLimit = 100
 	}
+	if o.MaxPageRows <= 0 {
+		o.MaxPageRows = DefaultMaxPageRows
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = DefaultMaxSamples
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	return &Prober{
-		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes,
+		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, maxRows: o.MaxPageRows, maxSamples: o.MaxSamples,
 		metrics: newProberMetrics(o.Registerer), history: NewHistory(o.HistoryLimit),
 		devices: map[string]*device{},
 	}
@@ -692,7 +725,9 @@ func classify(err error) string {
 		return ReasonTimeout
 	case errors.As(err, &status):
 		return ReasonHTTPStatus
-	case errors.Is(err, hitron.ErrBadResponse), errors.Is(err, hitron.ErrTooLarge), errors.Is(err, hitron.ErrNotJSON):
+	case errors.Is(err, hitron.ErrTooLarge):
+		return ReasonTooLarge
+	case errors.Is(err, hitron.ErrBadResponse), errors.Is(err, hitron.ErrNotJSON):
 		return ReasonBadResponse
 	case errors.As(err, &alert), errors.As(err, &recordErr), errors.Is(err, hitron.ErrTLSHandshake):
 		return ReasonTLS

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
+	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
@@ -28,6 +29,12 @@ var providerParams = []string{"ipa_vault_namespace"}
 // handleProbe serves /probe?target=…: 400 for a refused request, otherwise
 // 200 with the probe's metrics, probe_success 0 included.
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
+	// The slot is held until the answer is written: the answer's memory
+	// is the probe's.
+	if !s.admit.admit(w) {
+		return
+	}
+	defer s.admit.done()
 	req, reason, err := s.probeRequest(r)
 	if err != nil {
 		s.refuse(w, reason, err)
@@ -42,6 +49,10 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := s.prober.Probe(r.Context(), plan)
+	// A client that does not read the answer would hold it, and the
+	// probe's slot, for ever: the answer is dropped past the deadline.
+	// (Not supported by every ResponseWriter, e.g. a test recorder.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.ProbeWriteTimeout))
 	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
 		s.writeDebug(w, plan, res)
 		return
@@ -53,6 +64,10 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	bw := &bufferedResponse{ResponseWriter: w, body: buf}
 	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
 	bw.send()
+	if bw.err != nil {
+		s.unsent.Inc()
+		s.log.Debug("probe answer not written in full", zap.String("target", plan.Target.Raw), zap.Error(bw.err))
+	}
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {
