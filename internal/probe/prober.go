@@ -45,8 +45,8 @@ const (
 	// DefaultMaxPageRows: a real page lists a few dozen channels or at
 	// most a few hundred LAN clients.
 	DefaultMaxPageRows = hitron.DefaultMaxPageRows
-	// DefaultMaxSamples: a real probe has a few hundred samples (about 350
-	// for a 32-channel DOCSIS 3.1 modem).
+	// DefaultMaxSamples: a real probe has a few hundred samples (345 for
+	// the CODA-45 data set: 31 downstream channels and OFDM).
 	DefaultMaxSamples = 10000
 	// DefaultMaxBodyBytes bounds a modem's answer: the largest real page
 	// (a CODA-45's 32-channel dsinfo) is under 6 KB.
