@@ -40,8 +40,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, reason, err)
 		return
 	}
-	snap := s.current.Load()
-	snap.Acquire()
+	snap := s.acquireSnapshot()
 	defer snap.Release()
 	plan, err := probe.NewPlan(snap, req)
 	if err != nil {
@@ -168,7 +167,7 @@ func (s *Server) writeDebug(w http.ResponseWriter, plan *probe.Plan, res *probe.
 	fmt.Fprintf(&b, "Probe of %s\n", plan.Target.Raw)
 	fmt.Fprintf(&b, "  connect to: %s\n  credentials: %s (profile %q)\n", dialTarget(plan), source, profile)
 	pinText := "none (the modem is not authenticated)"
-	if !plan.Pin.IsZero() {
+	if plan.Pin.IsSet() {
 		pinText = plan.Pin.String()
 		if plan.PinConfigured {
 			pinText += " (from targets:)"

@@ -52,6 +52,9 @@ type Options struct {
 	MaxPageRows, MaxSamples int
 	// MaxBodyBytes bounds a modem's answer (see probe.Options).
 	MaxBodyBytes int64
+	// MaxModems and MaxQueuedPerModem bound the prober's per-modem state
+	// and queues (0: the probe package's defaults).
+	MaxModems, MaxQueuedPerModem int
 }
 
 // Server serves the exporter.
@@ -68,6 +71,7 @@ type Server struct {
 	reloadOK        prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
 	refused         *prometheus.CounterVec
+	crossSite       *crossSiteGuard
 	// answers recycles the buffers probe answers are assembled in.
 	answers answerBuffers
 	// admit bounds the probes in flight; unsent counts answers not
@@ -112,6 +116,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		providerCollector{s})
 	s.secrets = secrets.NewMetrics(reg)
+	s.crossSite = newCrossSiteGuard(o.Logger, reg)
 	s.admit = newAdmission(o.MaxConcurrent, reg, o.Logger)
 	s.unsent = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hitron_exporter_probe_answers_unsent_total",
@@ -119,6 +124,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	})
 	reg.MustRegister(s.unsent)
 	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg,
+		MaxModems: o.MaxModems, MaxQueued: o.MaxQueuedPerModem,
 		MaxPageRows: o.MaxPageRows, MaxSamples: o.MaxSamples, MaxBodyBytes: o.MaxBodyBytes})
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
@@ -131,6 +137,17 @@ func (s *Server) Prober() *probe.Prober { return s.prober }
 
 // Snapshot returns the configuration in use.
 func (s *Server) Snapshot() *probe.Snapshot { return s.current.Load() }
+
+// acquireSnapshot returns the current snapshot, acquired. A snapshot is
+// retired only after it was swapped out, so a failed Acquire means a newer
+// one is already current: load again.
+func (s *Server) acquireSnapshot() *probe.Snapshot {
+	for {
+		if snap := s.current.Load(); snap.Acquire() {
+			return snap
+		}
+	}
+}
 
 // Reload loads and builds the configuration and swaps it in. On error the
 // old configuration keeps serving.
@@ -152,8 +169,12 @@ func (s *Server) Reload(ctx context.Context) error {
 		// providers: they close when the last of those probes ends.
 		old.Retire()
 	}
-	// The operator may have fixed credentials the modems refused.
-	s.prober.ForgetRefusals()
+	// The operator may have fixed credentials the modems refused: ask the
+	// backends again at the next probe. Refusals stay: they are keyed by the
+	// credentials' fingerprint, so only the very credentials a modem refused
+	// are held back, and a reload (which anyone who can reach the port, or a
+	// cross-site page, might trigger) never lets them be sent again.
+	s.prober.ResetBackoffs()
 	s.reloadOK.Set(1)
 	s.reloadTimestamp.SetToCurrentTime()
 	s.ready.Store(startErr == nil)
@@ -176,14 +197,14 @@ func (s *Server) build() (*probe.Snapshot, error) {
 // Handler returns the router.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer)
+	r.Use(s.recoverer, securityHeaders)
 	r.Get("/", s.handleLanding)
-	r.Get("/probe", s.handleProbe)
+	r.Method(http.MethodGet, "/probe", s.crossSite.Get("/probe", http.HandlerFunc(s.handleProbe)))
 	r.Get("/probes/{id}", s.handleProbeTrace)
 	r.Get("/config", s.handleConfig)
 	r.Get("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Healthy\n")) })
 	r.Get("/-/ready", s.handleReady)
-	r.Post("/-/reload", s.handleReload)
+	r.Method(http.MethodPost, "/-/reload", s.crossSite.Post("/-/reload", http.HandlerFunc(s.handleReload)))
 	r.Handle("/metrics", promhttp.InstrumentMetricHandler(s.metrics, promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
 	})))
