@@ -1,8 +1,12 @@
 package server
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 )
@@ -53,5 +57,37 @@ func TestHostileModemBounds(t *testing.T) {
 			}
 			e.assertSessionFreed()
 		})
+	}
+}
+
+// TestProbeWriteDeadlineEndsWithTheAnswer: the deadline of one answer does
+// not outlive it on a kept-alive connection, which carries the next
+// request (a probe, /metrics) after the deadline has passed. (net/http
+// clears it once a handler is done; this guards that the exporter relies
+// on it rightly, with and without a debug answer.)
+func TestProbeWriteDeadlineEndsWithTheAnswer(t *testing.T) {
+	const grace = 200 * time.Millisecond
+	e := newEnv(t, modemsim.Config{}, pinnedConfig, func(o *Options) { o.ProbeWriteTimeout = grace })
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	for i, path := range []string{"/probe?target=" + e.sim.Addr(), "/probe?target=" + e.sim.Addr(), "/metrics", "/probe?target=" + e.sim.Addr() + "&debug=1", "/metrics"} {
+		reused := false
+		trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { reused = ci.Reused }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, e.http.URL+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("request %d (%s): %v", i, path, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d (%s): HTTP %d, %v", i, path, resp.StatusCode, err)
+		}
+		if strings.HasPrefix(path, "/probe") && !strings.Contains(string(body), "probe_success 1") {
+			t.Fatalf("request %d (%s) failed:\n%s", i, path, body)
+		}
+		if i > 0 && !reused {
+			t.Fatalf("request %d (%s) did not reuse the connection", i, path)
+		}
+		time.Sleep(2 * grace)
 	}
 }

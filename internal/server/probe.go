@@ -52,17 +52,19 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	// probe's slot, for ever: the answer is dropped past the deadline.
 	// (Not supported by every ResponseWriter, e.g. a test recorder.)
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.ProbeWriteTimeout))
-	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
-		s.writeDebug(w, plan, res)
-		return
-	}
 	// No gzip: a probe answer is a few tens of kilobytes sent once per
 	// scrape, and compressing it cost more CPU than the rest of the probe.
 	buf := s.answers.get()
 	defer s.answers.put(buf)
 	bw := &bufferedResponse{ResponseWriter: w, body: buf}
-	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
+		s.writeDebug(bw, plan, res)
+	} else {
+		promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+	}
 	bw.send()
+	// (net/http clears the deadline once the answer is done: a kept-alive
+	// connection carries the next request without it.)
 	if bw.err != nil {
 		s.unsent.Inc()
 		s.log.Debug("probe answer not written in full", zap.String("target", plan.Target.Raw), zap.Error(bw.err))
