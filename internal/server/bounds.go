@@ -12,9 +12,9 @@ import (
 // Defaults of the bounds on probe requests.
 const (
 	// DefaultMaxConcurrent probes in flight: 10,000 modems every 60 s are
-	// 167 probes a second; at realistic modem latency (nine pages of 30 to
-	// 300 ms, login and logout) a probe takes up to about 3 s, so about
-	// 500 are in flight. 1024 is twice that, and costs two file
+	// 167 probes a second; a probe is twelve requests to the modem, at
+	// realistic latency (30 to 300 ms each) up to 3.6 s, so up to 600 are
+	// in flight. 1024 leaves 70 % headroom, and costs two file
 	// descriptors a probe (Prometheus' connection and the modem's).
 	DefaultMaxConcurrent = 1024
 	// DefaultProbeWriteTimeout is how long a probe's answer may take to be
