@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -47,15 +46,17 @@ func (c *Config) hostileDefaults() {
 	}
 }
 
-// cookieSerial makes flood cookie names unique across answers.
-var cookieSerial atomic.Int64
-
-// floodCookies adds CookieFloodCount new Set-Cookie headers to w.
+// floodCookies adds CookieFloodCount Set-Cookie headers to w, named
+// after the request's number so that no earlier answer (since ResetStats)
+// used the names.
 func (s *Simulator) floodCookies(w http.ResponseWriter) {
+	s.mu.Lock()
+	serial := s.stats.Requests
+	s.mu.Unlock()
 	h := w.Header()
-	base := cookieSerial.Add(int64(s.cfg.CookieFloodCount)) - int64(s.cfg.CookieFloodCount)
-	for i := range int64(s.cfg.CookieFloodCount) {
-		h.Add("Set-Cookie", "f"+strconv.FormatInt(base+i, 36)+"=1")
+	prefix := "f" + strconv.Itoa(serial) + "x"
+	for i := range s.cfg.CookieFloodCount {
+		h.Add("Set-Cookie", prefix+strconv.Itoa(i)+"=1")
 	}
 }
 
