@@ -20,7 +20,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
-	"github.com/hitron-exporter/hitron-exporter/secrets"
+	"github.com/hitron-exporter/hitron-exporter/internal/target"
 )
 
 // DefaultAuth is the profile used when a probe and its target name none.
@@ -34,7 +34,7 @@ type Config struct {
 	Source string `yaml:"-"`
 
 	// byKey and byAddress index targets by canonical target and dial
-	// address (see secrets.CanonicalTarget).
+	// address (see target.Canonical).
 	byKey     map[string]*Target
 	byAddress map[string]*Target
 }
@@ -42,14 +42,14 @@ type Config struct {
 // Lookup returns the configuration of target, matched by its canonical
 // form so that respelling a configured modem (https://, :443, case, a
 // trailing dot) still finds it; nil when the target is not configured.
-func (c *Config) Lookup(target string) *Target {
-	return c.byKey[secrets.CanonicalTarget(target)]
+func (c *Config) Lookup(name string) *Target {
+	return c.byKey[target.Canonical(name)]
 }
 
 // ByAddress returns the configured target whose address: (the host:port
 // actually dialled) is hostPort, if any.
 func (c *Config) ByAddress(hostPort string) *Target {
-	return c.byAddress[secrets.CanonicalTarget(hostPort)]
+	return c.byAddress[target.Canonical(hostPort)]
 }
 
 // Auth is one credential profile.
@@ -355,7 +355,7 @@ func (c *Config) validate() error {
 				}
 				a.allowed = append(a.allowed, allowRule{rx: rx})
 			} else {
-				a.allowed = append(a.allowed, allowRule{exact: secrets.CanonicalTarget(pattern)})
+				a.allowed = append(a.allowed, allowRule{exact: target.Canonical(pattern)})
 			}
 		}
 		if a.Timeout < 0 {
@@ -375,11 +375,11 @@ func (c *Config) validate() error {
 			t = &Target{}
 			c.Targets[name] = t
 		}
-		parsed, err := ParseTarget(name)
+		parsed, err := target.Parse(name)
 		if err != nil {
 			return &Error{Line: t.Line, Field: field, Err: err}
 		}
-		key := secrets.CanonicalTarget(name)
+		key := target.Canonical(name)
 		if _, dup := c.byKey[key]; dup {
 			return &Error{Line: t.Line, Field: field, Err: fmt.Errorf("names the same modem as another target (%s); keep one", key)}
 		}
@@ -397,7 +397,7 @@ func (c *Config) validate() error {
 			t.Pin = pin.Require(fp)
 		}
 		if t.Address != "" {
-			host, port, err := splitHostPort(t.Address)
+			host, port, err := target.SplitHostPort(t.Address)
 			if err != nil {
 				return &Error{Line: t.lineOf("address"), Field: field + ".address", Err: err}
 			}
@@ -405,7 +405,7 @@ func (c *Config) validate() error {
 				port = parsed.Port // the target's port when the address names none
 			}
 			t.Address = net.JoinHostPort(host, strconv.Itoa(port))
-			c.byAddress[secrets.CanonicalTarget(t.Address)] = t
+			c.byAddress[target.Canonical(t.Address)] = t
 		}
 		if t.Timeout < 0 {
 			return &Error{Line: t.lineOf("timeout"), Field: field + ".timeout", Err: errors.New("must not be negative")}
@@ -455,11 +455,11 @@ func knownDataset(d hitron.Dataset) bool {
 // Allows reports whether the profile may send credentials to target. Exact
 // entries compare canonical forms; regexp: entries must match the whole
 // host name (or host:port) of the canonical form.
-func (a *Auth) Allows(target string) bool {
+func (a *Auth) Allows(name string) bool {
 	if len(a.allowed) == 0 {
 		return true
 	}
-	canonical := secrets.CanonicalTarget(target)
+	canonical := target.Canonical(name)
 	host, _, _ := net.SplitHostPort(canonical)
 	for _, r := range a.allowed {
 		if r.rx == nil && r.exact == canonical || r.rx != nil && (r.rx.MatchString(host) || r.rx.MatchString(canonical)) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
+	"github.com/hitron-exporter/hitron-exporter/internal/target"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -22,6 +22,11 @@ const maxQueryBytes = 4096
 
 // maxProbeTimeout caps the budget a scrape-timeout header can ask for.
 const maxProbeTimeout = 120 * time.Second
+
+// WriteTimeout is the longest an answer may take, from the end of the
+// request's headers: the longest probe budget, plus time to send its
+// metrics. An answer its client does not read is dropped then.
+const WriteTimeout = maxProbeTimeout + 30*time.Second
 
 // providerParams are the probe parameters passed on to providers.
 var providerParams = []string{"ipa_vault_namespace"}
@@ -100,7 +105,7 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 		if err != nil || n < 1 || n > 65535 {
 			return req, "port", fmt.Errorf("_port must be a number from 1 to 65535")
 		}
-		req.Target = withPort(req.Target, n)
+		req.Target = target.WithPort(req.Target, n)
 	}
 	req.Auth = q.Get("auth")
 	req.Fingerprint = q.Get("fingerprint")
@@ -139,27 +144,6 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 		req.Timeout = min(max(budget, 100*time.Millisecond), maxProbeTimeout)
 	}
 	return req, "", nil
-}
-
-// withPort adds a port to a target that has none (the original exporter's
-// _port parameter).
-func withPort(target string, port int) string {
-	target = strings.TrimSuffix(target, "/")
-	rest := target
-	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
-	}
-	switch {
-	case strings.HasPrefix(rest, "["):
-		if strings.Contains(rest, "]:") {
-			return target
-		}
-	case strings.Count(rest, ":") == 1:
-		return target // has a port (an empty one is refused by the target parser)
-	case strings.Count(rest, ":") > 1:
-		return strings.Replace(target, rest, "["+rest+"]", 1) + ":" + strconv.Itoa(port)
-	}
-	return target + ":" + strconv.Itoa(port)
 }
 
 // writeDebug writes the probe's trace and metrics as plain text.

@@ -132,6 +132,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
+// Registry is where the exporter's own metrics (/metrics) are registered.
+func (s *Server) Registry() prometheus.Registerer { return s.metrics }
+
 // Prober returns the server's prober.
 func (s *Server) Prober() *probe.Prober { return s.prober }
 
