@@ -81,7 +81,8 @@ func TestHostileModemMemory(t *testing.T) {
 	}
 }
 
-// inFlight reads hitron_exporter_probes_in_flight and the rejections.
+// probeGauges reads hitron_exporter_probes_in_flight, the concurrency
+// rejections and the unsent answers from /metrics.
 func (e *exporter) probeGauges(t *testing.T) (inFlight, rejected, unsent float64) {
 	t.Helper()
 	_, body := e.fetch(t, "/metrics", nil)
