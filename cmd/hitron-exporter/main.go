@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,7 +74,8 @@ func run(args []string) int {
 	maxBodyBytes := app.Flag("probe.max-body-bytes", "Bytes a modem's answer may have; a longer one fails the probe (too_large).").Default(strconv.Itoa(probe.DefaultMaxBodyBytes)).Int64()
 	probeWriteTimeout := app.Flag("web.probe-write-timeout", "Time a probe's answer may take to be written once the probe is done; an answer not read by then is dropped.").Default(server.DefaultProbeWriteTimeout.String()).Duration()
 	demoMode := app.Flag("demo", "Start a simulated modem on loopback with file credentials and serve a landing page whose link probes it.").Bool()
-	demoData := app.Flag("demo.dataset", "Data set the demo modem serves.").Default(modemsim.DefaultDataSet).Enum(modemsim.DataSets()...)
+	demoData := app.Flag("demo.dataset", "Model whose pages the demo modem serves: "+strings.Join(modemsim.ModelDataSets(), ", ")+".").
+		Default(modemsim.DefaultDataSet).Enum(modemsim.ModelDataSets()...)
 	maxConnections := app.Flag("web.max-connections", "Maximum number of simultaneous connections across all listeners; when reached, the connection idle longest is closed to make room.").Default("2048").Int()
 	readTimeout := app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections.").Default("2m").Duration()
 	maxHeaderBytes := app.Flag("web.max-request-header-bytes", "Maximum size of a request's headers.").Default("32768").Int()

@@ -94,22 +94,22 @@ type CacheConfig struct {
 // Target says how to probe one known modem.
 type Target struct {
 	// Auth names the profile used when the probe names none.
-	Auth string `yaml:"auth"`
+	Auth string `yaml:"auth,omitempty"`
 	// Fingerprint is the pinned SHA-256 of the modem's certificate.
-	Fingerprint string `yaml:"fingerprint"`
+	Fingerprint string `yaml:"fingerprint,omitempty"`
 	// Address, when set, is the host:port connected to instead of the
 	// target's own (probe a name, connect to an IP).
-	Address string `yaml:"address"`
+	Address string `yaml:"address,omitempty"`
 	// Force sends forcelogoff=1, taking over a session a person left open.
-	Force bool `yaml:"force"`
+	Force bool `yaml:"force,omitempty"`
 	// Timeout caps probes of this target.
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout time.Duration `yaml:"timeout,omitempty"`
 	// TLS options for old firmware.
-	TLS TLSConfig `yaml:"tls"`
+	TLS TLSConfig `yaml:"tls,omitempty"`
 	// Datasets overrides the data pages fetched, in order.
-	Datasets []string `yaml:"datasets"`
+	Datasets []string `yaml:"datasets,omitempty"`
 	// Timezone of the modem's clock (an IANA name); default UTC.
-	Timezone string `yaml:"timezone"`
+	Timezone string `yaml:"timezone,omitempty"`
 
 	// Parsed forms.
 	Pin      pin.Pin          `yaml:"-"`
@@ -131,13 +131,17 @@ func (t *Target) lineOf(field string) int {
 // TLSConfig holds per-target TLS options.
 type TLSConfig struct {
 	// MinVersion: "1.0", "1.1", "1.2" (default) or "1.3".
-	MinVersion string `yaml:"min_version"`
+	MinVersion string `yaml:"min_version,omitempty"`
 	// CipherSuites are extra suites to offer, by Go/IANA name.
-	CipherSuites []string `yaml:"cipher_suites"`
+	CipherSuites []string `yaml:"cipher_suites,omitempty"`
 
 	MinVersionID uint16   `yaml:"-"`
 	CipherIDs    []uint16 `yaml:"-"`
 }
+
+// IsZero reports whether no TLS option was given (so /config leaves the
+// block out).
+func (t TLSConfig) IsZero() bool { return t.MinVersion == "" && len(t.CipherSuites) == 0 }
 
 // Error is a configuration error with its place in the file.
 type Error struct {

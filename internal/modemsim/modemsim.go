@@ -53,6 +53,23 @@ func DataSets() []string {
 	return names
 }
 
+// testDataSets are data sets made for tests (odd values, another
+// exporter's mock, single-channel extracts), not a model's pages: they are
+// no demo choices.
+var testDataSets = map[string]bool{"odd-values": true, "yrro-test": true, "CGNV4-FX4-firmware-comments": true}
+
+// ModelDataSets lists the data sets that are one real model's pages, the
+// --demo.dataset choices.
+func ModelDataSets() []string {
+	var names []string
+	for _, n := range DataSets() {
+		if !testDataSets[n] {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // Fault selects a misbehaviour of the simulated modem.
 type Fault string
 
@@ -105,6 +122,12 @@ type Config struct {
 	// CookieFloodCount is how many cookies FaultCookieFlood sets per
 	// answer (default 2000).
 	CookieFloodCount int
+	// CodewordGrowth, when set, makes the codeword counters move as on a
+	// live line: each read of dsinfo or dsofdminfo after the first adds this
+	// many corrected codewords and one uncorrectable one to every channel
+	// whose counters are plain integers (the demo sets it; tests that
+	// compare values with the data set leave it 0).
+	CodewordGrowth int64
 }
 
 // LoginAttempt is one POST /goform/login the simulator received.
@@ -151,6 +174,8 @@ type Simulator struct {
 	failures    int
 	lockedUntil time.Time
 	stats       Stats
+	// pageReads counts the reads of each codeword page (CodewordGrowth).
+	pageReads map[string]int64
 }
 
 // New builds a simulator; Start serves it.
@@ -183,7 +208,7 @@ func New(cfg Config) (*Simulator, error) {
 		cfg.OversizedBytes = 100 << 20
 	}
 	cfg.hostileDefaults()
-	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}}
+	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}, pageReads: map[string]int64{}}
 	if cfg.Certificate != nil {
 		s.cert = *cfg.Certificate
 	} else {
@@ -583,6 +608,13 @@ func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 	case FaultOversized:
 		s.writeOversized(w, r)
 		return
+	}
+	if s.cfg.CodewordGrowth > 0 && codewordPages[name] {
+		s.mu.Lock()
+		reads := s.pageReads[name]
+		s.pageReads[name]++
+		s.mu.Unlock()
+		body = growCodewords(body, reads, s.cfg.CodewordGrowth)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)

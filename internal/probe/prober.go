@@ -328,6 +328,9 @@ type Result struct {
 	Duration time.Duration
 	Trace    *Trace
 	Started  time.Time
+	// Data is what the modem's pages parsed into (nil when the probe read
+	// none). It is shared and must not be modified.
+	Data *hitron.Data
 	// Shared is true for callers that joined another caller's probe.
 	Shared bool
 

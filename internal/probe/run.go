@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
@@ -83,7 +84,7 @@ func (r *probeRun) observeTLS(o pin.Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tlsObserved = &o
-	r.trace.Addf("TLS: modem certificate %q, SHA-256 fingerprint %s, pin %s", o.Subject, o.Fingerprint, pinState(r.plan, o))
+	r.trace.Addf("TLS: modem certificate \"%s\", SHA-256 fingerprint %s, pin %s", printable(o.Subject), o.Fingerprint, pinState(r.plan, o))
 }
 
 // observation is the TLS handshake's observation, if one was made.
@@ -91,6 +92,18 @@ func (r *probeRun) observation() *pin.Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.tlsObserved
+}
+
+// printable is s with control characters replaced, so that a certificate
+// subject prints as the distinguished name it is (its escaping backslashes
+// single, not doubled as %q would) and still cannot start a trace line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 func pinState(plan *Plan, o pin.Observation) string {
@@ -320,6 +333,12 @@ func (r *probeRun) finish() *Result {
 	res := &Result{Metrics: set, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
 	if !success {
 		res.Reason, res.Err = r.reason, r.err
+	}
+	for _, parsed := range r.collectors {
+		if parsed {
+			res.Data = &r.data // at least one page was read
+			break
+		}
 	}
 	r.result = res
 	if r.quiet {

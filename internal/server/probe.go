@@ -34,29 +34,11 @@ var providerParams = []string{"ipa_vault_namespace"}
 // handleProbe serves /probe?target=…: 400 for a refused request, otherwise
 // 200 with the probe's metrics, probe_success 0 included.
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
-	// The slot is held until the answer is written: the answer's memory
-	// is the probe's.
-	if !s.admit.admit(w) {
+	plan, res, release, ok := s.runProbe(w, r)
+	if !ok {
 		return
 	}
-	defer s.admit.done()
-	req, reason, err := s.probeRequest(r)
-	if err != nil {
-		s.refuse(w, reason, err)
-		return
-	}
-	snap := s.acquireSnapshot()
-	defer snap.Release()
-	plan, err := probe.NewPlan(snap, req)
-	if err != nil {
-		s.refuse(w, "plan", err)
-		return
-	}
-	res := s.prober.Probe(r.Context(), plan)
-	// A client that does not read the answer would hold it, and the
-	// probe's slot, for ever: the answer is dropped past the deadline.
-	// (Not supported by every ResponseWriter, e.g. a test recorder.)
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.ProbeWriteTimeout))
+	defer release()
 	// No gzip: a probe answer is a few tens of kilobytes sent once per
 	// scrape, and compressing it cost more CPU than the rest of the probe.
 	buf := s.answers.get()
@@ -68,12 +50,46 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
 	}
 	bw.send()
-	// (net/http clears the deadline once the answer is done: a kept-alive
-	// connection carries the next request without it.)
 	if bw.err != nil {
 		s.unsent.Inc()
 		s.log.Debug("probe answer not written in full", zap.String("target", plan.Target.Raw), zap.Error(bw.err))
 	}
+}
+
+// runProbe probes the modem r asks for and notes the result for its
+// /modem page; a refused request is answered here and ok is false. The
+// caller calls release once it has written the answer.
+//
+// Past --probe.max-concurrent probes in flight it answers 503 at once. The
+// slot is held until release, after the answer is written: the answer's
+// memory is the probe's. A client that does not read the answer would
+// hold both for ever, so the answer must be written within
+// ProbeWriteTimeout of the probe's end.
+func (s *Server) runProbe(w http.ResponseWriter, r *http.Request) (plan *probe.Plan, res *probe.Result, release func(), ok bool) {
+	if !s.admit.admit(w) {
+		return nil, nil, nil, false
+	}
+	req, reason, err := s.probeRequest(r)
+	if err != nil {
+		s.admit.done()
+		s.refuse(w, reason, err)
+		return nil, nil, nil, false
+	}
+	snap := s.acquireSnapshot()
+	plan, err = probe.NewPlan(snap, req)
+	if err != nil {
+		snap.Release()
+		s.admit.done()
+		s.refuse(w, "plan", err)
+		return nil, nil, nil, false
+	}
+	res = s.prober.Probe(r.Context(), plan)
+	s.modems.record(plan.Target.Raw, res)
+	// (Not supported by every ResponseWriter, e.g. a test recorder. net/http
+	// clears the deadline once the answer is done: a kept-alive connection
+	// carries the next request without it.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.ProbeWriteTimeout))
+	return plan, res, func() { snap.Release(); s.admit.done() }, true
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {

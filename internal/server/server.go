@@ -78,6 +78,8 @@ type Server struct {
 	// written in full.
 	admit  *admission
 	unsent prometheus.Counter
+	// modems holds each recently probed modem's last probe for /modem.
+	modems *modemStore
 }
 
 // New builds a server and loads the configuration once. An invalid
@@ -126,6 +128,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg,
 		MaxModems: o.MaxModems, MaxQueued: o.MaxQueuedPerModem,
 		MaxPageRows: o.MaxPageRows, MaxSamples: o.MaxSamples, MaxBodyBytes: o.MaxBodyBytes})
+	s.modems = newModemStore(maxModemPages, reg)
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -204,6 +207,8 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/", s.handleLanding)
 	r.Method(http.MethodGet, "/probe", s.crossSite.Get("/probe", http.HandlerFunc(s.handleProbe)))
 	r.Get("/probes/{id}", s.handleProbeTrace)
+	r.Get("/modem", s.handleModem)
+	r.Method(http.MethodPost, "/modem", s.crossSite.Post("/modem", http.HandlerFunc(s.handleModemProbe)))
 	r.Get("/config", s.handleConfig)
 	r.Get("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Healthy\n")) })
 	r.Get("/-/ready", s.handleReady)
