@@ -4,8 +4,9 @@
 // cipher suites, the preSession/login/logout flow, a single administrator
 // session ("Repeat Login"), 302 to the login page when logged out, lock-out
 // ("LoginProtect") after repeated wrong passwords, and one request at a time.
-// Faults (slow, garbage, truncated, oversized, HTTP errors, lost sessions)
-// can be switched on at run time.
+// Faults (slow, garbage, truncated, oversized, HTTP errors, lost sessions,
+// and a hostile server's amplified rows, dripped bytes, endless headers and
+// cookie floods) can be switched on at run time.
 package modemsim
 
 import (
@@ -86,7 +87,8 @@ const (
 )
 
 // Faults lists every fault, for flags and tests.
-var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage}
+var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage,
+	FaultAmplify, FaultDripBody, FaultDripHeaders, FaultEndlessHeaders, FaultCookieFlood}
 
 // Config configures a simulator.
 type Config struct {
@@ -111,6 +113,15 @@ type Config struct {
 	ModernTLS bool
 	// Certificate, when set, is served instead of a generated one.
 	Certificate *tls.Certificate
+	// AmplifyBytes is the body length of FaultAmplify's row pages
+	// (default just under 4 MiB).
+	AmplifyBytes int
+	// DripDelay is the wait between bytes of FaultDripBody and
+	// FaultDripHeaders (default 100 ms).
+	DripDelay time.Duration
+	// CookieFloodCount is how many cookies FaultCookieFlood sets per
+	// answer (default 2000).
+	CookieFloodCount int
 	// CodewordGrowth, when set, makes the codeword counters move as on a
 	// live line: each read of dsinfo or dsofdminfo after the first adds this
 	// many corrected codewords and one uncorrectable one to every channel
@@ -196,6 +207,7 @@ func New(cfg Config) (*Simulator, error) {
 	if cfg.OversizedBytes <= 0 {
 		cfg.OversizedBytes = 100 << 20
 	}
+	cfg.hostileDefaults()
 	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}, pageReads: map[string]int64{}}
 	if cfg.Certificate != nil {
 		s.cert = *cfg.Certificate
@@ -396,6 +408,12 @@ func (s *Simulator) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Server", "GoAhead-Webs")
+		s.mu.Lock()
+		flood := s.fault == FaultCookieFlood
+		s.mu.Unlock()
+		if flood {
+			s.floodCookies(w)
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -556,6 +574,13 @@ func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSuffix(page, ".asp")
 	if name == page || strings.ContainsAny(name, "/\\.") {
 		http.NotFound(w, r)
+		return
+	}
+	fixture := func() ([]byte, bool) {
+		b, err := fixtures.ReadFile(path.Join("fixtures", dataSet, name+".json"))
+		return b, err == nil
+	}
+	if s.serveHostile(w, r, fault, name, fixture) {
 		return
 	}
 	body, err := fixtures.ReadFile(path.Join("fixtures", dataSet, name+".json"))

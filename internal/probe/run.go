@@ -62,6 +62,11 @@ func (r *probeRun) stage(name string, d time.Duration) {
 func (r *probeRun) fail(reason string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.failLocked(reason, err)
+}
+
+// failLocked is fail with r.mu held.
+func (r *probeRun) failLocked(reason string, err error) {
 	if r.reason == "" {
 		r.reason, r.err = reason, err
 	}
@@ -232,9 +237,13 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
 			}
 			continue
 		}
-		if err := r.data.Parse(ds, body); err != nil {
+		if err := r.data.ParseLimit(ds, body, r.p.maxRows); err != nil {
 			r.collectors[string(ds)] = false
-			r.fail(ReasonBadResponse, fmt.Errorf("%s: %w", ds, err))
+			reason := ReasonBadResponse
+			if errors.Is(err, hitron.ErrTooLarge) {
+				reason = ReasonTooLarge
+			}
+			r.fail(reason, fmt.Errorf("%s: %w", ds, err))
 			continue
 		}
 		r.collectors[string(ds)] = true
@@ -275,11 +284,22 @@ func (r *probeRun) finish() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	dur := time.Since(r.start)
+	// The modem's samples first, bounded: a probe over the bound keeps
+	// none of them, only its own metrics, and fails too_large.
+	set := collector.NewSet()
+	if r.stages["login"] > 0 {
+		set.SetMaxSamples(r.p.maxSamples)
+		collector.New(&r.data, r.plan.Location).AddTo(set)
+		if set.Overflowed() {
+			r.failLocked(ReasonTooLarge, fmt.Errorf("the modem's data make more than %d samples (--probe.max-samples); none are kept", r.p.maxSamples))
+			set = collector.NewSet()
+		}
+		set.SetMaxSamples(0)
+	}
 	success := r.reason == "" && r.stages["login"] > 0
 	if r.reason == "" && !success {
 		r.reason, r.err = ReasonBadResponse, errors.New("probe did not log in")
 	}
-	set := collector.NewSet()
 	add := set.Add
 	add(successDesc, b2f(success))
 	add(durationDesc, dur.Seconds())
@@ -309,9 +329,6 @@ func (r *probeRun) finish() *Result {
 	}
 	source, profile := r.plan.SourceName()
 	add(sourceDesc, 1, source, profile)
-	if r.stages["login"] > 0 {
-		collector.New(&r.data, r.plan.Location).AddTo(set)
-	}
 
 	res := &Result{Metrics: set, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
 	if !success {

@@ -145,7 +145,7 @@ func writeOrCompare(t *testing.T, probeFams, ownFams map[string]*family) {
 	render("On /probe", "One fresh registry per probe. The `hitron_channel_*`, `hitron_system_*`, `hitron_traffic_*`, "+
 		"`hitron_network_*` and `hitron_cm_bpi_info` families keep the original Python exporter's names and labels. "+
 		"`hitron_probe_failure_info` reasons: `bad_credentials`, `session_busy`, `locked_out`, `pin_mismatch`, `tls`, "+
-		"`connect`, `timeout`, `http_status`, `bad_response`, `not_logged_in`, `credentials`, `backoff`.", probeFams, true, &b)
+		"`connect`, `timeout`, `http_status`, `bad_response`, `not_logged_in`, `credentials`, `backoff`, `too_large`.", probeFams, true, &b)
 	render("On /metrics", "The exporter's own metrics (plus the standard `go_*` and `process_*` collectors). Providers "+
 		"add their own families (Vault token expiry, FreeIPA ticket expiry, request counts) once configured; see the "+
 		"credentials documents.", ownFams, false, &b)

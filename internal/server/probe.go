@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
+	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
 	"github.com/hitron-exporter/hitron-exporter/internal/target"
@@ -38,25 +39,39 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
-		s.writeDebug(w, plan, res)
-		return
-	}
 	// No gzip: a probe answer is a few tens of kilobytes sent once per
 	// scrape, and compressing it cost more CPU than the rest of the probe.
 	buf := s.answers.get()
 	defer s.answers.put(buf)
 	bw := &bufferedResponse{ResponseWriter: w, body: buf}
-	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
+		s.writeDebug(bw, plan, res)
+	} else {
+		promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+	}
 	bw.send()
+	if bw.err != nil {
+		s.unsent.Inc()
+		s.log.Debug("probe answer not written in full", zap.String("target", plan.Target.Raw), zap.Error(bw.err))
+	}
 }
 
 // runProbe probes the modem r asks for and notes the result for its
 // /modem page; a refused request is answered here and ok is false. The
 // caller calls release once it has written the answer.
+//
+// Past --probe.max-concurrent probes in flight it answers 503 at once. The
+// slot is held until release, after the answer is written: the answer's
+// memory is the probe's. A client that does not read the answer would
+// hold both for ever, so the answer must be written within
+// ProbeWriteTimeout of the probe's end.
 func (s *Server) runProbe(w http.ResponseWriter, r *http.Request) (plan *probe.Plan, res *probe.Result, release func(), ok bool) {
+	if !s.admit.admit(w) {
+		return nil, nil, nil, false
+	}
 	req, reason, err := s.probeRequest(r)
 	if err != nil {
+		s.admit.done()
 		s.refuse(w, reason, err)
 		return nil, nil, nil, false
 	}
@@ -64,12 +79,17 @@ func (s *Server) runProbe(w http.ResponseWriter, r *http.Request) (plan *probe.P
 	plan, err = probe.NewPlan(snap, req)
 	if err != nil {
 		snap.Release()
+		s.admit.done()
 		s.refuse(w, "plan", err)
 		return nil, nil, nil, false
 	}
 	res = s.prober.Probe(r.Context(), plan)
 	s.modems.record(plan.Target.Raw, res)
-	return plan, res, snap.Release, true
+	// (Not supported by every ResponseWriter, e.g. a test recorder. net/http
+	// clears the deadline once the answer is done: a kept-alive connection
+	// carries the next request without it.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.ProbeWriteTimeout))
+	return plan, res, func() { snap.Release(); s.admit.done() }, true
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {
