@@ -121,7 +121,7 @@ func (m *rawModem) exchange(ctx context.Context, password string) error {
 		return err
 	}
 	defer c.Close()
-	s, err := c.Login(ctx, "admin", password, false)
+	s, err := c.Login(ctx, hitron.CGN{}, hitron.Credentials{Username: "admin", Password: password})
 	if err != nil {
 		return err
 	}

@@ -93,11 +93,9 @@ func (r *probeRun) httpTrace(ev hitron.TraceEvent) {
 	} else {
 		r.trace.Addf("HTTP %s %s → %d, %d bytes, %s", ev.Method, ev.Path, ev.Status, ev.Bytes, ev.Duration.Round(time.Microsecond))
 	}
-	switch ev.Path {
-	case "/":
-		r.stage("connect", ev.Duration)
-	case "/goform/login":
-		r.stage("login", ev.Duration)
+	switch ev.Stage {
+	case hitron.StageConnect, hitron.StageDetect, hitron.StageLogin:
+		r.stage(ev.Stage, ev.Duration)
 	}
 }
 
@@ -139,7 +137,7 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Cr
 			r.trace.Addf("logged out the session whose logout failed earlier")
 		}
 	}
-	s, err := c.Login(ctx, creds.Username(), creds.Password(), r.plan.Force)
+	s, err := c.Login(ctx, hitron.CGN{}, hitron.Credentials{Username: creds.Username(), Password: creds.Password(), Force: r.plan.Force})
 	outcome := "success"
 	if err != nil {
 		outcome = classify(err)
@@ -193,7 +191,7 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
 			}
 			continue
 		}
-		if err := r.data.Parse(ds, body); err != nil {
+		if err := s.Parse(&r.data, ds, body); err != nil {
 			r.collectors[string(ds)] = false
 			r.fail(ReasonBadResponse, fmt.Errorf("%s: %w", ds, err))
 			continue
