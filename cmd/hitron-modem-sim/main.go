@@ -1,6 +1,7 @@
-// Command hitron-modem-sim runs the simulated Hitron CGN modem on its own,
-// for trying the exporter, Prometheus set-ups and load tests without
-// hardware. It prints the certificate fingerprint to pin.
+// Command hitron-modem-sim runs the simulated Hitron modem on its own, in
+// any login dialect (-dialect), for trying the exporter, Prometheus set-ups
+// and load tests without hardware. It prints the certificate fingerprint to
+// pin.
 package main
 
 import (
@@ -33,11 +34,18 @@ func run(args []string) int {
 	certFile := fs.String("cert", "", "PEM certificate to serve (default: a generated device-like one).")
 	keyFile := fs.String("key", "", "PEM key for -cert.")
 	modern := fs.Bool("modern-tls", false, "Offer Go's default TLS instead of the device's TLS 1.2 with RSA key exchange.")
+	dialect := fs.String("dialect", "", "Login dialect to speak: "+strings.Join(modemsim.Dialects, ", ")+" (default: the data set's, open for CODA-45/CODA-56, cgn otherwise).")
+	passwordField := fs.String("password-field", "pws", "Password form field of the coda-userid login: pws (Rogers) or pwd (Shaw).")
+	plainHTTP := fs.Bool("insecure-http", false, "Serve plain HTTP instead of HTTPS, as some CODA firmware does.")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	cfg := modemsim.Config{
 		Username: *username, DataSet: *dataSet, Latency: *latency, LockAfter: *lockAfter, LockFor: *lockFor, ModernTLS: *modern,
+		Dialect: *dialect, PasswordField: *passwordField, PlainHTTP: *plainHTTP,
+	}
+	if cfg.Dialect == "" {
+		cfg.Dialect = modemsim.DefaultDialect(*dataSet)
 	}
 	if *passwordFile != "" {
 		raw, err := os.ReadFile(*passwordFile)
@@ -65,7 +73,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Printf("simulated %s modem on %s\nfingerprint: %s\n", *dataSet, sim.URL(), sim.Fingerprint())
+	fmt.Printf("simulated %s modem (dialect %s) on %s\nfingerprint: %s\n", *dataSet, sim.Dialect(), sim.URL(), sim.Fingerprint())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
