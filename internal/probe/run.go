@@ -78,7 +78,7 @@ func (r *probeRun) observation() *pin.Observation {
 
 func pinState(plan *Plan, o pin.Observation) string {
 	switch {
-	case plan.Pin.IsZero():
+	case !plan.Pin.IsSet():
 		return "not set"
 	case o.Matched:
 		return "matched"
@@ -252,7 +252,7 @@ func (r *probeRun) finish() *Result {
 	}
 	if o := r.tlsObserved; o != nil {
 		add(certDesc, 1, strings.ToLower(o.Fingerprint.String()), o.Subject)
-		if !r.plan.Pin.IsZero() {
+		if r.plan.Pin.IsSet() {
 			add(pinDesc, b2f(o.Matched))
 		}
 	}
@@ -278,7 +278,7 @@ func (r *probeRun) finish() *Result {
 	}
 	r.p.metrics.probes.WithLabelValues(resultLabel(success), res.Reason).Inc()
 	fields := []zap.Field{zap.String("target", r.plan.Target.Raw), zap.Duration("duration", dur)}
-	if o := r.tlsObserved; o != nil && r.plan.Pin.IsZero() {
+	if o := r.tlsObserved; o != nil && !r.plan.Pin.IsSet() {
 		r.p.log.Warn("probe without a pinned fingerprint: the modem is not authenticated; pin it with fingerprint= or under targets:",
 			append(fields, zap.String("observed_fingerprint", o.Fingerprint.String()))...)
 	}

@@ -276,7 +276,7 @@ func TestSessionBusyLockoutAndForce(t *testing.T) {
 	e.assertSessionFreed()
 
 	// Someone else locks the modem with wrong passwords.
-	c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: e.sim.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: e.sim.Fingerprint()})})
+	c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: e.sim.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: pin.Require(e.sim.Fingerprint())})})
 	if err != nil {
 		t.Fatal(err)
 	}

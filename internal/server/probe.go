@@ -153,7 +153,7 @@ func (s *Server) writeDebug(w http.ResponseWriter, plan *probe.Plan, res *probe.
 	fmt.Fprintf(&b, "Probe of %s\n", plan.Target.Raw)
 	fmt.Fprintf(&b, "  connect to: %s\n  credentials: %s (profile %q)\n", dialTarget(plan), source, profile)
 	pinText := "none (the modem is not authenticated)"
-	if !plan.Pin.IsZero() {
+	if plan.Pin.IsSet() {
 		pinText = plan.Pin.String()
 		if plan.PinConfigured {
 			pinText += " (from targets:)"
