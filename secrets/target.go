@@ -7,19 +7,22 @@ import (
 )
 
 // CanonicalTarget returns the canonical "host:port" form of a probe target
-// (host, host:port, [v6]:port or https://host:port): the scheme and a
-// trailing slash dropped, the host lower-cased without a trailing dot, and
-// port 443 when none is given. Different spellings of one modem have one
+// (host, host:port, [v6]:port, https://host:port or http://host:port): the
+// scheme and a trailing slash dropped, the host lower-cased without a
+// trailing dot, and port 443 when none is given (80 for http://). Different spellings of one modem have one
 // canonical form, so lookups by target (pins, per-target credentials,
 // allow-lists) cannot be side-stepped by respelling it. Input that does not
 // parse is returned lower-cased.
 func CanonicalTarget(target string) string {
 	s := strings.TrimSpace(target)
+	port := "443"
 	if i := strings.Index(s, "://"); i >= 0 && strings.EqualFold(s[:i], "https") {
 		s = s[i+3:]
+	} else if i >= 0 && strings.EqualFold(s[:i], "http") {
+		s, port = s[i+3:], "80"
 	}
 	s = strings.TrimSuffix(s, "/")
-	host, port := s, "443"
+	host := s
 	if h, p, err := net.SplitHostPort(s); err == nil {
 		host, port = h, p
 	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {

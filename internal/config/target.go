@@ -17,24 +17,31 @@ type ProbeTarget struct {
 	Raw string
 	// Host is the host name or IP address.
 	Host string
-	// Port is the TCP port (443 by default).
+	// Port is the TCP port (443 by default, 80 for http://).
 	Port int
+	// Scheme is "https", or "http" for a target given as http:// (allowed
+	// only where its targets: entry sets insecure_http).
+	Scheme string
 }
 
 // HostPort returns host:port, bracketing IPv6 addresses.
 func (t ProbeTarget) HostPort() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
 
 // URL returns the modem's base URL.
-func (t ProbeTarget) URL() *url.URL { return &url.URL{Scheme: "https", Host: t.HostPort()} }
+func (t ProbeTarget) URL() *url.URL { return &url.URL{Scheme: t.Scheme, Host: t.HostPort()} }
+
+// Insecure reports whether the target is reached without TLS.
+func (t ProbeTarget) Insecure() bool { return t.Scheme == "http" }
 
 // hostName matches a DNS name (letters, digits, hyphens, dots, underscores).
 var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$`)
 
 // ParseTarget reads a target: host, host:port, [v6]:port or
-// https://host[:port]. The port defaults to 443. Plain http is refused:
-// credentials only travel over pinned TLS.
+// https://host[:port], or http://host[:port] (port 80 by default), which
+// the caller allows only for targets configured with insecure_http. The
+// port defaults to 443.
 func ParseTarget(s string) (ProbeTarget, error) {
-	t := ProbeTarget{Raw: s, Port: 443}
+	t := ProbeTarget{Raw: s, Port: 443, Scheme: "https"}
 	if s == "" {
 		return t, errors.New("target is empty")
 	}
@@ -44,14 +51,18 @@ func ParseTarget(s string) (ProbeTarget, error) {
 	rest := s
 	if i := strings.Index(rest, "://"); i >= 0 {
 		scheme := strings.ToLower(rest[:i])
-		if scheme != "https" {
-			return t, fmt.Errorf("scheme %q is not supported: the modem is only reached over https", scheme)
+		switch scheme {
+		case "https":
+		case "http":
+			t.Scheme, t.Port = "http", 80
+		default:
+			return t, fmt.Errorf("scheme %q is not supported: the modem is reached over https (or http where insecure_http allows it)", scheme)
 		}
 		rest = rest[i+3:]
 		rest = strings.TrimSuffix(rest, "/")
 	}
 	if strings.ContainsAny(rest, "/?#@ \t\r\n\\") {
-		return t, errors.New("target must be host, host:port or https://host:port, without path, query or user")
+		return t, errors.New("target must be host, host:port or https://host:port (http:// with insecure_http), without path, query or user")
 	}
 	host, port, err := splitHostPort(rest)
 	if err != nil {

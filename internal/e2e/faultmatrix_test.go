@@ -237,7 +237,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				defer c.Close()
 				for i := 0; i < 2; i++ {
-					_, _ = c.Login(context.Background(), "admin", fmt.Sprintf("guess-%d", i), false)
+					_, _ = c.Login(context.Background(), hitron.CGN{}, hitron.Credentials{Username: "admin", Password: fmt.Sprintf("guess-%d", i)})
 				}
 				lockedBefore = len(locked.Stats().LoginAttempts)
 				if got := locked.Stats().LoginAttempts[lockedBefore-1].Result; !strings.HasPrefix(got, "LoginProtect=") {

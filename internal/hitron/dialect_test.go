@@ -28,7 +28,7 @@ func simClient(t *testing.T, cfg modemsim.Config, events *[]TraceEvent) (*modems
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	base, _ := url.Parse(sim.URL())
-	c, err := New(Options{BaseURL: base, TLS: pin.ClientConfig(pin.Options{Pin: sim.Fingerprint()}),
+	c, err := New(Options{BaseURL: base, TLS: pin.ClientConfig(pin.Options{Pin: pin.Require(sim.Fingerprint())}),
 		Trace: func(ev TraceEvent) { *events = append(*events, ev) }})
 	if err != nil {
 		t.Fatal(err)

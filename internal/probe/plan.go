@@ -68,6 +68,10 @@ type Plan struct {
 	Key string
 	// StateKey identifies the device (dial address) for serialisation.
 	StateKey string
+	// Dialect is the configured login dialect (hitron.DialectAuto unless
+	// the target's entry names one); PasswordField the coda-userid field.
+	Dialect       string
+	PasswordField string
 }
 
 // NewPlan resolves and checks a request against a configuration snapshot.
@@ -80,7 +84,8 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	// Matched canonically: https://, :443, case or a trailing dot do not
 	// make a configured modem look unconfigured.
 	tcfg := s.Config.Lookup(target.HostPort())
-	p := &Plan{Target: target, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params}
+	p := &Plan{Target: target, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params,
+		Dialect: hitron.DialectAuto}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
 		// address keeps its pin.
@@ -99,6 +104,18 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		if tcfg.Location != nil {
 			p.Location = tcfg.Location
 		}
+		if tcfg.Dialect != "" {
+			p.Dialect = tcfg.Dialect
+		}
+		p.PasswordField = tcfg.PasswordField
+	}
+	if target.Insecure() {
+		if tcfg == nil || !tcfg.InsecureHTTP {
+			return nil, refuse("target %q is plain HTTP: only targets listed under targets: with insecure_http: true may be", r.Target)
+		}
+		if r.Fingerprint != "" {
+			return nil, refuse("a plain-HTTP target presents no certificate: fingerprint= cannot be checked")
+		}
 	}
 	if r.Fingerprint != "" {
 		fp, err := pin.Parse(r.Fingerprint)
@@ -116,6 +133,9 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		authName = tcfg.Auth
 	}
 	switch {
+	case p.Dialect == hitron.DialectOpen:
+		// The modem needs no credentials: none are resolved, located or
+		// sent, whatever the request or the target name.
 	case r.URLCredentials != nil:
 		if r.Auth != "" {
 			return nil, refuse("give either auth= or usr/pwd, not both")
@@ -131,6 +151,10 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 				return nil, refuse("no auth profile: pass auth=<profile> or define a profile named %q under auths: in the configuration", config.DefaultAuth)
 			}
 			return nil, refuse("unknown auth profile %q", authName)
+		}
+		if prof.Auth.RequiresFingerprint(prof.Local) && target.Insecure() {
+			return nil, refuse("auth profile %q sends credentials only over pinned TLS; %q is plain HTTP "+
+				"(set the target's dialect: open if the modem needs no login, or use a profile with require_fingerprint: false)", authName, r.Target)
 		}
 		if prof.Auth.RequiresFingerprint(prof.Local) && !p.PinConfigured {
 			return nil, refuse("auth profile %q sends credentials only to targets listed under targets: with a fingerprint; "+
@@ -173,6 +197,7 @@ func (p *Plan) key() string {
 	write(p.Target.Raw)
 	write(p.Pin.Key())
 	write(strconv.FormatBool(p.Force))
+	write(p.Dialect + "\x00" + p.PasswordField)
 	for _, d := range p.Datasets {
 		write(string(d))
 	}
@@ -189,7 +214,10 @@ func (p *Plan) key() string {
 
 // SourceName is the credential source for the info metric.
 func (p *Plan) SourceName() (source, profile string) {
-	if p.Profile == nil {
+	switch {
+	case p.Profile == nil && p.Creds == nil:
+		return "none", ""
+	case p.Profile == nil:
 		return "url", ""
 	}
 	return p.Profile.Auth.Provider, p.Profile.Name
