@@ -47,6 +47,9 @@ type probeRun struct {
 	tlsObserved *pin.Observation
 	reason      string
 	err         error
+	// logout is the outcome of the logout after a successful login (nil
+	// when the probe never logged in).
+	logout *bool
 	// quiet results are not counted or logged (an abandoned caller's copy).
 	quiet bool
 }
@@ -72,6 +75,13 @@ func (r *probeRun) fail(reason string, err error) {
 		r.reason, r.err = reason, err
 	}
 	r.trace.Addf("FAILED (%s): %v", reason, err)
+}
+
+// loggedOut records whether the modem accepted the logout.
+func (r *probeRun) loggedOut(ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logout = &ok
 }
 
 func (r *probeRun) observeTLS(o pin.Observation) {
@@ -224,6 +234,7 @@ var (
 	pinDesc       = collector.NewGauge("hitron_tls_pin_match", "Whether the modem's certificate matched the pinned fingerprint (present only when a pin was given).")
 	collectorDesc = collector.NewGauge("hitron_scrape_collector_success", "Whether a data page was read and parsed.", "collector")
 	collDurDesc   = collector.NewGauge("hitron_scrape_collector_duration_seconds", "Time to read a data page.", "collector")
+	logoutDesc    = collector.NewGauge("hitron_probe_logout_success", "Whether the modem accepted the logout after the probe logged in (present only when it logged in); 0 means its single session may stay taken, and nobody can log in until it expires.")
 	sourceDesc    = collector.NewGauge("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", "source", "profile")
 	dialectDesc   = collector.NewGauge("hitron_modem_dialect_info", "The modem's login dialect this probe used (value 1): cgn, open or coda-userid; auto when it could not be told.", "dialect")
 	insecureDesc  = collector.NewGauge("hitron_tls_insecure", "1 when the modem was reached over plain HTTP (insecure_http: nothing authenticates it), else 0.")
@@ -262,6 +273,9 @@ func (r *probeRun) finish() *Result {
 	}
 	for c, d := range r.collectDur {
 		add(collDurDesc, d.Seconds(), c)
+	}
+	if r.logout != nil {
+		add(logoutDesc, b2f(*r.logout))
 	}
 	source, profile := r.plan.SourceName()
 	add(sourceDesc, 1, source, profile)
@@ -406,7 +420,7 @@ func (r *probeRun) converse(ctx context.Context) {
 		return
 	}
 	r.fetch(work, session)
-	r.logout(ctx, session, logoutReserve)
+	r.endSession(ctx, session, logoutReserve)
 }
 
 // knownDialect is the dialect known without asking the modem: the
@@ -575,19 +589,21 @@ func (r *probeRun) open(ctx, work context.Context, c *hitron.Client, pre *hitron
 	return session
 }
 
-// logout ends the session; a failed logout is remembered so that the next
+// endSession logs the session out; a failed logout is remembered so that the next
 // probe logs that session out first.
-func (r *probeRun) logout(ctx context.Context, s *hitron.Session, logoutReserve time.Duration) {
+func (r *probeRun) endSession(ctx context.Context, s *hitron.Session, logoutReserve time.Duration) {
 	if !r.dialect.NeedsCredentials() {
 		return // no session on the modem to end
 	}
 	if err := s.Logout(ctx, max(logoutReserve, time.Second)); err != nil {
 		r.dev.keepStale(s)
 		r.p.metrics.logouts.WithLabelValues("error").Inc()
+		r.loggedOut(false)
 		r.trace.Addf("logout failed: %v", err)
 		r.p.log.Warn("logout failed; the modem's session may stay taken until it times out",
 			zap.String("target", r.plan.Target.Raw), zap.Error(err))
 		return
 	}
 	r.p.metrics.logouts.WithLabelValues("success").Inc()
+	r.loggedOut(true)
 }

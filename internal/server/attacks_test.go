@@ -49,3 +49,25 @@ targets:
 		t.Fatalf("config error = %v, want one naming the fingerprint and saying all zeros", err)
 	}
 }
+
+// TestReloadBetweenLoadAndAcquire: a reload that retires the snapshot a
+// probe has just loaded, before the probe acquires it, used to leave the
+// probe on a snapshot whose providers were already closed. The window is
+// provoked by hand: load, reload, then acquire.
+func TestReloadBetweenLoadAndAcquire(t *testing.T) {
+	e := newEnv(t, modemsim.Config{}, pinnedConfig)
+	loaded := e.srv.current.Load()
+	if err := e.srv.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Acquire() {
+		loaded.Release()
+		t.Fatal("a retired snapshot was acquired: its providers are closed")
+	}
+	got := e.srv.acquireSnapshot()
+	defer got.Release()
+	if got == loaded || got != e.srv.Snapshot() {
+		t.Fatal("acquireSnapshot did not return the current snapshot")
+	}
+	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 1")
+}

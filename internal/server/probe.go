@@ -33,8 +33,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, reason, err)
 		return
 	}
-	snap := s.current.Load()
-	snap.Acquire()
+	snap := s.acquireSnapshot()
 	defer snap.Release()
 	plan, err := probe.NewPlan(snap, req)
 	if err != nil {

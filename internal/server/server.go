@@ -107,6 +107,17 @@ func (s *Server) Prober() *probe.Prober { return s.prober }
 // Snapshot returns the configuration in use.
 func (s *Server) Snapshot() *probe.Snapshot { return s.current.Load() }
 
+// acquireSnapshot returns the current snapshot, acquired. A snapshot is
+// retired only after it was swapped out, so a failed Acquire means a newer
+// one is already current: load again.
+func (s *Server) acquireSnapshot() *probe.Snapshot {
+	for {
+		if snap := s.current.Load(); snap.Acquire() {
+			return snap
+		}
+	}
+}
+
 // Reload loads and builds the configuration and swaps it in. On error the
 // old configuration keeps serving.
 func (s *Server) Reload(ctx context.Context) error {
