@@ -17,6 +17,7 @@
 package modemsim
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -27,10 +28,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -148,13 +151,16 @@ type Stats struct {
 	Logins       int
 	// LoginRequests counts every request to a login path, whatever its
 	// dialect or outcome (an open modem must see none).
-	LoginRequests  int
-	Logouts        int
-	RepeatLogins   int
-	MaxInFlight    int
-	SessionActive  bool
-	ConcurrentSeen bool
-	LoginAttempts  []LoginAttempt
+	LoginRequests int
+	// PasswordElsewhere counts requests other than a login whose path,
+	// query, headers or body carried the password the modem accepts.
+	PasswordElsewhere int
+	Logouts           int
+	RepeatLogins      int
+	MaxInFlight       int
+	SessionActive     bool
+	ConcurrentSeen    bool
+	LoginAttempts     []LoginAttempt
 }
 
 // Simulator is a running simulated modem.
@@ -437,8 +443,33 @@ func (s *Simulator) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Server", "GoAhead-Webs")
+		if !(r.Method == http.MethodPost && r.URL.Path == "/goform/login") && s.carriesPassword(r) {
+			s.mu.Lock()
+			s.stats.PasswordElsewhere++
+			s.mu.Unlock()
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// carriesPassword reports whether r's path, query, headers or body (which
+// it puts back) contain the password the modem accepts.
+func (s *Simulator) carriesPassword(r *http.Request) bool {
+	s.mu.Lock()
+	pw := s.password
+	s.mu.Unlock()
+	found := strings.Contains(r.URL.RawPath+r.URL.Path+"?"+r.URL.RawQuery, pw)
+	for _, vs := range r.Header {
+		for _, v := range vs {
+			found = found || strings.Contains(v, pw)
+		}
+	}
+	if r.Body != nil {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		found = found || bytes.Contains(body, []byte(pw)) || strings.Contains(string(body), url.QueryEscape(pw))
+	}
+	return found
 }
 
 func (s *Simulator) lockSerial(ctx context.Context) bool {

@@ -136,6 +136,9 @@ func TestProbeEachDialect(t *testing.T) {
 				if !strings.Contains(body, "hitron_downstream_power_dbmv{") {
 					t.Fatalf("no channel metrics:\n%s", body)
 				}
+				if !tt.lookups && !strings.Contains(body, `hitron_credential_source_info{profile="",source="none"} 1`) {
+					t.Fatalf("an open modem names a credential source:\n%s", body)
+				}
 				if i == 1 && tt.dialect == "" && !strings.Contains(r.Trace.String(), "remembered") {
 					t.Fatalf("the second probe detected again:\n%s", r.Trace)
 				}

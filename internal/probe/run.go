@@ -278,6 +278,9 @@ func (r *probeRun) finish() *Result {
 		add(logoutDesc, b2f(*r.logout))
 	}
 	source, profile := r.plan.SourceName()
+	if r.dialect != nil && !r.dialect.NeedsCredentials() {
+		source, profile = "none", "" // detected open: nothing was looked up
+	}
 	add(sourceDesc, 1, source, profile)
 	dialect := r.plan.Dialect
 	if r.dialect != nil {
