@@ -3,6 +3,7 @@ package hitron
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -187,5 +188,66 @@ func TestDialectByName(t *testing.T) {
 		if (err != nil) != tt.wantErr || err == nil && d.Name() != tt.want {
 			t.Errorf("DialectByName(%q, %q) = %v, %v", tt.name, tt.field, d, err)
 		}
+	}
+}
+
+// TestCODAUserIDLogout: the unverified logout tolerates a firmware without
+// one (404, 405) and fails on anything else but 200 and 302.
+func TestCODAUserIDLogout(t *testing.T) {
+	answer := func(code int) string {
+		return fmt.Sprintf("HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n", code)
+	}
+	tests := []struct {
+		code    int
+		wantErr bool
+	}{{200, false}, {302, false}, {404, false}, {405, false}, {500, true}, {403, true}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			srv := startScripted(t, step{answer: answer(tt.code)})
+			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			s := &Session{c: c, dialect: CODAUserID{}}
+			err = s.Logout(context.Background(), 2*time.Second) // bounded by its timeout
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("logout after %d: %v", tt.code, err)
+			}
+			if _, reqs := srv.counts(); len(reqs) != 1 || reqs[0] != "POST /goform/logout" {
+				t.Fatalf("requests %v", reqs)
+			}
+		})
+	}
+}
+
+// TestDetectRefusesToGuess: a modem with neither a preSession cookie nor a
+// page readable without a session is not given a dialect.
+func TestDetectRefusesToGuess(t *testing.T) {
+	tests := []struct {
+		name string
+		page string
+	}{
+		{"redirect to the login page", "HTTP/1.1 302 Found\r\nLocation: /login.html\r\nContent-Length: 0\r\n\r\n"},
+		{"HTML", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n<html></html>"},
+		{"truncated JSON", "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n[{\"a\":1"},
+		{"unauthorised", "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := step{answer: "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nhi"}
+			srv := startScripted(t, root, step{answer: tt.page})
+			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			d, s, err := c.Detect(ctx)
+			if !errors.Is(err, ErrUnknownDialect) || !errors.Is(err, ErrBadResponse) || d != nil || s != nil {
+				t.Fatalf("Detect = %v, %v, %v", d, s, err)
+			}
+		})
 	}
 }
