@@ -365,7 +365,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			// logout first and logs in anyway (no session limit is known
 			// on this family).
 			name: "logout fails (coda-userid)", dialects: []string{hitron.DialectCODAUserID}, sim: logoutFail,
-			setup: fault(logoutFail, modemsim.FaultLogoutFail), sessionKept: true,
+			query: "target=" + logoutFail.Addr(), setup: fault(logoutFail, modemsim.FaultLogoutFail), sessionKept: true,
 			after: func(t *testing.T) {
 				if !strings.Contains(e.out.String(), "logout failed") {
 					t.Error("the failed logout is not logged")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -162,5 +163,9 @@ func fetchDataPage(ctx context.Context, s *Session, ds Dataset) ([]byte, error) 
 }
 
 // sentNoAnswer reports whether a request went out but no answer came back
-// (a time-out, a reset): the modem may have acted on it.
-func sentNoAnswer(code int, err error) bool { return err != nil && code == 0 }
+// (a time-out, a reset): the modem may have acted on it. A request that
+// failed to connect (TCP or TLS, a pin mismatch included) was not sent.
+func sentNoAnswer(code int, err error) bool {
+	var ns notSent
+	return err != nil && code == 0 && !errors.As(err, &ns)
+}

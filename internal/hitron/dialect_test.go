@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"testing"
@@ -250,4 +251,43 @@ func TestDetectRefusesToGuess(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoginNotSent: a login whose connection failed before anything was
+// written (refused, pin mismatch) reports no session to log out, in each
+// dialect; one whose answer was lost after it was written does.
+func TestLoginNotSent(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	_ = closed.Close()
+	for _, d := range []Dialect{CGN{}, CODAUserID{}} {
+		t.Run(d.Name()+" refused", func(t *testing.T) {
+			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: closedAddr}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			s, err := c.Login(context.Background(), d, Credentials{Username: "admin", Password: "x"})
+			if err == nil || s != nil {
+				t.Fatalf("login = %v, %v; want an error and no session", s, err)
+			}
+		})
+	}
+	t.Run("coda-userid answer lost", func(t *testing.T) {
+		srv := startScripted(t, step{stall: true})
+		c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		s, err := c.Login(ctx, CODAUserID{}, Credentials{Username: "admin", Password: "x"})
+		if err == nil || s == nil {
+			t.Fatalf("login = %v, %v; want an error and the session to log out", s, err)
+		}
+	})
 }
