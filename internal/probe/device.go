@@ -22,6 +22,9 @@ type device struct {
 	turn chan struct{}
 	// flights are the runs in progress or queued, by plan key (guarded by mu).
 	flights map[string]*flight
+	// runs counts the runs that exist for this modem, including those a
+	// later flight replaced in flights (guarded by mu).
+	runs int
 
 	mu sync.Mutex
 	// lockedUntil: the modem answered LoginProtect; nothing is sent before.
@@ -48,6 +51,10 @@ type device struct {
 	everAccepted map[[32]byte]bool
 	// uncertainLevel counts lost login answers since the last success.
 	uncertainLevel int
+	// loginTakes and logoutTakes estimate how long the modem takes to
+	// answer a login and a logout: no login starts with less time left
+	// than both need.
+	loginTakes, logoutTakes time.Duration
 	// dialect is the login dialect auto-detection found, for the pin it
 	// was found under (see rememberDialect).
 	dialect       string
@@ -59,20 +66,55 @@ type device struct {
 func newDevice(key string, metrics *proberMetrics) *device {
 	return &device{key: key, metrics: metrics, turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{},
 		sessions: tls.NewLRUClientSessionCache(4), refused: map[[32]byte]time.Time{}, flights: map[string]*flight{},
-		everAccepted: map[[32]byte]bool{}}
+		everAccepted: map[[32]byte]bool{}, loginTakes: defaultExchangeTakes, logoutTakes: defaultExchangeTakes}
 }
 
 // forgotten clears the metrics of a device the prober no longer keeps.
 func (d *device) forgotten() { d.metrics.setBackoff(d.key, false) }
 
-// forgetRefusals clears the refused credentials and the back-off.
-func (d *device) forgetRefusals() {
+// resetBackoff ends the back-off (a reload: the backend is asked again at
+// once); refusals are kept, and so is the back-off gauge, which the next
+// probe updates.
+func (d *device) resetBackoff() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	clear(d.refused)
 	d.backoffLevel, d.backoffUntil = 0, time.Time{}
-	d.metrics.setBackoff(d.key, false)
 }
+
+// protectsLocked reports whether the device holds state that keeps the
+// modem safe (refusals, a lock-out, a back-off, a session to log out);
+// d.mu is held.
+func (d *device) protectsLocked(now time.Time) bool {
+	return now.Before(d.lockedUntil) || d.hasRefusals(now) || now.Before(d.backoffUntil) || d.stale != nil
+}
+
+// defaultExchangeTakes is what a login or a logout is assumed to take on a
+// modem not yet seen answering one: real CGN firmware takes tens to
+// hundreds of milliseconds.
+const defaultExchangeTakes = 250 * time.Millisecond
+
+// exchangeNeeds is how long a login and its logout are expected to take.
+func (d *device) exchangeNeeds() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loginTakes + d.logoutTakes
+}
+
+// noteLogin and noteLogout update the estimates: a slower answer counts
+// at once, faster ones bring the estimate down gradually.
+func (d *device) noteLogin(took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.loginTakes = estimate(d.loginTakes, took)
+}
+
+func (d *device) noteLogout(took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.logoutTakes = estimate(d.logoutTakes, took)
+}
+
+func estimate(prev, took time.Duration) time.Duration { return max(took, (3*prev+took)/4) }
 
 // knownDialect is the dialect auto-detection found under the pin whose
 // key is pinKey ("" when none is remembered: never detected, forgotten,

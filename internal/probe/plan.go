@@ -54,13 +54,16 @@ type Plan struct {
 	Pin     pin.Pin
 	// PinConfigured is true when the pin comes from targets: (not the URL).
 	PinConfigured bool
-	Force         bool
-	Datasets      []hitron.Dataset
-	Address       string
-	TLS           config.TLSConfig
-	Location      *time.Location
-	Timeout       time.Duration
-	Params        map[string]string
+	// Configured is true for a target listed under targets: (its modem
+	// always gets per-modem state, however full the table is).
+	Configured bool
+	Force      bool
+	Datasets   []hitron.Dataset
+	Address    string
+	TLS        config.TLSConfig
+	Location   *time.Location
+	Timeout    time.Duration
+	Params     map[string]string
 	// CredentialLocation is where the profile's provider finds the
 	// credentials (secrets.Provider.Locate); "" with URL credentials.
 	CredentialLocation string
@@ -90,10 +93,11 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		// A modem configured under another name but dialled at this
 		// address keeps its pin.
 		if other := s.Config.ByAddress(target.HostPort()); other != nil && other.Pin.IsSet() {
-			p.Pin, p.PinConfigured = other.Pin, true
+			p.Pin, p.PinConfigured, p.Configured = other.Pin, true, true
 		}
 	}
 	if tcfg != nil {
+		p.Configured = true
 		p.Pin, p.PinConfigured = tcfg.Pin, tcfg.Pin.IsSet()
 		p.Force = p.Force || tcfg.Force
 		p.Address = tcfg.Address

@@ -32,6 +32,10 @@ const (
 	ReasonNotLoggedIn    = "not_logged_in"
 	ReasonCredentials    = "credentials"
 	ReasonBackoff        = "backoff"
+	// ReasonTooManyModems: the table of per-modem state is full of modems
+	// whose state protects them (refusals, lock-outs, back-offs, probes in
+	// progress), so an unknown target gets no state and is not probed.
+	ReasonTooManyModems = "too_many_modems"
 )
 
 // Backoff bounds for a target whose credentials the modem rejected twice.
@@ -51,16 +55,38 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// MaxModems caps the modems whose state is kept (0: DefaultMaxModems).
+	// State that protects a modem (refused credentials, a lock-out, a
+	// back-off, a session to log out, a probe in progress) is never evicted
+	// to make room: when the table is full of it, a probe of a target not
+	// listed under targets: fails with ReasonTooManyModems. Listed targets
+	// always get their state.
+	MaxModems int
+	// MaxQueued caps the runs per modem, the one holding its session and
+	// those waiting, replaced ones included (0: DefaultMaxQueued).
+	MaxQueued int
 }
+
+// Defaults of the prober's bounds.
+const (
+	// DefaultMaxModems fits a fleet of 10,000 modems with room to spare;
+	// an entry takes a few kilobytes.
+	DefaultMaxModems = 16384
+	// DefaultMaxQueued: one modem answers one session at a time; more
+	// waiting probes than this only wait out their budgets.
+	DefaultMaxQueued = 8
+)
 
 // Prober runs probes. It outlives configuration reloads: per-device state
 // (serialisation, lock-out, back-off) is kept across them.
 type Prober struct {
-	log     *zap.Logger
-	now     func() time.Time
-	maxBody int64
-	metrics *proberMetrics
-	history *History
+	log        *zap.Logger
+	now        func() time.Time
+	maxBody    int64
+	maxDevices int
+	maxQueued  int
+	metrics    *proberMetrics
+	history    *History
 
 	mu      sync.Mutex
 	devices map[string]*device
@@ -72,9 +98,6 @@ type Prober struct {
 const (
 	deviceIdleAfter  = 2 * time.Hour
 	deviceSweepEvery = 1024
-	// maxDevices caps the state kept; past it the least recently used idle
-	// modems are forgotten first.
-	maxDevices = 4096
 )
 
 // New returns a prober.
@@ -88,22 +111,28 @@ func New(o Options) *Prober {
 	if o.HistoryLimit <= 0 {
 		o.HistoryLimit = 100
 	}
+	if o.MaxModems <= 0 {
+		o.MaxModems = DefaultMaxModems
+	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = DefaultMaxQueued
+	}
 	return &Prober{
-		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes,
+		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, maxDevices: o.MaxModems, maxQueued: o.MaxQueued,
 		metrics: newProberMetrics(o.Registerer), history: NewHistory(o.HistoryLimit),
 		devices: map[string]*device{},
 	}
 }
 
-// sweepLocked drops devices unused for deviceIdleAfter that hold no
-// lock-out, back-off or session; p.mu is held.
+// sweepLocked drops devices unused for deviceIdleAfter whose state no
+// longer protects them; p.mu is held.
 func (p *Prober) sweepLocked(now time.Time) {
 	for key, d := range p.devices {
 		if now.Sub(d.lastUsed) < deviceIdleAfter || len(d.turn) > 0 {
 			continue
 		}
 		d.mu.Lock()
-		keep := now.Before(d.lockedUntil) || d.hasRefusals(now)
+		keep := d.protectsLocked(now) || d.runs > 0
 		d.mu.Unlock()
 		if !keep {
 			delete(p.devices, key)
@@ -112,9 +141,12 @@ func (p *Prober) sweepLocked(now time.Time) {
 	}
 }
 
-// evictLocked forgets the least recently used idle devices until a quarter
-// of maxDevices is free; p.mu is held. Devices with a probe in progress, a
-// lock-out or refused credentials are kept.
+// evictLocked forgets the least recently used devices whose state does
+// not protect them until a quarter of the table is free; p.mu is held.
+// Devices with a probe in progress or protective state are never evicted:
+// anyone can make a TLS server answer "Wrong Credentials." at thousands of
+// addresses, and evicting a real modem's refusals to make room for them
+// would let the next probe send it a refused password again.
 func (p *Prober) evictLocked(now time.Time) {
 	type candidate struct {
 		key  string
@@ -123,35 +155,15 @@ func (p *Prober) evictLocked(now time.Time) {
 	var idle []candidate
 	for key, d := range p.devices {
 		d.mu.Lock()
-		busy := len(d.flights) > 0 || len(d.turn) > 0 || now.Before(d.lockedUntil) || d.hasRefusals(now)
+		keep := d.runs > 0 || len(d.turn) > 0 || d.protectsLocked(now)
 		d.mu.Unlock()
-		if !busy {
+		if !keep {
 			idle = append(idle, candidate{key, d.lastUsed})
 		}
 	}
 	sort.Slice(idle, func(i, j int) bool { return idle[i].used.Before(idle[j].used) })
 	for _, c := range idle {
-		if len(p.devices) <= maxDevices*3/4 {
-			return
-		}
-		p.devices[c.key].forgotten()
-		delete(p.devices, c.key)
-	}
-	// Still full: modems holding refusals or lock-outs (which any TLS
-	// server answering "Wrong Credentials." can create) go too, oldest
-	// first, as long as no probe of them is running.
-	var held []candidate
-	for key, d := range p.devices {
-		d.mu.Lock()
-		running := len(d.flights) > 0 || len(d.turn) > 0
-		d.mu.Unlock()
-		if !running {
-			held = append(held, candidate{key, d.lastUsed})
-		}
-	}
-	sort.Slice(held, func(i, j int) bool { return held[i].used.Before(held[j].used) })
-	for _, c := range held {
-		if len(p.devices) < maxDevices {
+		if len(p.devices) <= p.maxDevices*3/4 {
 			return
 		}
 		p.devices[c.key].forgotten()
@@ -159,13 +171,16 @@ func (p *Prober) evictLocked(now time.Time) {
 	}
 }
 
-// ForgetRefusals clears every modem's refused credentials and back-off, for
-// a configuration reload: the operator may have fixed the credentials.
-func (p *Prober) ForgetRefusals() {
+// ResetBackoffs ends every modem's back-off, for a configuration reload:
+// the next probe asks the credential backend again at once, in case the
+// operator fixed the credentials. Refusals are kept: they are keyed by the
+// credentials' fingerprint, so fixed credentials are not refused, and the
+// refused ones are still never sent again while the refusal holds.
+func (p *Prober) ResetBackoffs() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, d := range p.devices {
-		d.forgetRefusals()
+		d.resetBackoff()
 	}
 }
 
@@ -179,23 +194,36 @@ func (p *Prober) Devices() int {
 // History returns the recent-probes log.
 func (p *Prober) History() *History { return p.history }
 
+// device returns the state of the modem at key, making room for it if
+// need be; it always succeeds (for targets listed under targets:).
 func (p *Prober) device(key string) *device {
+	d, _ := p.admit(key, true)
+	return d
+}
+
+// admit returns the state of the modem at key. A modem without state gets
+// it when the table has room or room can be made by evicting unprotected
+// state; otherwise only when always is set (ok false means no state).
+func (p *Prober) admit(key string, always bool) (d *device, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	if p.lookups++; p.lookups%deviceSweepEvery == 0 {
 		p.sweepLocked(now)
 	}
-	d, ok := p.devices[key]
-	defer func() { d.lastUsed = now }()
-	if !ok && len(p.devices) >= maxDevices {
-		p.evictLocked(now)
-	}
+	d, ok = p.devices[key]
 	if !ok {
+		if len(p.devices) >= p.maxDevices {
+			p.evictLocked(now)
+		}
+		if len(p.devices) >= p.maxDevices && !always {
+			return nil, false
+		}
 		d = newDevice(key, p.metrics)
 		p.devices[key] = d
 	}
-	return d
+	d.lastUsed = now
+	return d, true
 }
 
 // Result is the outcome of one probe. It is immutable and may be shared by
@@ -215,10 +243,6 @@ type Result struct {
 	plan *Plan
 }
 
-// maxQueued bounds the distinct probes that may wait for one modem; more
-// are refused at once instead of piling up behind its single session.
-const maxQueued = 8
-
 // flight is one run of a plan that identical concurrent probes share.
 type flight struct {
 	done     chan struct{}
@@ -235,7 +259,12 @@ type flight struct {
 // for it has gone; once it holds the session it finishes (and logs out)
 // even if they have.
 func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
-	dev := p.device(plan.StateKey)
+	dev, ok := p.admit(plan.StateKey, plan.Configured)
+	if !ok {
+		return p.failedEarly(plan, nil, ReasonTooManyModems, fmt.Errorf("the exporter keeps state for %d modems and every entry protects its modem "+
+			"(refused credentials, a lock-out, a back-off or a probe in progress): not probing an unknown target; list it under targets: "+
+			"or raise --probe.max-modems", p.maxDevices), true)
+	}
 	deadline := time.Now().Add(plan.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -248,10 +277,13 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 		shared = false
 	}
 	if !shared {
-		if len(dev.flights) >= maxQueued {
+		// Every run counts, also one this flight replaces below: it still
+		// waits for (or holds) the modem's session.
+		if dev.runs >= p.maxQueued {
 			dev.mu.Unlock()
-			return p.failedEarly(plan, dev, ReasonTimeout, fmt.Errorf("%d other probes of this modem are queued; not queuing more", maxQueued), true)
+			return p.failedEarly(plan, dev, ReasonTimeout, fmt.Errorf("%d probes of this modem are running or queued; not queuing more (--probe.max-queue)", p.maxQueued), true)
 		}
+		dev.runs++
 		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		f = &flight{done: make(chan struct{}), cancel: cancel, deadline: deadline}
 		dev.flights[plan.Key] = f
@@ -259,6 +291,7 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 			defer cancel()
 			f.result = p.run(rctx, plan, dev, f)
 			dev.mu.Lock()
+			dev.runs--
 			if dev.flights[plan.Key] == f {
 				delete(dev.flights, plan.Key)
 			}
@@ -336,7 +369,7 @@ func classify(err error) string {
 		return ReasonLockedOut
 	case errors.Is(err, hitron.ErrNotLoggedIn):
 		return ReasonNotLoggedIn
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, errNoTimeToLogin):
 		return ReasonTimeout
 	case errors.As(err, &status):
 		return ReasonHTTPStatus

@@ -47,6 +47,8 @@ type probeRun struct {
 	tlsObserved *pin.Observation
 	reason      string
 	err         error
+	// deadline is when the run must have logged out.
+	deadline time.Time
 	// logout is the outcome of the logout after a successful login (nil
 	// when the probe never logged in).
 	logout *bool
@@ -65,6 +67,13 @@ func (r *probeRun) stage(name string, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stages[name] += d
+}
+
+// stageTime is the time spent so far in a stage.
+func (r *probeRun) stageTime(name string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stages[name]
 }
 
 // fail records the first failure.
@@ -160,7 +169,23 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, pre *hitron.Sess
 			r.trace.Addf("logged out the session whose logout failed earlier")
 		}
 	}
+	// Never start a login that cannot be answered and logged out in time:
+	// a login whose answer comes too late may leave the modem's only
+	// session taken.
+	if left, need := time.Until(r.deadline), dev.exchangeNeeds(); left < need {
+		return nil, fmt.Errorf("%w: %s left, the modem takes about %s to answer a login and a logout", errNoTimeToLogin, left.Round(time.Millisecond), need.Round(time.Millisecond))
+	}
+	start := time.Now()
 	s, err := c.LoginIn(ctx, pre, r.dialect, hitron.Credentials{Username: creds.Username(), Password: creds.Password(), Force: r.plan.Force})
+	if err == nil || errors.Is(err, hitron.ErrBadCredentials) || errors.Is(err, hitron.ErrSessionBusy) {
+		took := time.Since(start)
+		if pre != nil {
+			// Detection made this login's first request (GET /): the
+			// estimate covers the whole login flow either way.
+			took += r.stageTime(hitron.StageConnect)
+		}
+		dev.noteLogin(took)
+	}
 	outcome := "success"
 	if err != nil {
 		outcome = classify(err)
@@ -178,6 +203,10 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, pre *hitron.Sess
 	r.trace.Addf("login as %s: %s", secrets.Redacted, outcome)
 	return s, err
 }
+
+// errNoTimeToLogin: the probe's budget is too short for a login and a
+// logout at the speed this modem answers them.
+var errNoTimeToLogin = errors.New("not logging in")
 
 // reasonFor classifies err, reporting a timeout whenever the probe's work
 // budget is spent, whatever error the transport surfaced.
@@ -405,6 +434,7 @@ func (r *probeRun) converse(ctx context.Context) {
 
 	// Keep time for the logout: the session must be freed even when the
 	// modem was slow.
+	r.deadline = deadlineOf(ctx)
 	logoutReserve := min(3*time.Second, time.Until(deadlineOf(ctx))/4)
 	work, cancelWork := context.WithDeadline(ctx, deadlineOf(ctx).Add(-logoutReserve))
 	defer cancelWork()
@@ -598,7 +628,10 @@ func (r *probeRun) endSession(ctx context.Context, s *hitron.Session, logoutRese
 	if !r.dialect.NeedsCredentials() {
 		return // no session on the modem to end
 	}
-	if err := s.Logout(ctx, max(logoutReserve, time.Second)); err != nil {
+	start := time.Now()
+	err := s.Logout(ctx, max(logoutReserve, time.Second))
+	r.dev.noteLogout(time.Since(start))
+	if err != nil {
 		r.dev.keepStale(s)
 		r.p.metrics.logouts.WithLabelValues("error").Inc()
 		r.loggedOut(false)

@@ -22,6 +22,11 @@ const maxQueryBytes = 4096
 // maxProbeTimeout caps the budget a scrape-timeout header can ask for.
 const maxProbeTimeout = 120 * time.Second
 
+// WriteTimeout is the longest an answer may take, from the end of the
+// request's headers: the longest probe budget, plus time to send its
+// metrics. An answer its client does not read is dropped then.
+const WriteTimeout = maxProbeTimeout + 30*time.Second
+
 // providerParams are the probe parameters passed on to providers.
 var providerParams = []string{"ipa_vault_namespace"}
 
