@@ -22,17 +22,20 @@ import (
 // codauserid.go (CODA-4582U: user + pws|pwd, userid cookie).
 //
 // The CODA REST family (CODA-4680, CODA-5610Q) fits as one more file, a
-// sketch of which follows. Login posts to /1/Device/Users/Login one form
-// field, model={"username":…,"password":…}, keeps the cookie it is given
-// and reads the JSON answer's errCode ("000" ok; other codes map to
-// ErrBadCredentials or ErrBadResponse); NeedsCredentials is true. Fetch maps
-// each Dataset to its page under /1/Device/ (Downstream → CM/DsInfo,
-// Upstream → CM/UsInfo, OFDM → CM/DsOfdm, OFDMA → CM/UsOfdm, CMInit →
-// CM/DocsisProvision, SysInfo → CM/SysInfo, SystemModel → CM/Version),
-// answers ErrNotFound for datasets it has no page for, and checks errCode
-// on every answer. Parse decodes those objects' Freq_List rows into the same
-// Data fields. Logout posts /1/Device/Users/Logout. Nothing outside the
-// dialect's file, the simulator and the docs changes.
+// sketch of which follows, on the page readers of rest_pages.go. Login
+// posts RESTLoginForm (one field, model={"username":…,"password":…}) to
+// /1/Device/Users/Login in StageLogin, keeps the cookie it is given and
+// reads the answer with ParseRESTLogin (errCode "000" ok, others
+// ErrBadCredentials, ErrSessionBusy or ErrBadResponse); NeedsCredentials is
+// true. Fetch maps each Dataset to its RESTPage (SystemModel → CM/Version,
+// SysInfo → Router/SysInfo, DocsisWan → CM/SysInfo, CMInit →
+// CM/DocsisProvision, Downstream → CM/DsInfo, Upstream → CM/UsInfo, OFDM →
+// CM/DsOfdm, OFDMA → CM/UsOfdm), answers ErrNotFound for datasets without
+// one (LinkStatus, ConnectInfo), maps HTTP errors with RESTStatusError, and
+// Parse is Data.ParseREST. Logout posts /1/Device/Users/Logout and reads it
+// with CheckREST. Auto-detection can learn it in Detect from a
+// /1/Device/ answer that is a REST envelope. Nothing outside the dialect's
+// file, the simulator and the docs changes.
 type Dialect interface {
 	// Name is the dialect's configuration value: "cgn", "open", "coda-userid".
 	Name() string
