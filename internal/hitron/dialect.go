@@ -108,6 +108,14 @@ func DialectByName(name, passwordField string) (Dialect, error) {
 	return nil, fmt.Errorf("unknown dialect %q (known: %s)", name, strings.Join(DialectNames, ", "))
 }
 
+// NeedsCredentials reports whether a target configured with the dialect
+// name may need credentials: false only for a dialect known to need none
+// (auto may turn out to need them).
+func NeedsCredentials(name string) bool {
+	d, err := DialectByName(name, "")
+	return err != nil || d.NeedsCredentials()
+}
+
 // ErrUnknownDialect: auto-detection found neither a preSession cookie nor a
 // data page that answers without a session.
 var ErrUnknownDialect = fmt.Errorf("%w: cannot tell the login dialect (no preSession cookie on GET /, and the data pages need a session); "+

@@ -1,6 +1,7 @@
 package hitron
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -107,6 +108,23 @@ func FuzzValues(f *testing.F) {
 			t.Fatalf("negative counter from %q", s)
 		}
 		_, _ = ParseClock(s, time.UTC)
+	})
+}
+
+// FuzzNullNonFinite: the bare-word rewrite never touches valid JSON, and
+// what it returns for a body that was not JSON is JSON or still rejected.
+func FuzzNullNonFinite(f *testing.F) {
+	for _, s := range []string{`{"a":nan}`, `[-inf,"nan",Infinity]`, `{"a":"x\"nan"}`, `[1,2]`, `nan`, `{"a":nanx}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, changed := nullNonFinite(body)
+		if json.Valid(body) && changed {
+			t.Fatalf("valid JSON %q rewritten to %q", body, out)
+		}
+		if !changed && string(out) != string(body) {
+			t.Fatalf("unchanged body %q came back as %q", body, out)
+		}
 	})
 }
 

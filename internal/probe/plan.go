@@ -137,9 +137,10 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		authName = tcfg.Auth
 	}
 	switch {
-	case p.Dialect == hitron.DialectOpen:
-		// The modem needs no credentials: none are resolved, located or
-		// sent, whatever the request or the target name.
+	case !hitron.NeedsCredentials(p.Dialect):
+		// The modem needs no credentials (dialect open): none are
+		// resolved, located or sent, whatever the request or the target
+		// names.
 	case r.URLCredentials != nil:
 		if r.Auth != "" {
 			return nil, refuse("give either auth= or usr/pwd, not both")

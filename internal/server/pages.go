@@ -67,7 +67,7 @@ func (s *Server) examples() []string {
 	}
 	var out []string
 	for target, t := range snap.Config.Targets {
-		if t != nil && (t.Auth != "" || t.Dialect == hitron.DialectOpen) && t.Pin.IsSet() && s.opts.Banner != "" {
+		if t != nil && (t.Auth != "" || !hitron.NeedsCredentials(t.Dialect)) && t.Pin.IsSet() && s.opts.Banner != "" {
 			out = append(out, "/probe?target="+target)
 		}
 	}
