@@ -453,21 +453,31 @@ func (s *Simulator) Handler() http.Handler {
 }
 
 // carriesPassword reports whether r's path, query, headers or body (which
-// it puts back) contain the password the modem accepts.
+// it puts back) contain the password the modem accepts, plain or
+// URL-encoded.
 func (s *Simulator) carriesPassword(r *http.Request) bool {
 	s.mu.Lock()
 	pw := s.password
 	s.mu.Unlock()
-	found := strings.Contains(r.URL.RawPath+r.URL.Path+"?"+r.URL.RawQuery, pw)
+	forms := []string{pw, url.QueryEscape(pw), url.PathEscape(pw)}
+	has := func(text string) bool {
+		for _, f := range forms {
+			if strings.Contains(text, f) {
+				return true
+			}
+		}
+		return false
+	}
+	found := has(r.URL.Path) || has(r.URL.RawPath) || has(r.URL.RawQuery)
 	for _, vs := range r.Header {
 		for _, v := range vs {
-			found = found || strings.Contains(v, pw)
+			found = found || has(v)
 		}
 	}
 	if r.Body != nil {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		found = found || bytes.Contains(body, []byte(pw)) || strings.Contains(string(body), url.QueryEscape(pw))
+		found = found || has(string(body))
 	}
 	return found
 }
