@@ -203,15 +203,31 @@ func TestUnknownDialect(t *testing.T) {
 }
 
 // TestInsecureHTTPProbe: an insecure_http target is probed without TLS and
-// says so.
+// says so, in a dialect without login and in one with (the local profile
+// does not require a fingerprint).
 func TestInsecureHTTPProbe(t *testing.T) {
-	sim := startDialectSim(t, modemsim.Config{Dialect: "open", DataSet: "CODA-56", PlainHTTP: true})
-	p, s, locates, _ := dialectEnv(t, fmt.Sprintf("  %q:\n    insecure_http: true\n    dialect: open\n", sim.URL()))
-	r, body := probeOnce(t, p, s, sim.URL())
-	if !r.Success || !strings.Contains(body, "hitron_tls_insecure{} 1") {
-		t.Fatalf("probe: %s %v\n%s", r.Reason, r.Err, body)
+	tests := []struct {
+		sim     modemsim.Config
+		dialect string
+		lookups bool
+	}{
+		{modemsim.Config{Dialect: "open", DataSet: "CODA-56", PlainHTTP: true}, "open", false},
+		{modemsim.Config{Dialect: "coda-userid", PlainHTTP: true}, "coda-userid", true},
 	}
-	if locates.Load() != 0 {
-		t.Fatal("an open target located credentials")
+	for _, tt := range tests {
+		t.Run(tt.dialect, func(t *testing.T) {
+			sim := startDialectSim(t, tt.sim)
+			p, s, locates, _ := dialectEnv(t, fmt.Sprintf("  %q:\n    insecure_http: true\n    dialect: %s\n", sim.URL(), tt.dialect))
+			r, body := probeOnce(t, p, s, sim.URL())
+			if !r.Success || !strings.Contains(body, "hitron_tls_insecure{} 1") {
+				t.Fatalf("probe: %s %v\n%s", r.Reason, r.Err, body)
+			}
+			if (locates.Load() > 0) != tt.lookups {
+				t.Fatalf("%d credential look-ups", locates.Load())
+			}
+			if st := sim.Stats(); st.PasswordElsewhere != 0 || st.SessionActive {
+				t.Fatalf("password elsewhere %d, session left %v", st.PasswordElsewhere, st.SessionActive)
+			}
+		})
 	}
 }
