@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // chromium finds Debian's Chromium.
@@ -53,7 +54,7 @@ func newBrowser(t *testing.T) context.Context {
 // headless Chromium against the simulator, reads the result, then follows
 // the recent-probes table to the probe's trace.
 func TestLandingPageInABrowser(t *testing.T) {
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	_, cfgPath := fileSetup(t, sim, "")
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfgPath)
 

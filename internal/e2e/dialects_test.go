@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/vaultenv"
 )
 
@@ -60,12 +62,12 @@ func TestDialectsEndToEnd(t *testing.T) {
       kv_version: 2
       path: "hitron/{{ .Host }}"
 targets:
-`, v.Addr, writeFile(t, dir, "token", token))
+`, v.Addr, testkit.WriteFile(t, filepath.Join(dir, "token"), token))
 	sims := make([]*modemsim.Simulator, len(modems))
 	targets := make([]string, len(modems))
 	for i, m := range modems {
 		m.sim.Password = modemPassword
-		sims[i] = startSim(t, m.sim)
+		sims[i] = testkit.StartSim(t, m.sim)
 		targets[i] = sims[i].Addr()
 		if m.sim.PlainHTTP {
 			targets[i] = sims[i].URL()
@@ -74,7 +76,7 @@ targets:
 		}
 		fmt.Fprintf(&cfg, "  %q:\n    fingerprint: %q\n%s", targets[i], sims[i].Fingerprint().String(), m.entry)
 	}
-	e := startExporter(t, []string{modemPassword, token}, "--config.file="+writeFile(t, dir, "hitron-exporter.yml", cfg.String()))
+	e := startExporter(t, []string{modemPassword, token}, "--config.file="+testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), cfg.String()))
 
 	probe := func(t *testing.T, i int) {
 		t.Helper()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/vaultenv"
 )
 
@@ -104,7 +106,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			cfg.Password = modemPassword
 		}
 		cfg.Dialect, cfg.DataSet = simDialect, dataSet
-		return startSim(t, cfg)
+		return testkit.StartSim(t, cfg)
 	}
 	healthy := sim(modemsim.Config{})
 	slow := sim(modemsim.Config{SlowDelay: time.Minute})
@@ -120,14 +122,14 @@ func faultMatrix(t *testing.T, dialect string) {
 	wrongPassword := sim(modemsim.Config{Password: otherModemPassword})
 	wrongPin := sim(modemsim.Config{})
 	credsModem := sim(modemsim.Config{})
-	closedAddr := freePort(t)
+	closedAddr := testkit.MustFreeAddr(t)
 	closer, junk, plainHTTP, tls10 := notTLSEndpoints(t)
 
 	// Configuration: every modem pinned; wrongPin pinned to another one.
 	var cfg strings.Builder
-	credsFile := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
-	missingFile := writeFile(t, dir, "credentials-missing.yml", "username: admin\npassword: "+modemPassword+"\n")
-	malformedFile := writeFile(t, dir, "credentials-malformed.yml", "username: admin\npassword: "+modemPassword+"\n")
+	credsFile := testkit.WriteFile(t, filepath.Join(dir, "credentials.yml"), "username: admin\npassword: "+modemPassword+"\n")
+	missingFile := testkit.WriteFile(t, filepath.Join(dir, "credentials-missing.yml"), "username: admin\npassword: "+modemPassword+"\n")
+	malformedFile := testkit.WriteFile(t, filepath.Join(dir, "credentials-malformed.yml"), "username: admin\npassword: "+modemPassword+"\n")
 	fmt.Fprintf(&cfg, "auths:\n  default:\n    file:\n      path: %s\n", credsFile)
 	fmt.Fprintf(&cfg, "  file-missing:\n    file:\n      path: %s\n", missingFile)
 	fmt.Fprintf(&cfg, "  file-malformed:\n    file:\n      path: %s\n", malformedFile)
@@ -136,7 +138,7 @@ func faultMatrix(t *testing.T, dialect string) {
 		if name == "vault-down" {
 			addr = vaultenv.ClosedAddr(t)
 		}
-		tokenFile := writeFile(t, dir, name+".token", tokens[name])
+		tokenFile := testkit.WriteFile(t, filepath.Join(dir, name+".token"), tokens[name])
 		fmt.Fprintf(&cfg, "  %s:\n    vault:\n      address: %s\n      auth:\n        method: token\n        token_file: %s\n"+
 			"      mount: secret\n      kv_version: 2\n      path: \"hitron/{{ .Host }}\"\n", name, addr, tokenFile)
 	}
@@ -155,7 +157,7 @@ func faultMatrix(t *testing.T, dialect string) {
 	for _, addr := range []string{closedAddr, closer, junk, plainHTTP, tls10} {
 		pinned(addr, healthy.Fingerprint())
 	}
-	cfgPath := writeFile(t, dir, "hitron-exporter.yml", cfg.String())
+	cfgPath := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), cfg.String())
 
 	e := startExporter(t, secretList, "--config.file="+cfgPath)
 	pid := e.cmd.Process.Pid

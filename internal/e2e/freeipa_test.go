@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/ipaemu"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/kdc"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 const exporterPrincipal = "HTTP/hitron-exporter.example.test"
@@ -37,9 +39,9 @@ func freeIPASetupKDC(t *testing.T, kdcOpts ...kdc.Option) (*modemsim.Simulator, 
 	emu.ArchiveStandard("service:host/cm-hitron.example.test", "usr", []byte("admin"), member)
 	emu.ArchiveStandard("service:host/cm-hitron.example.test", "pwd", []byte(modemPassword), member)
 
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "hitron-exporter.yml", `auths:
+	cfg := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), `auths:
   corp:
     freeipa:
       server: `+emu.Server()+`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // These tests are the attacks of issue 11, each made by a hostile client
@@ -176,7 +177,7 @@ func TestEveryAnswerIsNosniff(t *testing.T) {
 // the table full of protective state, unknown targets fail with
 // too_many_modems instead; a target listed under targets: still gets in.
 func TestStateFloodKeepsRefusals(t *testing.T) {
-	listed := startSim(t, modemsim.Config{Password: password})
+	listed := testkit.StartSim(t, modemsim.Config{Password: password})
 	e := newEnv(t, modemsim.Config{Password: "the-real-one", LockAfter: 50}, `
 auths:
   default:
@@ -190,7 +191,7 @@ targets:
 	wantLines(t, e.probe("target="+real), `hitron_probe_failure_info{reason="bad_credentials"} 1`)
 	var throwaway []*modemsim.Simulator
 	for i := 0; i < 6; i++ {
-		throwaway = append(throwaway, startSim(t, modemsim.Config{Password: "throwaway", LockAfter: 50}))
+		throwaway = append(throwaway, testkit.StartSim(t, modemsim.Config{Password: "throwaway", LockAfter: 50}))
 	}
 	for i, sim := range throwaway {
 		body := e.probe("target=" + sim.Addr())
@@ -255,17 +256,4 @@ func TestNoLoginWithoutTimeToLogOut(t *testing.T) {
 		t.Fatalf("the modem saw %d logins with too little time left, want 0", n)
 	}
 	e.assertSessionFreed()
-}
-
-func startSim(t *testing.T, cfg modemsim.Config) *modemsim.Simulator {
-	t.Helper()
-	sim, err := modemsim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
 }

@@ -1,14 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/logging"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 	"github.com/hitron-exporter/hitron-exporter/secrets/file"
 )
@@ -32,25 +31,8 @@ type env struct {
 	sim  *modemsim.Simulator
 	srv  *Server
 	http *httptest.Server
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	dir  string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newEnv starts a simulator and an exporter whose config is extra with
@@ -60,21 +42,14 @@ func newEnv(t testing.TB, simCfg modemsim.Config, cfgText string, opts ...func(*
 	if simCfg.Password == "" {
 		simCfg.Password = password
 	}
-	sim, err := modemsim.New(simCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := testkit.StartSim(t, simCfg)
 	dir := t.TempDir()
 	creds := filepath.Join(dir, "credentials.yml")
-	writeFile(t, creds, "username: admin\npassword: "+password+"\n")
+	testkit.WriteFile(t, creds, "username: admin\npassword: "+password+"\n")
 	cfgText = strings.NewReplacer("{{addr}}", sim.Addr(), "{{fp}}", sim.Fingerprint().String(), "{{creds}}", creds).Replace(cfgText)
 	cfgPath := filepath.Join(dir, "config.yml")
-	writeFile(t, cfgPath, cfgText)
-	logs := &syncBuffer{}
+	testkit.WriteFile(t, cfgPath, cfgText)
+	logs := &testkit.LogBuffer{}
 	log, err := logging.New("debug", "logfmt", logs)
 	if err != nil {
 		t.Fatal(err)
@@ -98,13 +73,6 @@ func newEnv(t testing.TB, simCfg modemsim.Config, cfgText string, opts ...func(*
 	e := &env{t: t, sim: sim, srv: srv, http: hs, logs: logs, dir: dir}
 	t.Cleanup(e.assertNoLeak)
 	return e
-}
-
-func writeFile(t testing.TB, path, body string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // get fetches a path; the body never may contain the password.
@@ -260,7 +228,7 @@ func TestWrongPasswordBacksOffWithoutHammering(t *testing.T) {
 	}
 	// Fix the credentials file: the next probe uses the new password at once.
 	e.sim.SetPassword("rotated-" + password)
-	writeFile(t, filepath.Join(e.dir, "credentials.yml"), "username: admin\npassword: rotated-"+password+"\n")
+	testkit.WriteFile(t, filepath.Join(e.dir, "credentials.yml"), "username: admin\npassword: rotated-"+password+"\n")
 	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 1")
 	e.assertSessionFreed()
 	_, metrics = e.get("/metrics")

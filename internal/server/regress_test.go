@@ -17,6 +17,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/logging"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 	"github.com/hitron-exporter/hitron-exporter/secrets/file"
 )
@@ -37,7 +38,7 @@ func loginsWith(sim *modemsim.Simulator, pw string) int {
 // success in between does not make the modem forget a refused password.
 func TestAlternatingProfilesNeverResendARefusedPassword(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "bad.yml"), "username: admin\npassword: wrong-one\n")
+	testkit.WriteFile(t, filepath.Join(dir, "bad.yml"), "username: admin\npassword: wrong-one\n")
 	e := newEnv(t, modemsim.Config{LockAfter: 50}, `
 auths:
   default:
@@ -63,7 +64,7 @@ targets:
 // credentials file's entry for addr, not the default entry.
 func TestRespelledTargetGetsItsOwnCredentials(t *testing.T) {
 	e := newEnv(t, modemsim.Config{LockAfter: 50}, pinnedConfig)
-	writeFile(t, filepath.Join(e.dir, "credentials.yml"), "username: admin\npassword: wrong-default\ntargets:\n  \""+e.sim.Addr()+"\":\n    username: admin\n    password: "+password+"\n")
+	testkit.WriteFile(t, filepath.Join(e.dir, "credentials.yml"), "username: admin\npassword: wrong-default\ntargets:\n  \""+e.sim.Addr()+"\":\n    username: admin\n    password: "+password+"\n")
 	for _, spelling := range []string{"https://" + e.sim.Addr(), e.sim.Addr(), "HTTPS://" + e.sim.Addr() + "/"} {
 		wantLines(t, e.probe("target="+url.QueryEscape(spelling)), "probe_success 1")
 	}
@@ -129,10 +130,10 @@ func TestLostLoginAnswerIsLoggedOut(t *testing.T) {
 	t.Cleanup(hs.Close)
 	addr := strings.TrimPrefix(hs.URL, "https://")
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "c.yml"), "username: admin\npassword: "+password+"\n")
+	testkit.WriteFile(t, filepath.Join(dir, "c.yml"), "username: admin\npassword: "+password+"\n")
 	cfgPath := filepath.Join(dir, "config.yml")
-	writeFile(t, cfgPath, "auths:\n  default:\n    file:\n      path: "+filepath.Join(dir, "c.yml")+"\ntargets:\n  \""+addr+"\":\n    fingerprint: \""+pin.Of(hs.Certificate().Raw).String()+"\"\n")
-	log, _ := logging.New("debug", "logfmt", &syncBuffer{})
+	testkit.WriteFile(t, cfgPath, "auths:\n  default:\n    file:\n      path: "+filepath.Join(dir, "c.yml")+"\ntargets:\n  \""+addr+"\":\n    fingerprint: \""+pin.Of(hs.Certificate().Raw).String()+"\"\n")
+	log, _ := logging.New("debug", "logfmt", &testkit.LogBuffer{})
 	reg := secrets.NewRegistry()
 	reg.Register("file", file.Kind())
 	srv, err := New(context.Background(), Options{Logger: log, Registry: reg, TimeoutOffset: 0,
