@@ -1,6 +1,7 @@
 // Package testkit holds the small helpers the tests of several packages
 // share, each defined once: a free loopback port, a private file, a log
-// buffer safe for concurrent writers, and a running modem simulator.
+// buffer safe for concurrent writers (and a debug logger writing to one),
+// and a running modem simulator.
 //
 // It does not import package testing (the load-test binary links it): the
 // helpers that fail a test take a TB, which *testing.T and *testing.B
@@ -15,6 +16,9 @@ import (
 	"strconv"
 	"sync"
 
+	"go.uber.org/zap"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/logging"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 )
 
@@ -100,4 +104,16 @@ func StartSim(t TB, cfg modemsim.Config) *modemsim.Simulator {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	return sim
+}
+
+// DebugLogger is a logger at debug level, in the exporter's logfmt, whose
+// output the returned buffer collects (a test checks no secret is in it).
+func DebugLogger(t TB) (*zap.Logger, *LogBuffer) {
+	t.Helper()
+	logs := &LogBuffer{}
+	log, err := logging.New("debug", "logfmt", logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log, logs
 }
