@@ -58,7 +58,7 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 	dir, cfgPath := fileSetup(t, sim, "")
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfgPath)
 	probe := "/probe?target=" + sim.Addr()
-	if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+	if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("first probe:\n%s", body)
 	}
 	if code, _ := e.get("/-/reload"); code != http.StatusMethodNotAllowed {
@@ -98,7 +98,7 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		_, metrics := e.get("/metrics")
-		if !hasLine(metrics, "hitron_exporter_config_last_reload_successful "+s.wantOK) {
+		if !testkit.HasLine(metrics, "hitron_exporter_config_last_reload_successful "+s.wantOK) {
 			t.Fatalf("%s: reload_successful is not %s", s.name, s.wantOK)
 		}
 		_, cfg := e.get("/config")
@@ -106,11 +106,11 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 			t.Fatalf("%s: /config alias present = %v, want %v", s.name, !s.wantAlias, s.wantAlias)
 		}
 		// The exporter keeps serving with the config in force.
-		if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+		if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("%s: probe after reload:\n%s", s.name, body)
 		}
 		if s.wantAlias {
-			if _, body := e.get("/probe?target=alias.invalid"); !hasLine(body, "probe_success 1") {
+			if _, body := e.get("/probe?target=alias.invalid"); !testkit.HasLine(body, "probe_success 1") {
 				t.Fatalf("%s: the alias (address: binding) does not probe:\n%s", s.name, body)
 			}
 		}
@@ -159,7 +159,7 @@ func TestWebConfigBasicAuthAndTLS(t *testing.T) {
 		if code != tt.want {
 			t.Fatalf("%s: HTTP %d, want %d", tt.name, code, tt.want)
 		}
-		if code == http.StatusOK && !hasLine(body, "probe_success 1") {
+		if code == http.StatusOK && !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("%s: %s", tt.name, body)
 		}
 	}
@@ -205,7 +205,7 @@ func TestSlowModemEndsInsideTheScrapeTimeout(t *testing.T) {
 		code, body := e.do(http.MethodGet, "/probe?target="+sim.Addr(), map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": budget}, "", "")
 		elapsed := time.Since(start)
 		limit, _ := time.ParseDuration(budget + "s")
-		if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="timeout"} 1`) {
+		if code != 200 || !testkit.HasLine(body, "probe_success 0") || !testkit.HasLine(body, `hitron_probe_failure_info{reason="timeout"} 1`) {
 			t.Fatalf("budget %ss: %d\n%s", budget, code, body)
 		}
 		if elapsed > limit {
@@ -270,7 +270,7 @@ targets:
 	}
 	// The pinned modem with the broker down: a clear failure, not a hang.
 	code, body := e.get("/probe?target=" + modem.Addr())
-	if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+	if code != 200 || !testkit.HasLine(body, "probe_success 0") || !testkit.HasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
 		t.Fatalf("broker down: %d\n%s", code, body)
 	}
 	if modem.Stats().Requests != 0 {
@@ -279,7 +279,7 @@ targets:
 	// With dialect auto, the first probe asks the modem its dialect (no
 	// credentials involved) before it looks them up: no login, no session.
 	code, body = e.get("/probe?target=" + autoModem.Addr())
-	if code != 200 || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+	if code != 200 || !testkit.HasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
 		t.Fatalf("auto, broker down: %d\n%s", code, body)
 	}
 	if st := autoModem.Stats(); st.LoginRequests != 0 || st.SessionActive || st.Requests > 2 {

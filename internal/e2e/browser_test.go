@@ -99,7 +99,7 @@ func TestLandingPageInABrowser(t *testing.T) {
 	if strings.Contains(strings.ToLower(form), "password") || strings.Contains(form, "pwd") {
 		t.Fatalf("the form has a credential field:\n%s", form)
 	}
-	if !hasLine(result, "probe_success 1") || !strings.Contains(result, "hitron_downstream_power_dbmv") {
+	if !testkit.HasLine(result, "probe_success 1") || !strings.Contains(result, "hitron_downstream_power_dbmv") {
 		t.Fatalf("probe result in the browser:\n%s", result)
 	}
 	if !strings.Contains(table, sim.Addr()) || !strings.Contains(table, "success") {

@@ -84,7 +84,7 @@ targets:
 		for round := 0; round < 2; round++ { // the second auto probe uses the remembered dialect
 			_, body := e.fetch(t, "/probe?target="+targets[i], nil)
 			for _, line := range []string{"probe_success 1", `hitron_modem_dialect_info{dialect="` + m.want + `"} 1`} {
-				if !hasLine(body, line) {
+				if !testkit.HasLine(body, line) {
 					t.Fatalf("round %d: no %q in\n%s", round, line, body)
 				}
 			}
@@ -96,13 +96,13 @@ targets:
 			insecure := "hitron_tls_insecure 0"
 			if m.sim.PlainHTTP {
 				insecure = "hitron_tls_insecure 1"
-			} else if !hasLine(body, "hitron_tls_pin_match 1") {
+			} else if !testkit.HasLine(body, "hitron_tls_pin_match 1") {
 				t.Fatalf("round %d: the pin did not match:\n%s", round, body)
 			}
-			if !hasLine(body, insecure) {
+			if !testkit.HasLine(body, insecure) {
 				t.Fatalf("round %d: no %q in\n%s", round, insecure, body)
 			}
-			if m.open && !hasLine(body, `hitron_credential_source_info{profile="",source="none"} 1`) {
+			if m.open && !testkit.HasLine(body, `hitron_credential_source_info{profile="",source="none"} 1`) {
 				t.Fatalf("round %d: an open target names a credential source:\n%s", round, body)
 			}
 		}

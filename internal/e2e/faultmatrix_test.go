@@ -166,7 +166,7 @@ func faultMatrix(t *testing.T, dialect string) {
 	probeOK := func(t *testing.T, s *modemsim.Simulator, extra string) {
 		t.Helper()
 		code, body := e.fetch(t, "/probe?target="+s.Addr()+extra, nil)
-		if code != http.StatusOK || !hasLine(body, "probe_success 1") || len(samples(body, "hitron_probe_failure_info")) != 0 {
+		if code != http.StatusOK || !testkit.HasLine(body, "probe_success 1") || len(samples(body, "hitron_probe_failure_info")) != 0 {
 			t.Fatalf("probe of a healthy modem (%s%s): HTTP %d\n%s", s.Addr(), extra, code, body)
 		}
 		if s.Stats().SessionActive {
@@ -204,7 +204,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			header: map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "3"},
 			setup:  fault(slow, modemsim.FaultSlow), reason: "timeout", within: 3 * time.Second,
 			check: func(t *testing.T, body string) {
-				if !hasLine(body, "probe_timeout_seconds 2.5") {
+				if !testkit.HasLine(body, "probe_timeout_seconds 2.5") {
 					t.Errorf("probe_timeout_seconds is not the 3 s budget minus the 0.5 s offset")
 				}
 			},
@@ -220,7 +220,7 @@ func faultMatrix(t *testing.T, dialect string) {
 		{
 			name: "wrong pin", sim: wrongPin, query: "target=" + wrongPin.Addr(), reason: "pin_mismatch", untouched: true,
 			check: func(t *testing.T, body string) {
-				if !hasLine(body, "hitron_tls_pin_match 0") || !strings.Contains(body, strings.ToLower(wrongPin.Fingerprint().String())) {
+				if !testkit.HasLine(body, "hitron_tls_pin_match 0") || !strings.Contains(body, strings.ToLower(wrongPin.Fingerprint().String())) {
 					t.Errorf("the pin mismatch and the observed fingerprint are not shown:\n%s", body)
 				}
 			},
@@ -436,10 +436,10 @@ func faultMatrix(t *testing.T, dialect string) {
 				debugReason = got
 			}
 			if debugReason == "" {
-				if strings.Contains(debug, "FAILED") || !hasLine(debug, "probe_success 1") {
+				if strings.Contains(debug, "FAILED") || !testkit.HasLine(debug, "probe_success 1") {
 					t.Errorf("debug probe did not succeed:\n%s", debug)
 				}
-			} else if !strings.Contains(debug, "FAILED ("+debugReason+")") || !hasLine(debug, `hitron_probe_failure_info{reason="`+debugReason+`"} 1`) {
+			} else if !strings.Contains(debug, "FAILED ("+debugReason+")") || !testkit.HasLine(debug, `hitron_probe_failure_info{reason="`+debugReason+`"} 1`) {
 				t.Errorf("debug probe does not show reason %s:\n%s", debugReason, debug)
 			}
 			if c.after != nil {
@@ -533,12 +533,12 @@ func (c faultCase) checkOutcome(t *testing.T, body string) string {
 	t.Helper()
 	reasons := samples(body, "hitron_probe_failure_info")
 	if c.reason == "" {
-		if !hasLine(body, "probe_success 1") || len(reasons) != 0 {
+		if !testkit.HasLine(body, "probe_success 1") || len(reasons) != 0 {
 			t.Fatalf("want probe_success 1 without a failure reason:\n%s", body)
 		}
 		return ""
 	}
-	if !hasLine(body, "probe_success 0") {
+	if !testkit.HasLine(body, "probe_success 0") {
 		t.Fatalf("want probe_success 0:\n%s", body)
 	}
 	if len(reasons) != 1 {

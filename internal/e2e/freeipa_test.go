@@ -70,7 +70,7 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+			if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 				failed <- body
 			}
 		}()
@@ -81,7 +81,7 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 		t.Fatalf("a probe failed:\n%s", body)
 	}
 	for i := 0; i < 3; i++ {
-		if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+		if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("sequential probe:\n%s", body)
 		}
 	}
@@ -91,7 +91,7 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 
 	// The original exporter's ipa_vault_namespace parameter picks the owner.
 	ns := "&ipa_vault_namespace=" + url.QueryEscape("service:host/cm-hitron.example.test")
-	if _, body := e.get(probe + ns); !hasLine(body, "probe_success 1") {
+	if _, body := e.get(probe + ns); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("ipa_vault_namespace:\n%s", body)
 	}
 	if got := emu.Calls("vault_retrieve_internal"); got != 4 {
@@ -138,19 +138,19 @@ func TestFreeIPAFaults(t *testing.T) {
 			e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
 			code, body := e.get("/probe?target=" + sim.Addr())
 			if tt.reason == "" {
-				if code != 200 || !hasLine(body, "probe_success 1") {
+				if code != 200 || !testkit.HasLine(body, "probe_success 1") {
 					t.Fatalf("HTTP %d\n%s", code, body)
 				}
 				if tt.expireAfterFirst {
 					emu.ExpireSessions()
 					ns := "&ipa_vault_namespace=" + url.QueryEscape("service:host/cm-hitron.example.test")
-					if _, body := e.get("/probe?target=" + sim.Addr() + ns); !hasLine(body, "probe_success 1") {
+					if _, body := e.get("/probe?target=" + sim.Addr() + ns); !testkit.HasLine(body, "probe_success 1") {
 						t.Fatalf("after the IPA session expired:\n%s", body)
 					}
 				}
 				return
 			}
-			if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+			if code != 200 || !testkit.HasLine(body, "probe_success 0") || !testkit.HasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
 				t.Fatalf("HTTP %d\n%s", code, body)
 			}
 			_, metrics := e.get("/metrics")
@@ -184,7 +184,7 @@ func TestFreeIPAWrongPasswordReachesTheModemOnce(t *testing.T) {
 	sim.SetPassword("the-modem-was-changed")
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
 	for i := 0; i < 4; i++ {
-		if _, body := e.get("/probe?target=" + sim.Addr()); !hasLine(body, "probe_success 0") {
+		if _, body := e.get("/probe?target=" + sim.Addr()); !testkit.HasLine(body, "probe_success 0") {
 			t.Fatalf("probe %d:\n%s", i, body)
 		}
 	}

@@ -144,12 +144,3 @@ func (e *exporter) do(method, path string, header map[string]string, user, pass 
 }
 
 func (e *exporter) get(path string) (int, string) { return e.do(http.MethodGet, path, nil, "", "") }
-
-func hasLine(body, line string) bool {
-	for _, l := range strings.Split(body, "\n") {
-		if l == line {
-			return true
-		}
-	}
-	return false
-}

@@ -61,7 +61,7 @@ func TestHostileModemMemory(t *testing.T) {
 					t.Errorf("%s: HTTP %d", round.name, code)
 				}
 				for _, l := range []string{"probe_success 0", `hitron_probe_failure_info{reason="too_large"} 1`} {
-					if !hasLine(body, l) {
+					if !testkit.HasLine(body, l) {
 						t.Errorf("%s: no line %q in:\n%.2000s", round.name, l, body)
 					}
 				}
@@ -144,7 +144,7 @@ func TestProbeConcurrencyLimit(t *testing.T) {
 		t.Error("no log line says probes were refused")
 	}
 	sims[2].SetFault(modemsim.FaultNone)
-	if code, body := e.fetch(t, "/probe?target="+sims[2].Addr(), nil); code != http.StatusOK || !hasLine(body, "probe_success 1") {
+	if code, body := e.fetch(t, "/probe?target="+sims[2].Addr(), nil); code != http.StatusOK || !testkit.HasLine(body, "probe_success 1") {
 		t.Errorf("after the probes ended: HTTP %d:\n%.1000s", code, body)
 	}
 }

@@ -59,7 +59,7 @@ targets:
 		wg.Add(1)
 		go func(q string) {
 			defer wg.Done()
-			if _, body := e.get(q); !hasLine(body, "probe_success 1") {
+			if _, body := e.get(q); !testkit.HasLine(body, "probe_success 1") {
 				failures <- body
 			}
 		}(queries[i%2])
@@ -97,7 +97,7 @@ targets:
 	before := len(sim.Stats().LoginAttempts)
 	sim.SetPassword(rotated)
 	v.WriteSecret(t, "secret", 2, "hitron/127.0.0.1", map[string]any{"username": "admin", "password": rotated})
-	if _, body := e.get(queries[0]); !hasLine(body, "probe_success 1") {
+	if _, body := e.get(queries[0]); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("after rotation:\n%s", body)
 	}
 	if got := audit.Count(t, "read", "secret/data/hitron/127.0.0.1"); got != 2 {
@@ -151,7 +151,7 @@ targets:
 `+pin)
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
 	for _, profile := range []string{"rendered", "agent", "proxy"} {
-		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !hasLine(body, "probe_success 1") {
+		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("auth=%s:\n%s", profile, body)
 		}
 	}
@@ -173,7 +173,7 @@ targets:
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, profile := range []string{"rendered", "proxy", "agent"} {
-		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !hasLine(body, "probe_success 1") {
+		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("auth=%s after rotation:\n%s", profile, body)
 		}
 	}

@@ -113,19 +113,10 @@ func (e *env) assertSessionFreed() {
 	}
 }
 
-func has(body, line string) bool {
-	for _, l := range strings.Split(body, "\n") {
-		if l == line {
-			return true
-		}
-	}
-	return false
-}
-
 func wantLines(t *testing.T, body string, lines ...string) {
 	t.Helper()
 	for _, l := range lines {
-		if !has(body, l) {
+		if !testkit.HasLine(body, l) {
 			t.Errorf("missing line %q in:\n%s", l, body)
 		}
 	}

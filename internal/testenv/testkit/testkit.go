@@ -1,7 +1,7 @@
 // Package testkit holds the small helpers the tests of several packages
 // share, each defined once: a free loopback port, a private file, a log
 // buffer safe for concurrent writers (and a debug logger writing to one),
-// and a running modem simulator.
+// a running modem simulator, and a test for a line of an exposition.
 //
 // It does not import package testing (the load-test binary links it): the
 // helpers that fail a test take a TB, which *testing.T and *testing.B
@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -116,4 +118,10 @@ func DebugLogger(t TB) (*zap.Logger, *LogBuffer) {
 		t.Fatal(err)
 	}
 	return log, logs
+}
+
+// HasLine reports whether body (an exposition, a log) has a line that is
+// exactly line.
+func HasLine(body, line string) bool {
+	return slices.Contains(strings.Split(body, "\n"), line)
 }

@@ -71,3 +71,21 @@ func TestStartSimServesAndCloses(t *testing.T) {
 		t.Fatal("the simulator still listens after its test ended")
 	}
 }
+
+func TestHasLine(t *testing.T) {
+	body := "probe_success 1\nprobe_duration_seconds 0.5\n"
+	tests := []struct {
+		line string
+		want bool
+	}{
+		{"probe_success 1", true},
+		{"probe_success", false}, // a prefix is not the line
+		{"success 1", false},
+		{"probe_duration_seconds 0.5", true},
+	}
+	for _, tt := range tests {
+		if got := HasLine(body, tt.line); got != tt.want {
+			t.Errorf("HasLine(%q) = %v, want %v", tt.line, got, tt.want)
+		}
+	}
+}
