@@ -94,8 +94,8 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		p.Force = p.Force || tcfg.Force
 		p.Address = tcfg.Address
 		p.TLS = tcfg.TLS
-		if len(tcfg.DataSets) > 0 {
-			p.Datasets = tcfg.DataSets
+		if len(tcfg.Datasets) > 0 {
+			p.Datasets = tcfg.Datasets
 		}
 		if tcfg.Location != nil {
 			p.Location = tcfg.Location

@@ -292,7 +292,7 @@ var (
 	insecureDesc  = collector.NewGauge("hitron_tls_insecure", "1 when the modem was reached over plain HTTP (insecure_http: nothing authenticates it), else 0.")
 )
 
-// finish builds the probe's Result: its metrics Set, trace and outcome.
+// finish builds the Result: the modem's samples (bounded) and the probe's own.
 func (r *probeRun) finish() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
