@@ -95,9 +95,9 @@ type Kind struct {
 	Local bool
 	// Params names the probe URL parameters (/probe?name=value) that this
 	// kind's providers read from Request.Params, such as freeipa's
-	// ipa_vault_namespace. The exporter passes on only the parameters some
-	// registered kind declares; a name must not be one of the exporter's
-	// own (target, auth, fingerprint, force, debug, _port, usr, pwd).
+	// ipa_vault_namespace. A provider sees only the parameters its own kind
+	// declares; a name must not be one of the exporter's own (target,
+	// auth, fingerprint, force, debug, _port, usr, pwd).
 	Params []string
 }
 

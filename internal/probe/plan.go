@@ -54,7 +54,9 @@ type Plan struct {
 	TLS        config.TLSConfig
 	Location   *time.Location
 	Timeout    time.Duration
-	Params     map[string]string
+	// Params are the request's probe parameters that the profile's kind
+	// declares: what its provider sees.
+	Params map[string]string
 	// CredentialLocation is where the profile's provider finds the
 	// credentials (secrets.Provider.Locate); "" with URL credentials.
 	CredentialLocation string
@@ -79,7 +81,7 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	// Matched canonically: https://, :443, case or a trailing dot do not
 	// make a configured modem look unconfigured.
 	tcfg := s.Config.Lookup(tgt.HostPort())
-	p := &Plan{Target: tgt, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params,
+	p := &Plan{Target: tgt, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC,
 		Dialect: hitron.DialectAuto}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
@@ -162,7 +164,8 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 			return nil, fmt.Errorf("auth profile %q is not allowed for target %q (allowed_targets)", authName, r.Target)
 		}
 		p.Profile = prof
-		loc, err := prof.Cache.Provider().Locate(secrets.Request{Target: r.Target, Host: tgt.Host, Params: r.Params})
+		p.Params = prof.params(r.Params)
+		loc, err := prof.Cache.Provider().Locate(secrets.Request{Target: r.Target, Host: tgt.Host, Params: p.Params})
 		if err != nil {
 			return nil, fmt.Errorf("auth profile %q cannot locate credentials for this probe: %w", authName, err)
 		}

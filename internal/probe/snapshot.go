@@ -29,6 +29,24 @@ type Profile struct {
 	Cache *credcache.Cache
 	// Local is true for providers whose secrets stay on the machine.
 	Local bool
+	// Params are the probe parameters the provider's kind declares: the
+	// only ones its Locate sees.
+	Params []string
+}
+
+// params returns the given probe parameters that the profile's kind
+// declares; nil when there are none.
+func (p *Profile) params(given map[string]string) map[string]string {
+	var out map[string]string
+	for _, name := range p.Params {
+		if v, ok := given[name]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = v
+		}
+	}
+	return out
 }
 
 // Snapshot is an immutable, built configuration: what a reload swaps.
@@ -132,7 +150,7 @@ func Build(cfg *config.Config, reg *secrets.Registry, metrics *credcache.Metrics
 			stale = *a.Cache.StaleIfError
 		}
 		s.Profiles[name] = &Profile{
-			Name: name, Auth: a, Local: kind.Local,
+			Name: name, Auth: a, Local: kind.Local, Params: kind.Params,
 			Cache: credcache.NewCache(name, prov, credcache.CacheOptions{TTL: ttl, StaleIfError: stale, Metrics: metrics}),
 		}
 	}

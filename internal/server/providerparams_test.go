@@ -46,14 +46,17 @@ targets:
 `
 
 // TestProviderParamsComeFromTheRegistry: the probe parameters a provider
-// sees are those its kind declares, and no other.
+// sees are those its kind declares, and no other: not the exporter's own,
+// not another kind's, not undeclared ones.
 func TestProviderParamsComeFromTheRegistry(t *testing.T) {
 	rec := &paramRecorder{}
 	e := newEnv(t, modemsim.Config{}, recorderConfig, func(o *Options) {
 		o.Registry.Register("recorder", secrets.Kind{Local: true, Params: []string{"x_site", "x_rack"},
 			New: func(secrets.Options) (secrets.Provider, error) { return rec, nil }})
+		o.Registry.Register("other", secrets.Kind{Params: []string{"x_other"},
+			New: func(secrets.Options) (secrets.Provider, error) { return &paramRecorder{}, nil }})
 	})
-	wantLines(t, e.probe("target="+e.sim.Addr()+"&x_site=lab&x_rack=3&ipa_vault_namespace=user:alice&x_other=1"), "probe_success 1")
+	wantLines(t, e.probe("target="+e.sim.Addr()+"&x_site=lab&x_rack=3&ipa_vault_namespace=user:alice&x_other=1&x_undeclared=2"), "probe_success 1")
 	got := rec.last()
 	if len(got) != 2 || got["x_site"] != "lab" || got["x_rack"] != "3" {
 		t.Fatalf("the provider saw %v; want x_site and x_rack only", got)
