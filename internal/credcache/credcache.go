@@ -2,7 +2,7 @@
 // provider: entries keyed by the provider's location, concurrent look-ups
 // of one location coalesced into one backend call, stale values served
 // while a backend is down, and an entry dropped when the modem rejects it.
-// Its metrics are the secrets layer's counters on /metrics.
+// Its metrics are the hitron_exporter_credential_* counters on /metrics.
 package credcache
 
 import (
@@ -170,7 +170,7 @@ func (c *Cache) Invalidate(location string, rejected secrets.Credentials) bool {
 
 func (c *Cache) count(src Source) { c.opts.Metrics.countRequest(c.profile, c.provider.Kind(), src) }
 
-// Metrics are the secrets layer's counters, shared by every cache of an
+// Metrics are the credential caches' counters, shared by every cache of an
 // exporter (they survive configuration reloads).
 type Metrics struct {
 	requests      *prometheus.CounterVec
@@ -180,7 +180,7 @@ type Metrics struct {
 	fetchDuration *prometheus.HistogramVec
 }
 
-// NewMetrics creates the secrets layer's metrics and registers them on reg
+// NewMetrics creates the credential caches' metrics and registers them on reg
 // (when reg is not nil).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
