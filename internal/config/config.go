@@ -500,6 +500,12 @@ func (t *Target) resolveDialect(field string, parsed target.Target) error {
 	case parsed.Scheme == "http" && t.Pin.IsSet():
 		return &Error{Line: t.lineOf("fingerprint"), Field: field + ".fingerprint",
 			Err: errors.New("a plain-HTTP target presents no certificate to pin")}
+	case parsed.Scheme == "http" && t.Dialect == hitron.DialectAuto:
+		// Detection over plain HTTP believes whoever answers: a spoofed
+		// preSession cookie would have the password sent in clear.
+		return &Error{Line: t.Line, Field: field + ".dialect",
+			Err: errors.New("an http:// target must name its dialect: open for a modem without login, or the login dialect " +
+				"(cgn, coda-userid) to send its password in clear; auto-detection over plain HTTP would believe whoever answers")}
 	}
 	return nil
 }

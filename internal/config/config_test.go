@@ -76,6 +76,7 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"bad target", "targets:\n  \"ftp://x\": {}\n", "is not supported"},
 		{"http target without insecure_http", "targets:\n  \"http://x\": {}\n", "set insecure_http: true"},
 		{"insecure_http on an https target", "targets:\n  x:\n    insecure_http: true\n", `targets["x"].insecure_http`},
+		{"http target on auto", "targets:\n  \"http://x\":\n    insecure_http: true\n", "must name its dialect"},
 		{"http target with a pin", "targets:\n  \"http://x\":\n    insecure_http: true\n    fingerprint: \"" + strings.Repeat("ab", 32) + "\"\n", "no certificate to pin"},
 		{"unknown dialect", "targets:\n  x:\n    dialect: rest\n", `targets["x"].dialect`},
 		{"password field without coda-userid", "targets:\n  x:\n    password_field: pwd\n", "only the coda-userid dialect"},

@@ -85,9 +85,12 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		Dialect: hitron.DialectAuto}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
-		// address keeps its pin.
+		// address keeps its pin and its dialect.
 		if other := s.Config.ByAddress(tgt.HostPort()); other != nil && other.Pin.IsSet() {
 			p.Pin, p.PinConfigured, p.Configured = other.Pin, true, true
+			if other.Dialect != "" {
+				p.Dialect, p.PasswordField = other.Dialect, other.PasswordField
+			}
 		}
 	}
 	if tcfg != nil {
