@@ -8,6 +8,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 )
 
 // Dataset names a /data/<name>.asp endpoint.
@@ -25,12 +28,15 @@ const (
 	OFDMA       Dataset = "usofdminfo"
 	LinkStatus  Dataset = "getLinkStatus"
 	ConnectInfo Dataset = "getConnectInfo"
+	// EventLog is the DOCSIS event log: /data/status_log.asp on the
+	// /data/ families that have it, CM/Log on the REST family.
+	EventLog Dataset = "status_log"
 )
 
 // DefaultDatasets are fetched when the configuration names none, in this
 // order. getConnectInfo is left out: it is the slowest page on the device
 // (nearly 2 s on a CGNV4) and only gives client counts.
-var DefaultDatasets = []Dataset{SystemModel, SysInfo, CMInit, DocsisWan, Downstream, Upstream, OFDM, OFDMA, LinkStatus}
+var DefaultDatasets = []Dataset{SystemModel, SysInfo, CMInit, DocsisWan, Downstream, Upstream, OFDM, OFDMA, LinkStatus, EventLog}
 
 // KnownDatasets lists every dataset the parser understands.
 var KnownDatasets = append(append([]Dataset{}, DefaultDatasets...), ConnectInfo)
@@ -52,6 +58,10 @@ type Data struct {
 	Links       []LinkPort
 	Clients     []ConnectedClient
 	HasConnects bool
+	// EventLog is the DOCSIS event log as read, its times read as UTC wall
+	// clocks (the probe re-reads them in the target's zone); nil when the
+	// page was not read.
+	EventLog *eventlog.Log
 }
 
 // ModelInfo is system_model.asp.
@@ -635,6 +645,14 @@ func (d *Data) ParseLimit(ds Dataset, body []byte, maxRows int) error {
 				Online:    strings.EqualFold(r.Online.String(), "active"),
 			})
 		}
+	case EventLog:
+		// A bare JSON array of {index, time, type, priority, event}, as the
+		// public clients of the CODA-45/56 and CODA-4582U read it.
+		log, err := eventlog.ParseRows(body, time.UTC)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrNotJSON, err)
+		}
+		d.EventLog = &log
 	default:
 		return fmt.Errorf("unknown dataset %q", ds)
 	}

@@ -182,7 +182,8 @@ func TestDialectByName(t *testing.T) {
 		{"coda-userid", "pwd", "coda-userid", false},
 		{"coda-userid", "password", "", true},
 		{"auto", "", "", true},
-		{"rest", "", "", true},
+		{"rest", "", "rest", false},
+		{"rest-api", "", "", true},
 	}
 	for _, tt := range tests {
 		d, err := DialectByName(tt.name, tt.field)
