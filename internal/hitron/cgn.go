@@ -49,14 +49,8 @@ func (CGN) Login(ctx context.Context, s *Session, cr Credentials) (bool, error) 
 	return false, loginResult(string(body))
 }
 
-// Fetch implements Dialect. The event log (/data/status_log.asp) is not
-// asked for: its shape is confirmed only for the CODA /data/ families, no
-// public capture shows it on CGN firmware, so it is ErrNotFound with no
-// request sent.
+// Fetch implements Dialect.
 func (CGN) Fetch(ctx context.Context, s *Session, ds Dataset) ([]byte, error) {
-	if ds == EventLog {
-		return nil, fmt.Errorf("%s: %w (not read on CGN firmware: no public capture shows its shape)", ds, ErrNotFound)
-	}
 	return fetchDataPage(ctx, s, ds)
 }
 

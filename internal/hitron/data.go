@@ -646,8 +646,9 @@ func (d *Data) ParseLimit(ds Dataset, body []byte, maxRows int) error {
 			})
 		}
 	case EventLog:
-		// A bare JSON array of {index, time, type, priority, event}, as the
-		// public clients of the CODA-45/56 and CODA-4582U read it.
+		// A bare JSON array of {index, time, type, priority, event}, as
+		// public clients of the CODA /data/ pages read it (not fetched until
+		// a capture confirms it: see fetchDataPage).
 		log, err := eventlog.ParseRows(body, time.UTC)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrNotJSON, err)

@@ -160,8 +160,14 @@ func looksJSON(body []byte) bool {
 
 // fetchDataPage reads /data/<name>.asp, as the families that share those
 // pages serve them: 200 with the JSON, a redirect when the session is
-// gone, 404 when the firmware lacks the page.
+// gone, 404 when the firmware lacks the page. The event log
+// (/data/status_log.asp) is not asked for: public clients read it, but no
+// captured answer confirms its shape on any /data/ family (see
+// docs/event-log.md), so it is ErrNotFound with no request sent.
 func fetchDataPage(ctx context.Context, s *Session, ds Dataset) ([]byte, error) {
+	if ds == EventLog {
+		return nil, fmt.Errorf("%s: %w (not read on the /data/ families until a capture confirms its shape)", ds, ErrNotFound)
+	}
 	body, code, err := s.do(ctx, StageFetch, http.MethodGet, ds.Path(), nil, 200)
 	if err != nil {
 		switch code {
