@@ -106,7 +106,10 @@ targets:
 				// The event log: its entries, and counters that start at 0
 				// (the first log is the baseline, the second has nothing new).
 				for _, line := range []string{`hitron_event_log_entries{priority="critical"} 6`, "hitron_docsis_t3_timeouts_total 0",
-					"hitron_docsis_t4_timeouts_total 0", `hitron_scrape_collector_success{collector="status_log"} 1`} {
+					"hitron_docsis_t4_timeouts_total 0", `hitron_scrape_collector_success{collector="status_log"} 1`,
+					// What only this family reports: CM/SysInfo's data rates (bits/s ÷ 8).
+					`hitron_cm_data_rate_bytes_per_second{direction="downstream"} 1.3e+08`,
+					`hitron_cm_data_rate_bytes_per_second{direction="upstream"} 3.9e+06`} {
 					if !hasLine(body, line) {
 						t.Fatalf("round %d: no %q in\n%s", round, line, body)
 					}

@@ -117,11 +117,14 @@ type InitStatus struct {
 	TrafficStatus string
 }
 
-// CMStatus is getCmDocsisWan.asp.
+// CMStatus is getCmDocsisWan.asp (or the REST family's CM/SysInfo).
 type CMStatus struct {
 	IP, NetMask, Gateway string
 	NetworkAccess        string
 	Lease                Value
+	// DataRateDown and DataRateUp are the REST family's DsDataRate and
+	// UsDataRate in bits per second (invalid on the /data/ families).
+	DataRateDown, DataRateUp Value
 }
 
 // DownstreamChannel is one row of dsinfo.asp.

@@ -307,7 +307,8 @@ func (d *Data) parseRESTPayload(page RESTPage, body []byte, maxRows int) error {
 		d.CM = &CMStatus{
 			IP: placeholderToEmpty(firstIP(s.IP)), NetMask: placeholderToEmpty(s.SubMask.String()),
 			Gateway: placeholderToEmpty(s.Gateway.String()), NetworkAccess: s.Access.String(),
-			Lease: ParseDuration(s.Lease.String()),
+			Lease:        ParseDuration(s.Lease.String()),
+			DataRateDown: nonNegative(ParseNumber(s.DsDataRate.String())), DataRateUp: nonNegative(ParseNumber(s.UsDataRate.String())),
 		}
 	case RESTProvision:
 		// The same keys as getCMInit, in the envelope object itself.
