@@ -59,7 +59,7 @@ targets:
 		}
 	}
 	tg := cfg.Targets["192.0.2.1"]
-	if !tg.Pin.IsSet() || tg.Timeout != 7*time.Second || len(tg.DataSets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
+	if !tg.Pin.IsSet() || tg.Timeout != 7*time.Second || len(tg.Datasets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
 		t.Fatalf("target: %+v", tg)
 	}
 }
@@ -77,6 +77,7 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"bad target", "targets:\n  \"ftp://x\": {}\n", "is not supported"},
 		{"http target without insecure_http", "targets:\n  \"http://x\": {}\n", "set insecure_http: true"},
 		{"insecure_http on an https target", "targets:\n  x:\n    insecure_http: true\n", `targets["x"].insecure_http`},
+		{"http target on auto", "targets:\n  \"http://x\":\n    insecure_http: true\n", "must name its dialect"},
 		{"http target with a pin", "targets:\n  \"http://x\":\n    insecure_http: true\n    fingerprint: \"" + strings.Repeat("ab", 32) + "\"\n", "no certificate to pin"},
 		{"unknown dialect", "targets:\n  x:\n    dialect: restful\n", `targets["x"].dialect`},
 		{"password field without coda-userid", "targets:\n  x:\n    password_field: pwd\n", "only the coda-userid dialect"},

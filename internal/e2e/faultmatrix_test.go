@@ -28,9 +28,6 @@ type faultCase struct {
 	setup func(t *testing.T)
 	// reason is the wanted hitron_probe_failure_info reason ("" = success).
 	reason string
-	// bugReason is what the exporter answers today instead of reason
-	// because of a known, reported product bug; it is logged, not failed.
-	bugReason string
 	// debugReason is the reason of the second (debug) probe when it
 	// differs (back-off after a rejected password); default reason.
 	debugReason string
@@ -572,14 +569,8 @@ func (c faultCase) checkOutcome(t *testing.T, body string) string {
 	if len(reasons) != 1 {
 		t.Fatalf("want exactly one hitron_probe_failure_info, got %q:\n%s", reasons, body)
 	}
-	switch reasons[0] {
-	case `hitron_probe_failure_info{reason="` + c.reason + `"} 1`:
+	if reasons[0] == `hitron_probe_failure_info{reason="`+c.reason+`"} 1` {
 		return c.reason
-	case `hitron_probe_failure_info{reason="` + c.bugReason + `"} 1`:
-		if c.bugReason != "" {
-			t.Logf("KNOWN PRODUCT BUG (reported): reason %q, want %q", c.bugReason, c.reason)
-			return c.bugReason
-		}
 	}
 	t.Fatalf("got %s, want reason %q", reasons[0], c.reason)
 	return ""

@@ -118,6 +118,7 @@ const (
 	FaultHTTP500     Fault = "http500"       // data pages answer 500
 	FaultLostSession Fault = "lost-session"  // data pages answer 302, as if the session expired
 	FaultLogoutFail  Fault = "logout-fail"   // logout answers 500 and keeps the session
+	FaultNoLogout    Fault = "no-logout"     // logout answers 404 (firmware without one) and keeps the session
 	FaultLoginPage   Fault = "no-presession" // GET / sets no preSession cookie
 )
 
@@ -145,7 +146,7 @@ func DefaultDialect(dataSet string) string {
 }
 
 // Faults lists every fault, for flags and tests.
-var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage,
+var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultNoLogout, FaultLoginPage,
 	FaultAmplify, FaultDripBody, FaultDripHeaders, FaultEndlessHeaders, FaultCookieFlood, FaultRESTError}
 
 // Config configures a simulator.
@@ -748,6 +749,11 @@ func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if s.fault == FaultLogoutFail {
 		s.mu.Unlock()
 		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if s.fault == FaultNoLogout {
+		s.mu.Unlock()
+		http.NotFound(w, r)
 		return
 	}
 	if ck != nil && ck.Value == s.session && s.session != "" {

@@ -92,9 +92,12 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		Dialect: hitron.DialectAuto}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
-		// address keeps its pin.
+		// address keeps its pin and its dialect.
 		if other := s.Config.ByAddress(tgt.HostPort()); other != nil && other.Pin.IsSet() {
 			p.Pin, p.PinConfigured, p.Configured = other.Pin, true, true
+			if other.Dialect != "" {
+				p.Dialect, p.PasswordField = other.Dialect, other.PasswordField
+			}
 		}
 	}
 	if tcfg != nil {
@@ -103,8 +106,8 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		p.Force = p.Force || tcfg.Force
 		p.Address = tcfg.Address
 		p.TLS = tcfg.TLS
-		if len(tcfg.DataSets) > 0 {
-			p.Datasets = tcfg.DataSets
+		if len(tcfg.Datasets) > 0 {
+			p.Datasets = tcfg.Datasets
 		}
 		if tcfg.Location != nil {
 			p.Location = tcfg.Location

@@ -184,7 +184,7 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, pre *hitron.Sess
 	if stale := dev.takeStale(); stale != nil {
 		// Our previous logout failed: log that session out first, by its
 		// own cookies, so the login below does not meet Repeat Login.
-		if err := stale.Logout(ctx, 3*time.Second); err != nil {
+		if err := stale.Logout(ctx, 3*time.Second); err != nil && !errors.Is(err, hitron.ErrNoLogout) {
 			dev.keepStale(stale) // try again next time
 			r.trace.Addf("logging out the session whose logout failed earlier: %v", err)
 		} else {
@@ -302,7 +302,7 @@ var (
 	insecureDesc  = collector.NewGauge("hitron_tls_insecure", "1 when the modem was reached over plain HTTP (insecure_http: nothing authenticates it), else 0.")
 )
 
-// finish builds the result registry.
+// finish builds the Result: the modem's samples (bounded) and the probe's own.
 func (r *probeRun) finish() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -511,7 +511,7 @@ func (r *probeRun) converse(ctx context.Context) {
 func (r *probeRun) knownDialect() hitron.Dialect {
 	name, how := r.plan.Dialect, "configured"
 	if name == hitron.DialectAuto {
-		if name, how = r.dev.knownDialect(r.plan.Pin.Key()), "remembered from an earlier probe"; name == "" {
+		if name, how = r.dev.knownDialect(r.dialectKey()), "remembered from an earlier probe"; name == "" {
 			return nil
 		}
 	}
@@ -525,6 +525,12 @@ func (r *probeRun) knownDialect() hitron.Dialect {
 	return d
 }
 
+// dialectKey is what a detected dialect is remembered under: the target
+// and its pin. Two targets dialled at one address (a TLS front end that
+// routes by name) do not inherit each other's dialect, and a modem
+// presenting another certificate is detected afresh.
+func (r *probeRun) dialectKey() string { return r.plan.Target.HostPort() + " " + r.plan.Pin.Key() }
+
 // detect asks the modem which dialect it speaks, sending no credentials.
 func (r *probeRun) detect(ctx context.Context, c *hitron.Client) (hitron.Dialect, *hitron.Session) {
 	d, s, err := c.Detect(ctx)
@@ -533,7 +539,7 @@ func (r *probeRun) detect(ctx context.Context, c *hitron.Client) (hitron.Dialect
 		r.fail(r.reasonFor(ctx, err), fmt.Errorf("detect the dialect: %w", err))
 		return nil, nil
 	}
-	r.dev.rememberDialect(d.Name(), r.plan.Pin.Key())
+	r.dev.rememberDialect(d.Name(), r.dialectKey())
 	r.dialect = d
 	r.trace.Addf("dialect %s (detected)", d.Name())
 	return d, s
@@ -681,6 +687,13 @@ func (r *probeRun) endSession(ctx context.Context, s *hitron.Session, logoutRese
 	start := time.Now()
 	err := s.Logout(ctx, max(logoutReserve, time.Second))
 	r.dev.noteLogout(time.Since(start))
+	if errors.Is(err, hitron.ErrNoLogout) {
+		// Neither a logout nor a failed one: hitron_probe_logout_success
+		// is left out rather than claim either.
+		r.p.metrics.logouts.WithLabelValues("unsupported").Inc()
+		r.trace.Addf("the firmware has no logout (%v): the session ends when the modem times it out or the next login replaces it", err)
+		return
+	}
 	if err != nil {
 		r.dev.keepStale(s)
 		r.p.metrics.logouts.WithLabelValues("error").Inc()
