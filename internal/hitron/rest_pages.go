@@ -467,22 +467,8 @@ func firstIP(raw json.RawMessage) string {
 	return ""
 }
 
-// DataRates are CM/SysInfo's WAN data rates, which only the REST family
-// reports, in bits per second (hitron_coda's reading; its exporter divides
-// by 8 for bytes).
-type DataRates struct {
-	Downstream, Upstream Value
-}
-
-// ParseRESTDataRates reads the data rates from a CM/SysInfo answer.
-func ParseRESTDataRates(body []byte) (DataRates, error) {
-	var s restSysInfoJSON
-	if err := decodeREST(RESTSysInfo, body, &s); err != nil {
-		return DataRates{}, err
-	}
-	return DataRates{Downstream: nonNegative(ParseNumber(s.DsDataRate.String())), Upstream: nonNegative(ParseNumber(s.UsDataRate.String()))}, nil
-}
-
+// nonNegative drops a negative rate (CM/SysInfo's DsDataRate and
+// UsDataRate, bits per second, read into CMStatus).
 func nonNegative(v Value) Value {
 	if v.Valid && v.V < 0 {
 		return Value{}
