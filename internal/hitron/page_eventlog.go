@@ -14,10 +14,22 @@ import (
 // has its own reader, ParseRESTLog.
 
 // parseEventLogPage reads the page into d, its times as UTC wall clocks.
-func parseEventLogPage(d *Data, body []byte, _ int) error {
+func parseEventLogPage(d *Data, body []byte, maxRows int) error {
 	log, err := eventlog.ParseRows(body, time.UTC)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotJSON, err)
+	}
+	return setEventLog(d, log, maxRows)
+}
+
+// setEventLog keeps log in d unless it has more rows than maxRows (0:
+// DefaultMaxPageRows), the bound every page has: ErrTooManyRows.
+func setEventLog(d *Data, log eventlog.Log, maxRows int) error {
+	if maxRows <= 0 {
+		maxRows = DefaultMaxPageRows
+	}
+	if n := len(log.Entries) + log.Dropped; n > maxRows {
+		return fmt.Errorf("%w: an event log of %d rows (the limit is %d)", ErrTooManyRows, n, maxRows)
 	}
 	d.EventLog = &log
 	return nil

@@ -105,8 +105,7 @@ func (REST) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
 		if err != nil {
 			return err
 		}
-		d.EventLog = &log
-		return nil
+		return setEventLog(d, log, maxRows)
 	}
 	if maxRows <= 0 {
 		maxRows = DefaultMaxPageRows

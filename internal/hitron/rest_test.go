@@ -159,6 +159,15 @@ func TestRESTParse(t *testing.T) {
 	if err := (REST{}).Parse(&d, EventLog, []byte(`{"errCode":"000"}`), 0); !errors.Is(err, ErrNotJSON) {
 		t.Errorf("a log page without Log_List: %v", err)
 	}
+	// The page-row bound (--probe.max-page-rows) holds for the log too,
+	// rows that are no objects included; the log read before is kept.
+	long := `{"errCode":"000","Log_List":[{"index":1},{"index":2},3]}`
+	if err := (REST{}).Parse(&d, EventLog, []byte(long), 2); !errors.Is(err, ErrTooManyRows) || len(d.EventLog.Entries) != 1 {
+		t.Errorf("a log over the row bound: %v", err)
+	}
+	if err := (REST{}).Parse(&d, EventLog, []byte(long), 3); err != nil || len(d.EventLog.Entries) != 2 || d.EventLog.Dropped != 1 {
+		t.Errorf("a log at the row bound: %v %+v", err, d.EventLog)
+	}
 }
 
 // TestRESTLogout: 000 (or an empty 200) is logged out, and so is "not
