@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,12 @@ func TestRestEventLogCountsEachEventOnce(t *testing.T) {
 			_, body := e.get("/probe?target=" + sim.Addr())
 			if !hasLine(body, "probe_success 1") {
 				t.Fatalf("log %q, probe %d failed:\n%s", st.state, round, body)
+			}
+			// No event text (it carries MAC addresses) in any label.
+			for _, text := range []string{"CM-MAC", "74:9b:e8", "time-out", "Ranging"} {
+				if strings.Contains(body, text) {
+					t.Fatalf("log %q: event text %q in the metrics:\n%s", st.state, text, body)
+				}
 			}
 			for series, want := range st.want {
 				if got, ok := metricValue(body, series); !ok || got != want {
