@@ -54,7 +54,9 @@ func (c *Config) ByAddress(hostPort string) *Target {
 
 // Auth is one credential profile.
 type Auth struct {
-	// Provider is the provider kind ("file", "vault", "freeipa").
+	// Provider is the provider kind: the profile's one key that is not a
+	// common option. Which kinds exist is the provider registry's to say
+	// (probe.Build checks it, and lists them); "" when the profile has none.
 	Provider string `yaml:"-"`
 	// Block is the provider's own configuration.
 	Block yaml.Node `yaml:"-"`
@@ -186,8 +188,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // profileKeys are the keys of an auths entry that are not provider kinds.
 var profileKeys = map[string]bool{"require_fingerprint": true, "cache": true, "timeout": true, "allowed_targets": true}
 
-// UnmarshalYAML reads a profile: exactly one provider key plus the common
-// options.
+// UnmarshalYAML reads a profile: at most one provider key plus the common
+// options (a profile without one is refused when it is built).
 func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return &Error{Line: n.Line, Err: errors.New("an auths entry must be a mapping")}
@@ -204,9 +206,6 @@ func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 			return &Error{Line: k.Line, Err: fmt.Errorf("more than one provider (%s and %s): a profile has exactly one", a.Provider, k.Value)}
 		}
 		a.Provider, a.Block = k.Value, *v
-	}
-	if a.Provider == "" {
-		return &Error{Line: n.Line, Err: errors.New("no provider: add one of file, vault or freeipa")}
 	}
 	for i := 0; i+1 < len(common.Content); i += 2 {
 		if k, v := common.Content[i], common.Content[i+1]; k.Value == "cache" {

@@ -71,7 +71,6 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"unknown top key", "auth:\n  x: {}\n", ":1: field auth not found"},
 		{"unknown profile key", "auths:\n  lab:\n    file:\n      path: x\n    cache:\n      tll: 1m\n", ":6: cache: unknown field \"tll\""},
 		{"two providers", "auths:\n  lab:\n    file: {path: x}\n    vault: {}\n", "more than one provider"},
-		{"no provider", "auths:\n  lab:\n    timeout: 1s\n", "no provider"},
 		{"bad pin", "targets:\n  \"192.0.2.1\":\n    fingerprint: abc\n", `targets["192.0.2.1"].fingerprint`},
 		{"unknown auth", "targets:\n  a.example:\n    auth: nope\n", `no profile named "nope"`},
 		{"bad target", "targets:\n  \"ftp://x\": {}\n", "is not supported"},

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/collector"
+	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
 	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
@@ -38,7 +39,7 @@ type probeRun struct {
 	opened bool
 	// creds and lookup are the credentials in use (dialects that need them).
 	creds  secrets.Credentials
-	lookup secrets.Lookup
+	lookup credcache.Lookup
 	// maxTLS is the highest TLS version offered (0: Go's).
 	maxTLS uint16
 
@@ -152,9 +153,9 @@ func (r *probeRun) httpTrace(ev hitron.TraceEvent) {
 }
 
 // credentials resolves the plan's credentials, through the cache.
-func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Credentials, secrets.Lookup, error) {
+func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Credentials, credcache.Lookup, error) {
 	if r.plan.Creds != nil {
-		return *r.plan.Creds, secrets.Lookup{Location: "url"}, nil
+		return *r.plan.Creds, credcache.Lookup{Location: "url"}, nil
 	}
 	start := time.Now()
 	prof := r.plan.Profile
