@@ -115,7 +115,7 @@ type Target struct {
 	// Timezone of the modem's clock (an IANA name); default UTC.
 	Timezone string `yaml:"timezone,omitempty"`
 	// Dialect is the firmware's login dialect: auto (the default), cgn,
-	// open or coda-userid (see hitron.DialectNames).
+	// open, coda-userid or rest (see hitron.DialectNames).
 	Dialect string `yaml:"dialect,omitempty"`
 	// PasswordField is the coda-userid login's password form field: pws
 	// (Rogers firmware, the default) or pwd (Shaw firmware).

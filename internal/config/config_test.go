@@ -78,7 +78,7 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"insecure_http on an https target", "targets:\n  x:\n    insecure_http: true\n", `targets["x"].insecure_http`},
 		{"http target on auto", "targets:\n  \"http://x\":\n    insecure_http: true\n", "must name its dialect"},
 		{"http target with a pin", "targets:\n  \"http://x\":\n    insecure_http: true\n    fingerprint: \"" + strings.Repeat("ab", 32) + "\"\n", "no certificate to pin"},
-		{"unknown dialect", "targets:\n  x:\n    dialect: rest\n", `targets["x"].dialect`},
+		{"unknown dialect", "targets:\n  x:\n    dialect: restful\n", `targets["x"].dialect`},
 		{"password field without coda-userid", "targets:\n  x:\n    password_field: pwd\n", "only the coda-userid dialect"},
 		{"bad password field", "targets:\n  x:\n    dialect: coda-userid\n    password_field: password\n", "must be pws"},
 		{"bad tls", "targets:\n  a: {tls: {min_version: \"9\"}}\n", "tls.min_version"},

@@ -50,6 +50,7 @@ func TestDialectsAgainstTheSimulator(t *testing.T) {
 		{"open CODA-45 over plain HTTP", modemsim.Config{Dialect: modemsim.DialectOpen, DataSet: "CODA-45", PlainHTTP: true}, Open{}, DialectOpen, 0},
 		{"coda-userid Rogers (pws)", modemsim.Config{Dialect: modemsim.DialectCODAUserID}, CODAUserID{PasswordField: "pws"}, "", 1},
 		{"coda-userid Shaw (pwd)", modemsim.Config{Dialect: modemsim.DialectCODAUserID, PasswordField: "pwd"}, CODAUserID{PasswordField: "pwd"}, "", 1},
+		{"rest CODA-4680", modemsim.Config{Dialect: modemsim.DialectREST}, REST{}, DialectREST, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,7 +102,7 @@ func TestDialectsAgainstTheSimulator(t *testing.T) {
 				if ev.Stage == "" {
 					t.Errorf("%s %s has no stage", ev.Method, ev.Path)
 				}
-				if (ev.Stage == StageLogin) != (ev.Path == "/goform/login") {
+				if (ev.Stage == StageLogin) != (ev.Path == "/goform/login" || ev.Path == RESTLoginPath) {
 					t.Errorf("%s %s in stage %s", ev.Method, ev.Path, ev.Stage)
 				}
 			}
@@ -176,7 +177,8 @@ func TestDialectByName(t *testing.T) {
 		{"coda-userid", "pwd", "coda-userid", false},
 		{"coda-userid", "password", "", true},
 		{"auto", "", "", true},
-		{"rest", "", "", true},
+		{"rest", "", "rest", false},
+		{"rest-api", "", "", true},
 	}
 	for _, tt := range tests {
 		d, err := DialectByName(tt.name, tt.field)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
@@ -59,6 +60,9 @@ type device struct {
 	// and pin it was found under (see rememberDialect).
 	dialect    string
 	dialectKey string
+	// events counts the modem's DOCSIS events across probes, each once
+	// (bounded: see eventlog.Memory); it is forgotten with the device.
+	events eventlog.Memory
 	// lastUsed is guarded by Prober.mu.
 	lastUsed time.Time
 }
@@ -321,4 +325,13 @@ func (d *device) markUnsupported(ds hitron.Dataset, until time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.unsupported[ds] = until
+}
+
+// observeEvents counts the new events of the log the modem shows now and
+// returns the modem's event counters.
+func (d *device) observeEvents(entries []eventlog.Entry) eventlog.Snapshot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.events.Observe(entries)
+	return d.events.Snapshot()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/collector"
 	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
+	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
@@ -56,6 +57,9 @@ type probeRun struct {
 	logout *bool
 	// quiet results are not counted or logged (an abandoned caller's copy).
 	quiet bool
+	// events are the modem's event counters after this probe's log (nil
+	// when no log was read).
+	events *eventlog.Snapshot
 }
 
 func newProbeRun(p *Prober, plan *Plan, dev *device) *probeRun {
@@ -274,6 +278,13 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 		r.trace.Addf("%s: parsed %d bytes", ds, len(body))
 	}
 	r.trace.Addf("parsed: %d downstream, %d upstream, %d OFDM, %d OFDMA channels", len(r.data.Downstream), len(r.data.Upstream), len(r.data.OFDM), len(r.data.OFDMA))
+	if l := r.data.EventLog; l != nil {
+		// The log's times are the modem's wall clock, in its configured zone.
+		eventlog.InLocation(l.Entries, r.plan.Location)
+		snap := dev.observeEvents(l.Entries)
+		r.events = &snap
+		r.trace.Addf("event log: %d entries (%d unreadable rows dropped)", len(l.Entries), l.Dropped)
+	}
 }
 
 var (
@@ -288,7 +299,7 @@ var (
 	collDurDesc   = collector.NewGauge("hitron_scrape_collector_duration_seconds", "Time to read a data page.", "collector")
 	logoutDesc    = collector.NewGauge("hitron_probe_logout_success", "Whether the modem accepted the logout after the probe logged in (present only when it logged in); 0 means its single session may stay taken, and nobody can log in until it expires.")
 	sourceDesc    = collector.NewGauge("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", "source", "profile")
-	dialectDesc   = collector.NewGauge("hitron_modem_dialect_info", "The modem's login dialect this probe used (value 1): cgn, open or coda-userid; auto when it could not be told.", "dialect")
+	dialectDesc   = collector.NewGauge("hitron_modem_dialect_info", "The modem's login dialect this probe used (value 1): cgn, open, coda-userid or rest; auto when it could not be told.", "dialect")
 	insecureDesc  = collector.NewGauge("hitron_tls_insecure", "1 when the modem was reached over plain HTTP (insecure_http: nothing authenticates it), else 0.")
 )
 
@@ -303,6 +314,9 @@ func (r *probeRun) finish() *Result {
 	if r.opened {
 		set.SetMaxSamples(r.p.maxSamples)
 		collector.New(&r.data, r.plan.Location).AddTo(set)
+		if r.events != nil {
+			collector.AddEventLog(set, *r.events)
+		}
 		if set.Overflowed() {
 			r.failLocked(ReasonTooLarge, fmt.Errorf("the modem's data make more than %d samples (--probe.max-samples); none are kept", r.p.maxSamples))
 			set = collector.NewSet()
