@@ -29,11 +29,16 @@ func main() {
 	modems := flag.String("modems", "1,100,1000", "Comma-separated numbers of simulated modems, one run each.")
 	interval := flag.Duration("interval", 15*time.Second, "How often each modem is probed.")
 	duration := flag.Duration("duration", 30*time.Second, "How long each run measures.")
-	latency := flag.Duration("latency", 0, "Delay the simulated modems add to every request.")
+	latency := flag.String("latency", "0", "Delay the simulated modems add to every request: a duration (20ms), longtail:MIN-MAX (a log-normal tail, seeded per modem: longtail:30ms-300ms), or both joined by +.")
 	dataSet := flag.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
 	exporter := flag.String("exporter", "", "hitron-exporter binary (default: build ./cmd/hitron-exporter).")
 	exporterEnv := flag.String("exporter-env", "", "Space-separated NAME=value pairs added to the exporter's environment.")
 	flag.Parse()
+	fixed, tail, err := modemsim.ParseLatency(*latency)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 
 	self, err := os.Executable()
 	if err != nil {
@@ -65,7 +70,7 @@ func main() {
 			os.Exit(2)
 		}
 		rep, err := loadtest.Run(context.Background(), loadtest.Options{
-			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: *latency, DataSet: *dataSet, Log: os.Stderr,
+			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: fixed, LatencyTail: tail, DataSet: *dataSet, Log: os.Stderr,
 			ExporterEnv: strings.Fields(*exporterEnv), RawWorker: rawCommand,
 		})
 		if err != nil {

@@ -41,6 +41,9 @@ type Options struct {
 	Duration time.Duration
 	// Latency the simulated modems add to each request.
 	Latency time.Duration
+	// LatencyTail adds a long-tailed delay per request (modem i draws from
+	// a generator seeded with i+1, so a run is reproducible).
+	LatencyTail modemsim.LongTail
 	// DataSet served by the modems.
 	DataSet string
 	// ExporterEnv is added to the exporter's environment (e.g. GOMAXPROCS=1).
@@ -77,6 +80,32 @@ type Report struct {
 	IdleCPUShare   float64
 	CPUPerProbeNet time.Duration
 	PeakRSSBytes   int64
+	// Goroutines and HeapInuseBytes: the exporter's means over the measured
+	// window, sampled from its /metrics once a second, and before the run
+	// (Idle…). InFlight is the mean number of probes in flight (Little's
+	// law: rate × mean latency); the per-probe figures divide the growth by
+	// it.
+	Goroutines, IdleGoroutines         float64
+	HeapInuseBytes, IdleHeapInuseBytes float64
+	InFlight                           float64
+}
+
+// GoroutinesPerProbe is how many more goroutines the exporter ran per
+// probe in flight than when idle.
+func (r Report) GoroutinesPerProbe() float64 {
+	if r.InFlight <= 0 {
+		return 0
+	}
+	return (r.Goroutines - r.IdleGoroutines) / r.InFlight
+}
+
+// HeapPerProbe is how much more heap the exporter had in use per probe in
+// flight than when idle.
+func (r Report) HeapPerProbe() float64 {
+	if r.InFlight <= 0 {
+		return 0
+	}
+	return (r.HeapInuseBytes - r.IdleHeapInuseBytes) / r.InFlight
 }
 
 // String formats the report.
@@ -85,11 +114,12 @@ func (r Report) String() string {
 	if r.RawCPUPerProbe > 0 {
 		ratio = float64(r.CPUPerProbe) / float64(r.RawCPUPerProbe)
 	}
-	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s raw_failures=%d overhead_p50=%s cpu_per_probe=%s (net of idle %s) raw_cpu_per_probe=%s cpu_ratio=%.2f cpu_share_of_one_core=%.2f%% (idle %.2f%%) peak_rss=%.1fMiB",
+	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s raw_failures=%d overhead_p50=%s overhead_p99=%s cpu_per_probe=%s (net of idle %s) raw_cpu_per_probe=%s cpu_ratio=%.2f cpu_share_of_one_core=%.2f%% (idle %.2f%%) peak_rss=%.1fMiB in_flight=%.1f goroutines=%.0f (idle %.0f, %.2f per probe in flight) heap_inuse=%.1fMiB (idle %.1fMiB, %.1fKiB per probe in flight)",
 		r.Modems, r.Probes, r.Failures, r.ProbesPerSec, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
-		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), r.RawFailures, (r.P50 - r.RawP50).Round(time.Microsecond),
+		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), r.RawFailures, (r.P50 - r.RawP50).Round(time.Microsecond), (r.P99 - r.RawP99).Round(time.Microsecond),
 		r.CPUPerProbe.Round(time.Microsecond), r.CPUPerProbeNet.Round(time.Microsecond), r.RawCPUPerProbe.Round(time.Microsecond), ratio,
-		r.CPUShareOfCore*100, r.IdleCPUShare*100, float64(r.PeakRSSBytes)/(1<<20))
+		r.CPUShareOfCore*100, r.IdleCPUShare*100, float64(r.PeakRSSBytes)/(1<<20),
+		r.InFlight, r.Goroutines, r.IdleGoroutines, r.GoroutinesPerProbe(), r.HeapInuseBytes/(1<<20), r.IdleHeapInuseBytes/(1<<20), r.HeapPerProbe()/1024)
 }
 
 // exporterPackage is the import path of the exporter's command.
@@ -127,11 +157,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}()
 	for i := 0; i < o.Modems; i++ {
-		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, SessionIdle: time.Minute})
+		tail := o.LatencyTail
+		tail.Seed = uint64(i) + 1
+		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, LatencyTail: tail, SessionIdle: time.Minute})
 		if err != nil {
 			return rep, err
 		}
-		if err := s.Start("127.0.0.1:0"); err != nil {
+		if err := s.Start(net.JoinHostPort(ModemHost(i, o.Modems), "0")); err != nil {
 			return rep, err
 		}
 		sims = append(sims, s)
@@ -197,10 +229,20 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, err
 	}
 	time.Sleep(idleWindow)
+	if g, h, err := runtimeFigures(client, "http://"+addr+"/metrics"); err == nil {
+		rep.IdleGoroutines, rep.IdleHeapInuseBytes = g, h
+	}
 	cpuBefore, _ := cpuTime(cmd.Process.Pid)
 	rep.IdleCPUShare = (cpuBefore - idleStart).Seconds() / idleWindow.Seconds()
+	sampled := make(chan [3]float64, 1)
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	go func() { sampled <- sampleRuntime(sampleCtx, client, "http://"+addr+"/metrics") }()
 	lat, failures := drive(ctx, client, "http://"+addr, sims, o.Interval, o.Duration)
 	cpuAfter, _ := cpuTime(cmd.Process.Pid)
+	stopSampling()
+	if s := <-sampled; s[2] > 0 {
+		rep.Goroutines, rep.HeapInuseBytes = s[0]/s[2], s[1]/s[2]
+	}
 	rep.Probes, rep.Failures = len(lat), failures
 	rep.Elapsed = o.Duration
 	rep.ProbesPerSec = float64(len(lat)) / o.Duration.Seconds()
@@ -210,10 +252,88 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rep.CPUPerProbe = (cpuAfter - cpuBefore) / time.Duration(len(lat))
 		idle := time.Duration(rep.IdleCPUShare * float64(o.Duration))
 		rep.CPUPerProbeNet = max(cpuAfter-cpuBefore-idle, 0) / time.Duration(len(lat))
+		var sum time.Duration
+		for _, d := range lat {
+			sum += d
+		}
+		rep.InFlight = rep.ProbesPerSec * (sum / time.Duration(len(lat))).Seconds()
 	}
 	rep.CPUShareOfCore = (cpuAfter - cpuBefore).Seconds() / o.Duration.Seconds()
 	rep.PeakRSSBytes, _ = peakRSS(cmd.Process.Pid)
 	return rep, nil
+}
+
+// modemsPerHost is how many simulated modems share one loopback address
+// in a large run, so the exporter's and the worker's connections (each
+// probe's connection spends a minute in TIME_WAIT) do not run out of
+// ephemeral ports towards one address.
+const modemsPerHost = 500
+
+// ModemHost is the loopback address modem i of n listens on: 127.0.0.1 up
+// to modemsPerHost modems, then 127.0.1.1, 127.0.1.2, … with modemsPerHost
+// each.
+func ModemHost(i, n int) string {
+	if n <= modemsPerHost {
+		return "127.0.0.1"
+	}
+	h := i / modemsPerHost
+	return fmt.Sprintf("127.0.%d.%d", 1+h/250, 1+h%250)
+}
+
+// sampleRuntime reads the exporter's goroutines and heap in use once a
+// second until ctx ends, and returns their sums and the sample count.
+func sampleRuntime(ctx context.Context, client *http.Client, u string) [3]float64 {
+	var sum [3]float64
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return sum
+		case <-t.C:
+		}
+		if g, h, err := runtimeFigures(client, u); err == nil {
+			sum[0] += g
+			sum[1] += h
+			sum[2]++
+		}
+	}
+}
+
+// runtimeFigures reads go_goroutines and go_memstats_heap_inuse_bytes from
+// the exporter's /metrics.
+func runtimeFigures(client *http.Client, u string) (goroutines, heapInuse float64, err error) {
+	resp, err := client.Get(u)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "go_goroutines":
+			goroutines, err = strconv.ParseFloat(value, 64)
+			found++
+		case "go_memstats_heap_inuse_bytes":
+			heapInuse, err = strconv.ParseFloat(value, 64)
+			found++
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("%s: no go_goroutines or go_memstats_heap_inuse_bytes", u)
+	}
+	return goroutines, heapInuse, nil
 }
 
 func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint) string {

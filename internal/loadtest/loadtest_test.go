@@ -27,35 +27,79 @@ func TestMain(m *testing.M) {
 
 // TestRunReportsFigures runs the harness end to end on three modems: the
 // real exporter binary, the raw worker in its own process, every figure of
-// the report filled in.
+// the report filled in; with a latency model, both the exporter's and the
+// raw baseline's probes take at least the modems' delays.
 func TestRunReportsFigures(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "hitron-exporter")
 	var out strings.Builder
 	if err := BuildExporter(bin, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	var log strings.Builder
-	rep, err := Run(context.Background(), Options{
-		Exporter: bin, Modems: 3, Interval: 600 * time.Millisecond, Duration: 1200 * time.Millisecond,
-		DataSet: modemsim.DefaultDataSet, IdleWindow: 300 * time.Millisecond, Log: &log,
-		RawWorker: func(o RawWorkerOptions) []string {
-			return append([]string{os.Args[0], "raw-worker"}, RawWorkerArgs(o)...)
-		},
-	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
+	tests := []struct {
+		name    string
+		latency string
+		// floor: the least time a probe's exchanges (GET /, login, five
+		// data pages at least, logout) can take with this model.
+		floor time.Duration
+	}{
+		{name: "none", latency: "0"},
+		{name: "fixed and long tail", latency: "2ms+longtail:5ms-40ms", floor: 8 * 7 * time.Millisecond},
 	}
-	t.Log(rep)
-	switch {
-	case rep.Probes < 3 || rep.Failures != 0:
-		t.Errorf("%d probes, %d failed; want at least 3, none failed", rep.Probes, rep.Failures)
-	case rep.RawFailures != 0 || rep.RawP50 <= 0:
-		t.Errorf("raw baseline: p50 %s, %d failures", rep.RawP50, rep.RawFailures)
-	case rep.P50 <= 0 || rep.P99 < rep.P50:
-		t.Errorf("latencies p50 %s p99 %s", rep.P50, rep.P99)
-	case rep.PeakRSSBytes <= 0:
-		t.Errorf("peak RSS %d", rep.PeakRSSBytes)
-	case !strings.Contains(rep.String(), "cpu_ratio="):
-		t.Errorf("report %q lacks the CPU ratio", rep.String())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fixed, tail, err := modemsim.ParseLatency(tt.latency)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			rep, err := Run(context.Background(), Options{
+				Exporter: bin, Modems: 3, Interval: 600 * time.Millisecond, Duration: 1200 * time.Millisecond,
+				Latency: fixed, LatencyTail: tail,
+				DataSet: modemsim.DefaultDataSet, IdleWindow: 300 * time.Millisecond, Log: &log,
+				RawWorker: func(o RawWorkerOptions) []string {
+					return append([]string{os.Args[0], "raw-worker"}, RawWorkerArgs(o)...)
+				},
+			})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			t.Log(rep)
+			switch {
+			case rep.Probes < 3 || rep.Failures != 0:
+				t.Errorf("%d probes, %d failed; want at least 3, none failed", rep.Probes, rep.Failures)
+			case rep.RawFailures != 0 || rep.RawP50 <= 0:
+				t.Errorf("raw baseline: p50 %s, %d failures", rep.RawP50, rep.RawFailures)
+			case rep.P50 <= 0 || rep.P99 < rep.P50:
+				t.Errorf("latencies p50 %s p99 %s", rep.P50, rep.P99)
+			case rep.P50 < tt.floor || rep.RawP50 < tt.floor:
+				t.Errorf("p50 %s, raw p50 %s: below the modems' delays (%s)", rep.P50, rep.RawP50, tt.floor)
+			case rep.PeakRSSBytes <= 0:
+				t.Errorf("peak RSS %d", rep.PeakRSSBytes)
+			case rep.IdleGoroutines <= 0:
+				t.Errorf("idle goroutines %v: /metrics not read", rep.IdleGoroutines)
+			case !strings.Contains(rep.String(), "cpu_ratio="):
+				t.Errorf("report %q lacks the CPU ratio", rep.String())
+			}
+		})
+	}
+}
+
+func TestModemHost(t *testing.T) {
+	tests := []struct {
+		i, n int
+		want string
+	}{
+		{0, 1, "127.0.0.1"},
+		{499, 500, "127.0.0.1"},
+		{0, 501, "127.0.1.1"},
+		{499, 10000, "127.0.1.1"},
+		{500, 10000, "127.0.1.2"},
+		{9999, 10000, "127.0.1.20"},
+		{250 * 500, 200000, "127.0.2.1"},
+	}
+	for _, tt := range tests {
+		if got := ModemHost(tt.i, tt.n); got != tt.want {
+			t.Errorf("ModemHost(%d, %d) = %s, want %s", tt.i, tt.n, got, tt.want)
+		}
 	}
 }
