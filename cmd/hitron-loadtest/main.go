@@ -26,6 +26,9 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "compare" {
+		os.Exit(compare(os.Args[2:]))
+	}
 	modems := flag.String("modems", "1,100,1000", "Comma-separated numbers of simulated modems, one run each.")
 	interval := flag.Duration("interval", 15*time.Second, "How often each modem is probed.")
 	duration := flag.Duration("duration", 30*time.Second, "How long each run measures.")
@@ -79,4 +82,46 @@ func main() {
 		}
 		fmt.Println(rep)
 	}
+}
+
+// compare runs the side-by-side comparison with the original Python
+// exporter (scripts/compare-python.sh sets it up).
+func compare(args []string) int {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	original := fs.String("original-dir", "", "Directory with the original's hitron_exporter package and its shims (see scripts/compare-python.sh).")
+	gunicorn := fs.String("gunicorn", "/usr/bin/gunicorn", "gunicorn command.")
+	latency := fs.Duration("latency", 40*time.Millisecond, "Delay the simulated modem adds to every request.")
+	rounds := fs.Int("rounds", 6, "Paired rounds (original, then ours).")
+	probes := fs.Int("probes", 10, "Sequential probes per side per round.")
+	exporter := fs.String("exporter", "", "hitron-exporter binary (default: build ./cmd/hitron-exporter).")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *original == "" {
+		fmt.Fprintln(os.Stderr, "compare: -original-dir is required")
+		return 2
+	}
+	bin := *exporter
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "hitron-loadtest-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		bin = filepath.Join(dir, "hitron-exporter")
+		if err := loadtest.BuildExporter(bin, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	res, err := loadtest.Compare(context.Background(), loadtest.CompareOptions{
+		Exporter: bin, OriginalDir: *original, Gunicorn: *gunicorn, Latency: *latency, Rounds: *rounds, Probes: *probes, Log: os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		return 1
+	}
+	fmt.Println(loadtest.CompareSummary(res))
+	return 0
 }
