@@ -197,7 +197,8 @@ func CompareSummary(rounds []CompareRound) string {
 		len(rounds), us(orig[m]), us(orig[0]), us(orig[len(orig)-1]), us(ours[m]), us(ours[0]), us(ours[len(ours)-1]), ratios[m], ratios[0], ratios[len(ratios)-1])
 }
 
-func us(d time.Duration) time.Duration { return d.Round(time.Microsecond)
+func us(d time.Duration) time.Duration {
+	return d.Round(time.Microsecond)
 }
 
 // treeCPUTime is the CPU time of pid and its descendants (gunicorn's
