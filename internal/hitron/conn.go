@@ -39,10 +39,6 @@ type serialConn struct {
 	// spoiled: a cancelled context's hook may still set a past deadline on
 	// the connection, so it must not carry another request.
 	spoiled bool
-	// deadline is the one last set on conn (zero: none): a probe's requests
-	// share their context's deadline, and setting it again costs a timer
-	// update in the runtime's network poller per request.
-	deadline time.Time
 }
 
 // exchangeResult is one answer, its body already read.
@@ -114,9 +110,7 @@ func (s *serialConn) connect(ctx context.Context) error {
 		}
 		c = tc
 	}
-	// A new connection has no deadline: net clears the dial's own, and the
-	// TLS handshake sets none.
-	s.conn, s.reused, s.deadline = c, false, time.Time{}
+	s.conn, s.reused = c, false
 	s.lim = limitedReader{r: c}
 	s.br = bufio.NewReaderSize(&s.lim, 4096)
 	s.bw = bufio.NewWriterSize(c, 1024)
@@ -126,9 +120,10 @@ func (s *serialConn) connect(ctx context.Context) error {
 // try makes one attempt on the open connection.
 func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (exchangeResult, error) {
 	c := s.conn
-	if dl, _ := ctx.Deadline(); !dl.Equal(s.deadline) {
+	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
-		s.deadline = dl
+	} else {
+		_ = c.SetDeadline(time.Time{})
 	}
 	// A cancelled context aborts a blocked read or write. Once the hook has
 	// fired, it may set its past deadline at any moment, even during a later

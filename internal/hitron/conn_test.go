@@ -286,51 +286,6 @@ func TestCookies(t *testing.T) {
 		})
 	}
 }
-
-// TestSerialConnectionDeadlines: each request runs under its own context's
-// deadline on a kept-alive connection, whether the previous request's was
-// the same, later, earlier or none.
-func TestSerialConnectionDeadlines(t *testing.T) {
-	srv := startScripted(t, step{answer: okJSON}, step{answer: okJSON}, step{answer: okJSON}, step{answer: okJSON}, step{stall: true})
-	c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}, MaxBodyBytes: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s := &Session{c: c}
-	shared, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
-	defer cancel()
-	for _, p := range []string{"/a", "/b"} { // one deadline, set once
-		if _, _, err := s.do(shared, http.MethodGet, p, nil, 200); err != nil {
-			t.Fatalf("GET %s: %v", p, err)
-		}
-	}
-	time.Sleep(200 * time.Millisecond) // the shared deadline has passed
-	// No deadline: the passed one must not stay on the connection.
-	if _, _, err := s.do(context.Background(), http.MethodGet, "/c", nil, 200); err != nil {
-		t.Fatalf("GET /c without a deadline: %v", err)
-	}
-	long, cancelLong := context.WithTimeout(context.Background(), time.Minute)
-	defer cancelLong()
-	if _, _, err := s.do(long, http.MethodGet, "/d", nil, 200); err != nil {
-		t.Fatalf("GET /d: %v", err)
-	}
-	// An earlier deadline than the last one ends a stalled request on time.
-	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancelShort()
-	start := time.Now()
-	_, _, err = s.do(short, http.MethodGet, "/stall", nil, 200)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("stalled GET: error %v, want the deadline", err)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("stalled GET took %s with a 100 ms deadline", took)
-	}
-	if conns, reqs := srv.counts(); conns != 1 || len(reqs) != 5 {
-		t.Errorf("server saw %d connections and requests %q; want one connection carrying all five", conns, reqs)
-	}
-}
-
 // firstCookies is the Cookie header of the first n of list.
 func firstCookies(list []*http.Cookie, n int) string {
 	return strings.Join(cookieStrings(list[:n]), "; ")
