@@ -19,6 +19,10 @@
 #
 # Usage: scripts/compare-python.sh [hitron-loadtest compare flags]
 #   e.g. scripts/compare-python.sh -latency 40ms -rounds 6 -probes 10
+# or:    scripts/compare-python.sh -prepare DIR
+#   writes the original's package and shims to DIR and exits, for timing
+#   each side as a whole process (hitron-loadtest side -side
+#   sequential-original -original-dir DIR; see docs/performance.md).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -38,8 +42,15 @@ for m in flask prometheus_client urllib3; do
 done
 [ -x /usr/bin/gunicorn ] || { echo "compare-python.sh: apt-get install gunicorn" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hitron-original-XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+if [ "${1:-}" = "-prepare" ]; then
+	[ -n "${2:-}" ] || { echo "compare-python.sh: -prepare needs a directory" >&2; exit 2; }
+	work=$2
+	rm -rf "$work/hitron_exporter" "$work/hitron_exporter-0.1.0.dist-info"
+	mkdir -p "$work"
+else
+	work=$(mktemp -d "${TMPDIR:-/tmp}/hitron-original-XXXXXX")
+	trap 'rm -rf "$work"' EXIT INT TERM
+fi
 cp -R "$pkg" "$work/hitron_exporter"
 grep -q 'assert_fingerprint=fingerprint,' "$work/hitron_exporter/hitron.py" || {
 	echo "compare-python.sh: $pkg/hitron.py has no assert_fingerprint=fingerprint, line: a different version?" >&2
@@ -59,5 +70,9 @@ class PrometheusMetrics:
 PY
 mkdir "$work/hitron_exporter-0.1.0.dist-info"
 printf 'Metadata-Version: 2.1\nName: hitron-exporter\nVersion: 0.1.0\n' >"$work/hitron_exporter-0.1.0.dist-info/METADATA"
+if [ "${1:-}" = "-prepare" ]; then
+	echo "original: $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown) from $src, prepared in $work" >&2
+	exit 0
+fi
 echo "original: $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown) from $src; ours: $(git rev-parse --short HEAD)" >&2
 PATH=/usr/bin:$PATH go run ./cmd/hitron-loadtest compare -original-dir "$work" "$@"

@@ -8,9 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/loadtest"
@@ -26,8 +29,15 @@ func main() {
 		}
 		return
 	}
-	if len(os.Args) > 1 && os.Args[1] == "compare" {
-		os.Exit(compare(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "compare":
+			os.Exit(compare(os.Args[2:]))
+		case "modems":
+			os.Exit(modems(os.Args[2:]))
+		case "side":
+			os.Exit(side(os.Args[2:]))
+		}
 	}
 	modems := flag.String("modems", "1,100,1000", "Comma-separated numbers of simulated modems, one run each.")
 	interval := flag.Duration("interval", 15*time.Second, "How often each modem is probed.")
@@ -123,5 +133,80 @@ func compare(args []string) int {
 		return 1
 	}
 	fmt.Println(loadtest.CompareSummary(res))
+	return 0
+}
+
+// modems runs the long-lived half of a paired measurement: the simulated
+// modems and the driver (see loadtest.ServeModems), until interrupted.
+func modems(args []string) int {
+	fs := flag.NewFlagSet("modems", flag.ContinueOnError)
+	n := fs.Int("modems", 300, "Number of simulated modems.")
+	latency := fs.String("latency", "0", "Latency model, as for the load test's -latency.")
+	dataSet := fs.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
+	dir := fs.String("dir", "", "Directory for config.yml, credentials.yml and modems.json (created if missing).")
+	control := fs.String("control", "127.0.0.1:0", "Loopback address of the driver.")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fixed, tail, err := modemsim.ParseLatency(*latency)
+	if err != nil || *dir == "" || *n < 1 {
+		fmt.Fprintln(os.Stderr, "modems: -dir, -modems >= 1 and a valid -latency are required", err)
+		return 2
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := loadtest.ServeModems(ctx, loadtest.ModemsOptions{Modems: *n, Latency: fixed, LatencyTail: tail, DataSet: *dataSet, Dir: *dir, Control: *control, Log: os.Stderr}); err != nil {
+		fmt.Fprintln(os.Stderr, "modems:", err)
+		return 1
+	}
+	return 0
+}
+
+// side runs one measured side of a paired measurement against a running
+// modems process and prints what it did (see loadtest.Side); time it as a
+// whole process.
+func side(args []string) int {
+	fs := flag.NewFlagSet("side", flag.ContinueOnError)
+	dir := fs.String("dir", "", "The modems process's -dir.")
+	which := fs.String("side", "exporter", "exporter, raw, sequential-exporter or sequential-original.")
+	command := fs.String("command", "", "The server to start: the hitron-exporter binary, or gunicorn for the original.")
+	original := fs.String("original-dir", "", "Directory with the original's package and shims (sequential-original).")
+	interval := fs.Duration("interval", 5*time.Second, "How often each modem is probed.")
+	duration := fs.Duration("duration", 15*time.Second, "How long the schedule runs after its warm-up interval.")
+	probes := fs.Int("probes", 20, "Sequential probes (after three warm-up probes).")
+	cpuProfile := fs.String("cpuprofile", "", "Write a CPU profile of this process (the raw client's side) to this file.")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "side:", err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+	if *dir == "" || (*which != "raw" && *command == "") {
+		fmt.Fprintln(os.Stderr, "side: -dir is required, and -command unless -side=raw")
+		return 2
+	}
+	res, err := loadtest.Side(context.Background(), loadtest.SideOptions{
+		Dir: *dir, Side: *which, Command: *command, OriginalDir: *original, Interval: *interval, Duration: *duration, Probes: *probes, Log: os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "side:", err)
+		return 1
+	}
+	fmt.Println(res)
+	if res.Failures > 0 {
+		return 1
+	}
 	return 0
 }

@@ -286,6 +286,7 @@ func TestCookies(t *testing.T) {
 		})
 	}
 }
+
 // firstCookies is the Cookie header of the first n of list.
 func firstCookies(list []*http.Cookie, n int) string {
 	return strings.Join(cookieStrings(list[:n]), "; ")

@@ -120,23 +120,8 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareRound, error) {
 	originalURL := "http://" + theirs + "/probe?" + q.Encode()
 	exporterURL := "http://" + ours + "/probe?target=" + url.QueryEscape(sim.Addr())
 	client := &http.Client{Timeout: 30 * time.Second}
-	// probe asks u for one probe; the answer must contain want (the
-	// original answers 500 when a probe fails, ours probe_success 0).
-	probe := func(u, want string) error {
-		resp, err := client.Get(u)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-			return fmt.Errorf("probe %s: %s, no %q in the answer", strings.SplitN(u, "?", 2)[0], resp.Status, want)
-		}
-		return nil
-	}
+	// The original answers 500 when a probe fails, ours probe_success 0.
+	probe := func(u, want string) error { return probeOnce(ctx, client, u, want) }
 	const originalWant, exporterWant = "\nhitron_channel_downstream_snr", "\nprobe_success 1\n"
 	measure := func(u, want string, pid int) (time.Duration, error) {
 		before, err := treeCPUTime(pid)

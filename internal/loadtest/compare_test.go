@@ -3,6 +3,7 @@ package loadtest
 import (
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -24,19 +25,32 @@ func TestCompareSummary(t *testing.T) {
 	}
 }
 
+// TestTreeCPUTimeCounts: the threads' scheduler accounting of this process
+// grows with work done and agrees with the kernel's rusage of it (no wall
+// clock is involved, so a loaded machine cannot fail it).
 func TestTreeCPUTimeCounts(t *testing.T) {
 	before, err := treeCPUTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
+	sum := 0
+	for i := range 50_000_000 {
+		sum += i % 7
 	}
 	after, err := treeCPUTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after-before < 10*time.Millisecond {
-		t.Errorf("20 ms of spinning counted as %s", after-before)
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	rusage := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if after <= before {
+		t.Errorf("work (sum %d) did not move the accounting: %s, then %s", sum, before, after)
+	}
+	if after < rusage/2 || after > rusage*2 {
+		t.Errorf("threads' accounting %s, rusage %s: they disagree", after, rusage)
 	}
 	if _, err := treeCPUTime(1 << 30); err == nil {
 		t.Error("no error for a process that does not exist")

@@ -8,7 +8,6 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -145,28 +144,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		o.Log = io.Discard
 	}
 	rep := Report{Modems: o.Modems}
-	cert, err := modemsim.GenerateCertificate()
+	sims, fp, err := startModems(o.Modems, o.Latency, o.LatencyTail, o.DataSet)
+	defer closeModems(sims)
 	if err != nil {
 		return rep, err
-	}
-	fp := pin.Of(cert.Certificate[0])
-	sims := make([]*modemsim.Simulator, 0, o.Modems)
-	defer func() {
-		for _, s := range sims {
-			_ = s.Close()
-		}
-	}()
-	for i := 0; i < o.Modems; i++ {
-		tail := o.LatencyTail
-		tail.Seed = uint64(i) + 1
-		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, LatencyTail: tail, SessionIdle: time.Minute})
-		if err != nil {
-			return rep, err
-		}
-		if err := s.Start(net.JoinHostPort(ModemHost(i, o.Modems), "0")); err != nil {
-			return rep, err
-		}
-		sims = append(sims, s)
 	}
 	fmt.Fprintf(o.Log, "started %d simulated modems\n", len(sims))
 
@@ -263,6 +244,37 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	return rep, nil
 }
 
+// startModems starts n simulated modems sharing one certificate, modem i
+// with the latency tail seeded i+1, spread over loopback addresses
+// (ModemHost). On an error it returns those it started, for closeModems.
+func startModems(n int, latency time.Duration, tail modemsim.LongTail, dataSet string) ([]*modemsim.Simulator, pin.Fingerprint, error) {
+	cert, err := modemsim.GenerateCertificate()
+	if err != nil {
+		return nil, pin.Fingerprint{}, err
+	}
+	fp := pin.Of(cert.Certificate[0])
+	sims := make([]*modemsim.Simulator, 0, n)
+	for i := 0; i < n; i++ {
+		t := tail
+		t.Seed = uint64(i) + 1
+		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: dataSet, Latency: latency, LatencyTail: t, SessionIdle: time.Minute})
+		if err != nil {
+			return sims, fp, err
+		}
+		if err := s.Start(net.JoinHostPort(ModemHost(i, n), "0")); err != nil {
+			return sims, fp, err
+		}
+		sims = append(sims, s)
+	}
+	return sims, fp, nil
+}
+
+func closeModems(sims []*modemsim.Simulator) {
+	for _, s := range sims {
+		_ = s.Close()
+	}
+}
+
 // modemsPerHost is how many simulated modems share one loopback address
 // in a large run, so the exporter's and the worker's connections (each
 // probe's connection spends a minute in TIME_WAIT) do not run out of
@@ -351,25 +363,7 @@ func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint) str
 // given duration, and returns the probe latencies and the failure count.
 func drive(ctx context.Context, client *http.Client, base string, sims []*modemsim.Simulator, interval, duration time.Duration) ([]time.Duration, int) {
 	return paced(ctx, len(sims), interval, duration, func(ctx context.Context, i int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/probe?target="+url.QueryEscape(sims[i].Addr()), nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-		req.Header.Set("Accept", prometheusAccept)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if !bytes.Contains(body, []byte("\nprobe_success 1\n")) {
-			return fmt.Errorf("probe of %s failed", sims[i].Addr())
-		}
-		return nil
+		return probeOnce(ctx, client, base+"/probe?target="+url.QueryEscape(sims[i].Addr()), "\nprobe_success 1\n")
 	})
 }
 

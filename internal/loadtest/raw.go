@@ -79,10 +79,7 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	if len(addrs) == 0 {
 		return errors.New("raw worker: no modem addresses on standard input")
 	}
-	modems := make([]*rawModem, len(addrs))
-	for i, a := range addrs {
-		modems[i] = &rawModem{addr: a, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(o.Fingerprint), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
-	}
+	modems := newRawModems(addrs, o.Fingerprint)
 	if _, err := fmt.Fprintln(out, "ready"); err != nil {
 		return err
 	}
@@ -102,6 +99,16 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	}
 	_, _ = io.Copy(io.Discard, in) // the parent reads our CPU time, then closes
 	return nil
+}
+
+// newRawModems is the raw client's state for the modems at addrs, whose
+// certificates have the fingerprint fp.
+func newRawModems(addrs []string, fp pin.Fingerprint) []*rawModem {
+	modems := make([]*rawModem, len(addrs))
+	for i, a := range addrs {
+		modems[i] = &rawModem{addr: a, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(fp), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
+	}
+	return modems
 }
 
 // rawModem is the state a minimal client keeps per modem.
