@@ -44,6 +44,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "How long each run measures.")
 	latency := flag.String("latency", "0", "Delay the simulated modems add to every request: a duration (20ms), longtail:MIN-MAX (a log-normal tail, seeded per modem: longtail:30ms-300ms), or both joined by +.")
 	dataSet := flag.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
+	dialect := flag.String("dialect", modemsim.DialectCGN, "Login dialect the modems speak (and their targets name): "+strings.Join(modemsim.Dialects, ", ")+".")
 	exporter := flag.String("exporter", "", "hitron-exporter binary (default: build ./cmd/hitron-exporter).")
 	exporterEnv := flag.String("exporter-env", "", "Space-separated NAME=value pairs added to the exporter's environment.")
 	flag.Parse()
@@ -83,7 +84,7 @@ func main() {
 			os.Exit(2)
 		}
 		rep, err := loadtest.Run(context.Background(), loadtest.Options{
-			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: fixed, LatencyTail: tail, DataSet: *dataSet, Log: os.Stderr,
+			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: fixed, LatencyTail: tail, DataSet: *dataSet, Dialect: *dialect, Log: os.Stderr,
 			ExporterEnv: strings.Fields(*exporterEnv), RawWorker: rawCommand,
 		})
 		if err != nil {
@@ -143,6 +144,7 @@ func modems(args []string) int {
 	n := fs.Int("modems", 300, "Number of simulated modems.")
 	latency := fs.String("latency", "0", "Latency model, as for the load test's -latency.")
 	dataSet := fs.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
+	dialect := fs.String("dialect", modemsim.DialectCGN, "Login dialect the modems speak (and their targets name): "+strings.Join(modemsim.Dialects, ", ")+".")
 	dir := fs.String("dir", "", "Directory for config.yml, credentials.yml and modems.json (created if missing).")
 	control := fs.String("control", "127.0.0.1:0", "Loopback address of the driver.")
 	if err := fs.Parse(args); err != nil {
@@ -159,7 +161,7 @@ func modems(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := loadtest.ServeModems(ctx, loadtest.ModemsOptions{Modems: *n, Latency: fixed, LatencyTail: tail, DataSet: *dataSet, Dir: *dir, Control: *control, Log: os.Stderr}); err != nil {
+	if err := loadtest.ServeModems(ctx, loadtest.ModemsOptions{Modems: *n, Latency: fixed, LatencyTail: tail, DataSet: *dataSet, Dialect: *dialect, Dir: *dir, Control: *control, Log: os.Stderr}); err != nil {
 		fmt.Fprintln(os.Stderr, "modems:", err)
 		return 1
 	}

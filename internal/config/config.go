@@ -106,15 +106,27 @@ type Target struct {
 	Timeout time.Duration `yaml:"timeout,omitempty"`
 	// TLS options for old firmware.
 	TLS TLSConfig `yaml:"tls,omitempty"`
-	// Datasets overrides the data pages fetched, in order.
-	Datasets []string `yaml:"datasets,omitempty"`
+	// DatasetNames overrides the data pages fetched, in order, as the
+	// configuration spells them (getSysInfo or /data/getSysInfo.asp);
+	// Datasets is the parsed list.
+	DatasetNames []string `yaml:"datasets,omitempty"`
 	// Timezone of the modem's clock (an IANA name); default UTC.
 	Timezone string `yaml:"timezone,omitempty"`
+	// Dialect is the firmware's login dialect: auto (the default), cgn,
+	// open or coda-userid (see hitron.DialectNames).
+	Dialect string `yaml:"dialect,omitempty"`
+	// PasswordField is the coda-userid login's password form field: pws
+	// (Rogers firmware, the default) or pwd (Shaw firmware).
+	PasswordField string `yaml:"password_field,omitempty"`
+	// InsecureHTTP allows this target to be an http:// URL: the modem is
+	// then reached without TLS, so nothing authenticates it, and profiles
+	// that require a fingerprint send it no credentials.
+	InsecureHTTP bool `yaml:"insecure_http,omitempty"`
 
 	// Parsed forms.
 	Pin      pin.Pin          `yaml:"-"`
 	Location *time.Location   `yaml:"-"`
-	DataSets []hitron.Dataset `yaml:"-"`
+	Datasets []hitron.Dataset `yaml:"-"`
 	Line     int              `yaml:"-"`
 
 	fieldLines map[string]int
@@ -322,7 +334,7 @@ func Parse(raw []byte) (*Config, error) {
 	if cfg.Targets == nil {
 		cfg.Targets = map[string]*Target{}
 	}
-	return cfg, cfg.validate()
+	return cfg, cfg.resolve()
 }
 
 // recordLines notes where each target starts, for error messages.
@@ -346,7 +358,12 @@ func recordLines(root *yaml.Node, cfg *Config) {
 	}
 }
 
-func (c *Config) validate() error {
+// resolve checks the configuration and fills in its parsed forms: the
+// profiles' allow-lists, each target's pin, dial address, TLS versions and
+// suites, data sets, dialect (auto when unset) and time zone, and the
+// lookup tables by canonical target and by address. The first problem is
+// returned as an *Error naming its line and field.
+func (c *Config) resolve() error {
 	for name, a := range c.Auths {
 		if a == nil {
 			return &Error{Field: "auths." + name, Err: errors.New("empty profile")}
@@ -428,12 +445,15 @@ func (c *Config) validate() error {
 			}
 			t.TLS.CipherIDs = append(t.TLS.CipherIDs, id)
 		}
-		for _, d := range t.Datasets {
+		for _, d := range t.DatasetNames {
 			ds := hitron.Dataset(strings.TrimSuffix(strings.TrimPrefix(d, "/data/"), ".asp"))
 			if !knownDataset(ds) {
 				return &Error{Line: t.lineOf("datasets"), Field: field + ".datasets", Err: fmt.Errorf("unknown dataset %q", d)}
 			}
-			t.DataSets = append(t.DataSets, ds)
+			t.Datasets = append(t.Datasets, ds)
+		}
+		if err := t.resolveDialect(field, parsed); err != nil {
+			return err
 		}
 		t.Location = time.UTC
 		if t.Timezone != "" {
@@ -443,6 +463,44 @@ func (c *Config) validate() error {
 			}
 			t.Location = loc
 		}
+	}
+	return nil
+}
+
+// resolveDialect checks dialect (auto when unset), password_field and
+// insecure_http.
+func (t *Target) resolveDialect(field string, parsed target.Target) error {
+	if t.Dialect == "" {
+		t.Dialect = hitron.DialectAuto
+	}
+	known := false
+	for _, d := range hitron.DialectNames {
+		known = known || d == t.Dialect
+	}
+	if !known {
+		return &Error{Line: t.lineOf("dialect"), Field: field + ".dialect",
+			Err: fmt.Errorf("unknown dialect %q (known: %s)", t.Dialect, strings.Join(hitron.DialectNames, ", "))}
+	}
+	if t.PasswordField != "" {
+		if t.Dialect != hitron.DialectCODAUserID {
+			return &Error{Line: t.lineOf("password_field"), Field: field + ".password_field",
+				Err: fmt.Errorf("only the %s dialect has a password field choice (this target's dialect is %s)", hitron.DialectCODAUserID, t.Dialect)}
+		}
+		if t.PasswordField != hitron.PasswordFieldRogers && t.PasswordField != hitron.PasswordFieldShaw {
+			return &Error{Line: t.lineOf("password_field"), Field: field + ".password_field",
+				Err: fmt.Errorf("%q: must be %s (Rogers firmware) or %s (Shaw firmware)", t.PasswordField, hitron.PasswordFieldRogers, hitron.PasswordFieldShaw)}
+		}
+	}
+	switch {
+	case parsed.Scheme == "http" && !t.InsecureHTTP:
+		return &Error{Line: t.Line, Field: field,
+			Err: errors.New("an http:// target is reached without TLS: set insecure_http: true to allow it")}
+	case parsed.Scheme != "http" && t.InsecureHTTP:
+		return &Error{Line: t.lineOf("insecure_http"), Field: field + ".insecure_http",
+			Err: errors.New("applies to http:// targets only; name the target http://host[:port]")}
+	case parsed.Scheme == "http" && t.Pin.IsSet():
+		return &Error{Line: t.lineOf("fingerprint"), Field: field + ".fingerprint",
+			Err: errors.New("a plain-HTTP target presents no certificate to pin")}
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ targets:
 		}
 	}
 	tg := cfg.Targets["192.0.2.1"]
-	if !tg.Pin.IsSet() || tg.Timeout != 7*time.Second || len(tg.DataSets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
+	if !tg.Pin.IsSet() || tg.Timeout != 7*time.Second || len(tg.Datasets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
 		t.Fatalf("target: %+v", tg)
 	}
 }
@@ -74,7 +74,13 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"no provider", "auths:\n  lab:\n    timeout: 1s\n", "no provider"},
 		{"bad pin", "targets:\n  \"192.0.2.1\":\n    fingerprint: abc\n", `targets["192.0.2.1"].fingerprint`},
 		{"unknown auth", "targets:\n  a.example:\n    auth: nope\n", `no profile named "nope"`},
-		{"bad target", "targets:\n  \"http://x\": {}\n", "only reached over https"},
+		{"bad target", "targets:\n  \"ftp://x\": {}\n", "is not supported"},
+		{"http target without insecure_http", "targets:\n  \"http://x\": {}\n", "set insecure_http: true"},
+		{"insecure_http on an https target", "targets:\n  x:\n    insecure_http: true\n", `targets["x"].insecure_http`},
+		{"http target with a pin", "targets:\n  \"http://x\":\n    insecure_http: true\n    fingerprint: \"" + strings.Repeat("ab", 32) + "\"\n", "no certificate to pin"},
+		{"unknown dialect", "targets:\n  x:\n    dialect: rest\n", `targets["x"].dialect`},
+		{"password field without coda-userid", "targets:\n  x:\n    password_field: pwd\n", "only the coda-userid dialect"},
+		{"bad password field", "targets:\n  x:\n    dialect: coda-userid\n    password_field: password\n", "must be pws"},
 		{"bad tls", "targets:\n  a: {tls: {min_version: \"9\"}}\n", "tls.min_version"},
 		{"bad dataset", "targets:\n  a: {datasets: [secrets]}\n", "unknown dataset"},
 		{"bad zone", "targets:\n  a: {timezone: Mars/Olympus}\n", "timezone"},

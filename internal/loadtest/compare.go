@@ -85,7 +85,7 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareRound, error) {
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(buildConfig(dir, []*modemsim.Simulator{sim}, sim.Fingerprint())), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(buildConfig(dir, []*modemsim.Simulator{sim}, sim.Fingerprint(), "")), 0o600); err != nil {
 		return nil, err
 	}
 	ours, err := freeAddr()

@@ -45,6 +45,9 @@ type Options struct {
 	LatencyTail modemsim.LongTail
 	// DataSet served by the modems.
 	DataSet string
+	// Dialect is the modems' login dialect (cgn, open, coda-userid; "" is
+	// cgn), which the exporter's targets: entries name too.
+	Dialect string
 	// ExporterEnv is added to the exporter's environment (e.g. GOMAXPROCS=1).
 	ExporterEnv []string
 	// RawWorker is the command that runs RawWorker in its own process (the
@@ -144,7 +147,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		o.Log = io.Discard
 	}
 	rep := Report{Modems: o.Modems}
-	sims, fp, err := startModems(o.Modems, o.Latency, o.LatencyTail, o.DataSet)
+	sims, fp, err := startModems(o.Modems, o.Latency, o.LatencyTail, o.DataSet, o.Dialect)
 	defer closeModems(sims)
 	if err != nil {
 		return rep, err
@@ -156,7 +159,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	cfg := buildConfig(dir, sims, fp)
+	cfg := buildConfig(dir, sims, fp, o.Dialect)
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
 		return rep, err
 	}
@@ -182,7 +185,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		for i, s := range sims {
 			addrs[i] = s.Addr()
 		}
-		res, cpu, err := runRawWorker(ctx, o.RawWorker(RawWorkerOptions{Fingerprint: fp, Password: simPassword, Interval: o.Interval, Duration: o.Duration}), addrs)
+		res, cpu, err := runRawWorker(ctx, o.RawWorker(RawWorkerOptions{Fingerprint: fp, Password: simPassword, Interval: o.Interval, Duration: o.Duration,
+			Dialect: o.Dialect}), addrs)
 		if err != nil {
 			return rep, err
 		}
@@ -246,8 +250,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 // startModems starts n simulated modems sharing one certificate, modem i
 // with the latency tail seeded i+1, spread over loopback addresses
-// (ModemHost). On an error it returns those it started, for closeModems.
-func startModems(n int, latency time.Duration, tail modemsim.LongTail, dataSet string) ([]*modemsim.Simulator, pin.Fingerprint, error) {
+// (ModemHost), speaking dialect ("" is cgn). On an error it returns those it started, for closeModems.
+func startModems(n int, latency time.Duration, tail modemsim.LongTail, dataSet, dialect string) ([]*modemsim.Simulator, pin.Fingerprint, error) {
 	cert, err := modemsim.GenerateCertificate()
 	if err != nil {
 		return nil, pin.Fingerprint{}, err
@@ -257,7 +261,7 @@ func startModems(n int, latency time.Duration, tail modemsim.LongTail, dataSet s
 	for i := 0; i < n; i++ {
 		t := tail
 		t.Seed = uint64(i) + 1
-		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: dataSet, Latency: latency, LatencyTail: t, SessionIdle: time.Minute})
+		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: dataSet, Latency: latency, LatencyTail: t, SessionIdle: time.Minute, Dialect: dialect})
 		if err != nil {
 			return sims, fp, err
 		}
@@ -348,13 +352,16 @@ func runtimeFigures(client *http.Client, u string) (goroutines, heapInuse float6
 	return goroutines, heapInuse, nil
 }
 
-func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint) string {
+func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint, dialect string) string {
 	var b strings.Builder
 	creds := filepath.Join(dir, "credentials.yml")
 	_ = os.WriteFile(creds, []byte("username: admin\npassword: "+simPassword+"\n"), 0o600)
 	fmt.Fprintf(&b, "auths:\n  default:\n    file:\n      path: %s\ntargets:\n", creds)
 	for _, s := range sims {
 		fmt.Fprintf(&b, "  %q:\n    fingerprint: %q\n", s.Addr(), fp.String())
+		if dialect != "" {
+			fmt.Fprintf(&b, "    dialect: %s\n", dialect)
+		}
 	}
 	return b.String()
 }

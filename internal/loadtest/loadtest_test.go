@@ -25,24 +25,24 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestRunReportsFigures runs the harness end to end on three modems: the
-// real exporter binary, the raw worker in its own process, every figure of
-// the report filled in, with and without a latency model.
+// TestRunReportsFigures runs the harness end to end on three modems in
+// each login dialect, with and without a latency model: the real exporter
+// binary, the raw worker in its own process, every figure of the report
+// filled in.
 func TestRunReportsFigures(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "hitron-exporter")
 	var out strings.Builder
 	if err := BuildExporter(bin, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	tests := []struct {
-		name    string
-		latency string
-	}{
-		{name: "none", latency: "0"},
-		{name: "fixed and long tail", latency: "2ms+longtail:5ms-40ms"},
+	tests := []struct{ dialect, dataSet, latency string }{
+		{modemsim.DialectCGN, modemsim.DefaultDataSet, "0"},
+		{modemsim.DialectCGN, modemsim.DefaultDataSet, "2ms+longtail:5ms-40ms"},
+		{modemsim.DialectOpen, "CODA-56", "0"},
+		{modemsim.DialectCODAUserID, modemsim.DefaultDataSet, "0"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.dialect+"/latency="+tt.latency, func(t *testing.T) {
 			fixed, tail, err := modemsim.ParseLatency(tt.latency)
 			if err != nil {
 				t.Fatal(err)
@@ -51,7 +51,7 @@ func TestRunReportsFigures(t *testing.T) {
 			rep, err := Run(context.Background(), Options{
 				Exporter: bin, Modems: 3, Interval: 600 * time.Millisecond, Duration: 1200 * time.Millisecond,
 				Latency: fixed, LatencyTail: tail,
-				DataSet: modemsim.DefaultDataSet, IdleWindow: 300 * time.Millisecond, Log: &log,
+				DataSet: tt.dataSet, Dialect: tt.dialect, IdleWindow: 300 * time.Millisecond, Log: &log,
 				RawWorker: func(o RawWorkerOptions) []string {
 					return append([]string{os.Args[0], "raw-worker"}, RawWorkerArgs(o)...)
 				},
@@ -62,7 +62,7 @@ func TestRunReportsFigures(t *testing.T) {
 			t.Log(rep)
 			switch {
 			case rep.Probes < 3 || rep.Failures != 0:
-				t.Errorf("%d probes, %d failed; want at least 3, none failed", rep.Probes, rep.Failures)
+				t.Errorf("%d probes, %d failed; want at least 3, none failed\n%s", rep.Probes, rep.Failures, log.String())
 			case rep.RawFailures != 0 || rep.RawP50 <= 0:
 				t.Errorf("raw baseline: p50 %s, %d failures", rep.RawP50, rep.RawFailures)
 			case rep.P50 <= 0 || rep.P99 < rep.P50:

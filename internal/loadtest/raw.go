@@ -28,12 +28,14 @@ type RawWorkerOptions struct {
 	Password string
 	// Interval and Duration: the same schedule the exporter is driven with.
 	Interval, Duration time.Duration
+	// Dialect is the modems' login dialect ("" is cgn).
+	Dialect string
 }
 
 // RawWorkerArgs are the arguments that hand o to RawWorkerMain.
 func RawWorkerArgs(o RawWorkerOptions) []string {
 	return []string{"-fingerprint=" + o.Fingerprint.Hex(), "-password=" + o.Password,
-		"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String()}
+		"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String(), "-dialect=" + o.Dialect}
 }
 
 // RawWorkerMain runs RawWorker on standard input and output with the
@@ -44,6 +46,7 @@ func RawWorkerMain(args []string) error {
 	password := fs.String("password", "", "the simulated modems' password")
 	interval := fs.Duration("interval", 15*time.Second, "how often each modem is probed")
 	duration := fs.Duration("duration", 30*time.Second, "how long the run measures")
+	dialect := fs.String("dialect", "", "the simulated modems' login dialect (default cgn)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,7 +54,8 @@ func RawWorkerMain(args []string) error {
 	if err != nil {
 		return fmt.Errorf("raw worker: %w", err)
 	}
-	return RawWorker(context.Background(), os.Stdin, os.Stdout, RawWorkerOptions{Fingerprint: f, Password: *password, Interval: *interval, Duration: *duration})
+	return RawWorker(context.Background(), os.Stdin, os.Stdout, RawWorkerOptions{Fingerprint: f, Password: *password, Interval: *interval, Duration: *duration,
+		Dialect: *dialect})
 }
 
 // rawResult is what the worker reports on its standard output.
@@ -79,7 +83,11 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	if len(addrs) == 0 {
 		return errors.New("raw worker: no modem addresses on standard input")
 	}
-	modems := newRawModems(addrs, o.Fingerprint)
+	dialect, err := rawDialect(o.Dialect)
+	if err != nil {
+		return err
+	}
+	modems := newRawModems(addrs, o.Fingerprint, dialect)
 	if _, err := fmt.Fprintln(out, "ready"); err != nil {
 		return err
 	}
@@ -101,12 +109,24 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	return nil
 }
 
+// rawDialect is the login dialect named name ("" is cgn).
+func rawDialect(name string) (hitron.Dialect, error) {
+	if name == "" {
+		name = hitron.DialectCGN
+	}
+	d, err := hitron.DialectByName(name, "")
+	if err != nil {
+		return nil, fmt.Errorf("raw worker: %w", err)
+	}
+	return d, nil
+}
+
 // newRawModems is the raw client's state for the modems at addrs, whose
-// certificates have the fingerprint fp.
-func newRawModems(addrs []string, fp pin.Fingerprint) []*rawModem {
+// certificates have the fingerprint fp and which speak dialect.
+func newRawModems(addrs []string, fp pin.Fingerprint, dialect hitron.Dialect) []*rawModem {
 	modems := make([]*rawModem, len(addrs))
 	for i, a := range addrs {
-		modems[i] = &rawModem{addr: a, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(fp), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
+		modems[i] = &rawModem{addr: a, dialect: dialect, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(fp), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
 	}
 	return modems
 }
@@ -114,6 +134,7 @@ func newRawModems(addrs []string, fp pin.Fingerprint) []*rawModem {
 // rawModem is the state a minimal client keeps per modem.
 type rawModem struct {
 	addr    string
+	dialect hitron.Dialect
 	tls     *tls.Config
 	mu      sync.Mutex
 	missing map[hitron.Dataset]bool
@@ -128,7 +149,7 @@ func (m *rawModem) exchange(ctx context.Context, password string) error {
 		return err
 	}
 	defer c.Close()
-	s, err := c.Login(ctx, "admin", password, false)
+	s, err := c.Login(ctx, m.dialect, hitron.Credentials{Username: "admin", Password: password})
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type ModemsOptions struct {
 	LatencyTail modemsim.LongTail
 	// DataSet served by the modems.
 	DataSet string
+	// Dialect is the modems' login dialect ("" is cgn), which the
+	// configuration's targets name too.
+	Dialect string
 	// Dir receives config.yml (an exporter configuration naming every
 	// modem), credentials.yml and modems.json (ModemsFile).
 	Dir string
@@ -57,6 +60,7 @@ type ModemsFile struct {
 	Fingerprint string   `json:"fingerprint"`
 	Password    string   `json:"password"`
 	Control     string   `json:"control"`
+	Dialect     string   `json:"dialect,omitempty"`
 }
 
 // modemsFileName is the name of the ModemsFile in ModemsOptions.Dir.
@@ -92,19 +96,19 @@ func ServeModems(ctx context.Context, o ModemsOptions) error {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	sims, fp, err := startModems(o.Modems, o.Latency, o.LatencyTail, o.DataSet)
+	sims, fp, err := startModems(o.Modems, o.Latency, o.LatencyTail, o.DataSet, o.Dialect)
 	defer closeModems(sims)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "config.yml"), []byte(buildConfig(o.Dir, sims, fp)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Dir, "config.yml"), []byte(buildConfig(o.Dir, sims, fp, o.Dialect)), 0o600); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", o.Control)
 	if err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}
-	mf := ModemsFile{Fingerprint: fp.Hex(), Password: simPassword, Control: ln.Addr().String()}
+	mf := ModemsFile{Fingerprint: fp.Hex(), Password: simPassword, Control: ln.Addr().String(), Dialect: o.Dialect}
 	for _, s := range sims {
 		mf.Addrs = append(mf.Addrs, s.Addr())
 	}
@@ -235,7 +239,11 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 		if err != nil {
 			return SideResult{}, err
 		}
-		modems := newRawModems(mf.Addrs, fp)
+		dialect, err := rawDialect(mf.Dialect)
+		if err != nil {
+			return SideResult{}, err
+		}
+		modems := newRawModems(mf.Addrs, fp, dialect)
 		exchange := func(ctx context.Context, i int) error { return modems[i].exchange(ctx, mf.Password) }
 		wl, wf := paced(ctx, len(modems), o.Interval, o.Interval, exchange)
 		lat, f := paced(ctx, len(modems), o.Interval, o.Duration, exchange)

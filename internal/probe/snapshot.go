@@ -2,7 +2,8 @@
 // configuration and the request (refusing what must be refused before any
 // secret is fetched), resolves credentials through the secrets cache, logs
 // in over pinned TLS, fetches the data pages one at a time, always logs out,
-// and returns a fresh registry with the device metrics and meta-metrics.
+// and returns a Result: a fresh set of samples (the device's metrics and the
+// probe's own), the trace and the parsed data.
 package probe
 
 import (
