@@ -378,8 +378,11 @@ func drive(ctx context.Context, client *http.Client, base string, sims []*modems
 const prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
 // paced calls probe for modem i%n once every interval/n, each call on its
-// own goroutine, for the given duration, and returns the latencies of the
-// calls that succeeded and how many failed.
+// own goroutine, duration×n/interval times (at least once), and returns the
+// latencies of the calls that succeeded and how many failed. Call i starts
+// at i×interval/n from the first, or at once if the loop is late, so a
+// loaded machine neither drops nor adds calls: every side of a comparison
+// makes the same number.
 func paced(ctx context.Context, n int, interval, duration time.Duration, probe func(ctx context.Context, i int) error) ([]time.Duration, int) {
 	var (
 		mu       sync.Mutex
@@ -387,15 +390,17 @@ func paced(ctx context.Context, n int, interval, duration time.Duration, probe f
 		failures atomic.Int32
 		wg       sync.WaitGroup
 	)
-	tick := time.NewTicker(interval / time.Duration(n))
-	defer tick.Stop()
-	deadline := time.Now().Add(duration)
-	for i := 0; time.Now().Before(deadline); i++ {
+	step := interval / time.Duration(n)
+	calls := max(int(duration/step), 1)
+	t0 := time.Now()
+	for i := 0; i < calls; i++ {
+		wait := time.NewTimer(time.Until(t0.Add(time.Duration(i+1) * step)))
 		select {
 		case <-ctx.Done():
+			wait.Stop()
 			wg.Wait()
 			return lat, int(failures.Load())
-		case <-tick.C:
+		case <-wait.C:
 		}
 		wg.Add(1)
 		go func() {
