@@ -54,7 +54,9 @@ func (c *Config) ByAddress(hostPort string) *Target {
 
 // Auth is one credential profile.
 type Auth struct {
-	// Provider is the provider kind ("file", "vault", "freeipa").
+	// Provider is the provider kind: the profile's one key that is not a
+	// common option. Which kinds exist is the provider registry's to say
+	// (probe.Build checks it, and lists them); "" when the profile has none.
 	Provider string `yaml:"-"`
 	// Block is the provider's own configuration.
 	Block yaml.Node `yaml:"-"`
@@ -113,7 +115,7 @@ type Target struct {
 	// Timezone of the modem's clock (an IANA name); default UTC.
 	Timezone string `yaml:"timezone,omitempty"`
 	// Dialect is the firmware's login dialect: auto (the default), cgn,
-	// open or coda-userid (see hitron.DialectNames).
+	// open, coda-userid or rest (see hitron.DialectNames).
 	Dialect string `yaml:"dialect,omitempty"`
 	// PasswordField is the coda-userid login's password form field: pws
 	// (Rogers firmware, the default) or pwd (Shaw firmware).
@@ -186,8 +188,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // profileKeys are the keys of an auths entry that are not provider kinds.
 var profileKeys = map[string]bool{"require_fingerprint": true, "cache": true, "timeout": true, "allowed_targets": true}
 
-// UnmarshalYAML reads a profile: exactly one provider key plus the common
-// options.
+// UnmarshalYAML reads a profile: at most one provider key plus the common
+// options (a profile without one is refused when it is built).
 func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return &Error{Line: n.Line, Err: errors.New("an auths entry must be a mapping")}
@@ -204,9 +206,6 @@ func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 			return &Error{Line: k.Line, Err: fmt.Errorf("more than one provider (%s and %s): a profile has exactly one", a.Provider, k.Value)}
 		}
 		a.Provider, a.Block = k.Value, *v
-	}
-	if a.Provider == "" {
-		return &Error{Line: n.Line, Err: errors.New("no provider: add one of file, vault or freeipa")}
 	}
 	for i := 0; i+1 < len(common.Content); i += 2 {
 		if k, v := common.Content[i], common.Content[i+1]; k.Value == "cache" {
@@ -501,6 +500,12 @@ func (t *Target) resolveDialect(field string, parsed target.Target) error {
 	case parsed.Scheme == "http" && t.Pin.IsSet():
 		return &Error{Line: t.lineOf("fingerprint"), Field: field + ".fingerprint",
 			Err: errors.New("a plain-HTTP target presents no certificate to pin")}
+	case parsed.Scheme == "http" && t.Dialect == hitron.DialectAuto:
+		// Detection over plain HTTP believes whoever answers: a spoofed
+		// preSession cookie would have the password sent in clear.
+		return &Error{Line: t.Line, Field: field + ".dialect",
+			Err: errors.New("an http:// target must name its dialect: open for a modem without login, or the login dialect " +
+				"(cgn, coda-userid) to send its password in clear; auto-detection over plain HTTP would believe whoever answers")}
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 )
 
 // Dataset names a /data/<name>.asp endpoint.
@@ -24,12 +26,16 @@ const (
 	OFDMA       Dataset = "usofdminfo"
 	LinkStatus  Dataset = "getLinkStatus"
 	ConnectInfo Dataset = "getConnectInfo"
+	// EventLog is the DOCSIS event log: /data/status_log.asp on the
+	// /data/ families (not fetched: see fetchDataPage), CM/Log on the REST
+	// family.
+	EventLog Dataset = "status_log"
 )
 
 // DefaultDatasets are fetched when the configuration names none, in this
 // order. getConnectInfo is left out: it is the slowest page on the device
 // (nearly 2 s on a CGNV4) and only gives client counts.
-var DefaultDatasets = []Dataset{SystemModel, SysInfo, CMInit, DocsisWan, Downstream, Upstream, OFDM, OFDMA, LinkStatus}
+var DefaultDatasets = []Dataset{SystemModel, SysInfo, CMInit, DocsisWan, Downstream, Upstream, OFDM, OFDMA, LinkStatus, EventLog}
 
 // KnownDatasets lists every dataset the parser understands.
 var KnownDatasets = append(append([]Dataset{}, DefaultDatasets...), ConnectInfo)
@@ -51,6 +57,10 @@ type Data struct {
 	Links       []LinkPort
 	Clients     []ConnectedClient
 	HasConnects bool
+	// EventLog is the DOCSIS event log as read, its times read as UTC wall
+	// clocks (the probe re-reads them in the target's zone); nil when the
+	// page was not read.
+	EventLog *eventlog.Log
 }
 
 // ErrNotJSON is returned (wrapped) when a data page is not JSON of the
@@ -289,6 +299,7 @@ var pages = map[Dataset]pageReader{
 	OFDMA:       parseOFDMAPage,
 	LinkStatus:  parseLinkPage,
 	ConnectInfo: parseConnectPage,
+	EventLog:    parseEventLogPage,
 }
 
 // Parse decodes one dataset's body into d, with at most

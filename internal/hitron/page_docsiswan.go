@@ -2,11 +2,14 @@ package hitron
 
 // This file reads getCmDocsisWan.asp: the cable modem's own address and lease.
 
-// CMStatus is getCmDocsisWan.asp.
+// CMStatus is getCmDocsisWan.asp (or the REST family's CM/SysInfo).
 type CMStatus struct {
 	IP, NetMask, Gateway string
 	NetworkAccess        string
 	Lease                Value
+	// DataRateDown and DataRateUp are the REST family's DsDataRate and
+	// UsDataRate in bits per second (invalid on the /data/ families).
+	DataRateDown, DataRateUp Value
 }
 
 // docsisWanJSON is the page's JSON shape (only the fields read).
