@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // CompareOptions configure a side-by-side comparison of the exporter with
@@ -88,7 +89,7 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareRound, error) {
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(buildConfig(dir, []*modemsim.Simulator{sim}, sim.Fingerprint(), "")), 0o600); err != nil {
 		return nil, err
 	}
-	ours, err := freeAddr()
+	ours, err := testkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareRound, error) {
 	}
 	defer func() { _ = exp.Process.Kill(); _ = exp.Wait() }()
 
-	theirs, err := freeAddr()
+	theirs, err := testkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // A paired measurement splits a run over three processes so that each
@@ -249,7 +250,7 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 		lat, f := paced(ctx, len(modems), o.Interval, o.Duration, exchange)
 		return sideResult("raw", append(lat, wl...), f+wf), nil
 	}
-	addr, err := freeAddr()
+	addr, err := testkit.FreeAddr()
 	if err != nil {
 		return SideResult{}, err
 	}
