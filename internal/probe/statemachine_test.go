@@ -271,7 +271,7 @@ func TestStateMachine(t *testing.T) {
 		{"concurrent probes of one modem share or queue", modemSpec{latency: 2 * time.Millisecond}, concurrentProbesOfOneModem},
 		{"alternating profiles never resend a refused password", modemSpec{}, alternatingProfilesKeepRefusals},
 		{"abandoned probes do not queue", modemSpec{latency: 50 * time.Millisecond}, abandonedProbesDoNotQueue},
-		{"a full queue is bounded", modemSpec{latency: 60 * time.Millisecond}, queueFloodIsBounded},
+		{"a full queue is bounded", modemSpec{latency: 30 * time.Millisecond}, queueFloodIsBounded},
 		{"no login without time to log out", modemSpec{latency: 400 * time.Millisecond}, noLoginWithoutTimeToLogOut},
 	}
 	for _, kind := range modemKinds {
@@ -409,6 +409,15 @@ func abandonedProbesDoNotQueue(t *testing.T, m testModem) {
 func queueFloodIsBounded(t *testing.T, m testModem) {
 	const maxQueued, probes = 8, 20
 	e := newStateEnv(t, m, stateConfig, Options{MaxQueued: maxQueued}, nil)
+	// Hold the modem's session slot, as a run of another exporter
+	// component would, until the whole flood has arrived: no run can end
+	// mid-flood and let one more in, however loaded the machine is.
+	first := e.plan(Request{Timeout: 30 * time.Second})
+	dev, ok := e.prober.admit(first.StateKey, first.Configured)
+	if !ok {
+		t.Fatal("no device state for the modem")
+	}
+	dev.turn <- struct{}{}
 	var wg sync.WaitGroup
 	refused := make(chan struct{}, probes)
 	for i := 0; i < probes; i++ {
@@ -421,11 +430,14 @@ func queueFloodIsBounded(t *testing.T, m testModem) {
 				refused <- struct{}{}
 			}
 		}()
-		// Far shorter than one run (a dozen answers of 60 ms): the whole
-		// flood arrives while the first run still holds the modem, even
-		// on a loaded machine.
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
+	// Every probe has been answered at once (refused) or queued: let the
+	// queued runs have the modem.
+	for until := time.Now().Add(10 * time.Second); len(refused) < probes-maxQueued && time.Now().Before(until); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	<-dev.turn
 	wg.Wait()
 	close(refused)
 	if n := m.modemStats().logins; n > maxQueued {
