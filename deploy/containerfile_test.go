@@ -104,6 +104,27 @@ func TestContainerfileRules(t *testing.T) {
 		t.Fatalf("want a multi-stage build, got %d stages", len(st))
 	}
 	names := map[string]bool{}
+	// The base images are build arguments declared before the first FROM
+	// (the tests pass local stand-ins); their defaults must be the pinned
+	// upstream images.
+	global := map[string]string{}
+	for _, in := range ins {
+		if in.Cmd == "FROM" {
+			break
+		}
+		if in.Cmd == "ARG" {
+			k, v, _ := strings.Cut(in.Args, "=")
+			global[k] = v
+		}
+	}
+	for i := range st {
+		arg := strings.TrimSuffix(strings.TrimPrefix(st[i].From, "${"), "}")
+		if arg == st[i].From || global[arg] == "" {
+			t.Errorf("line %d: FROM %s: the base image must be a build argument with a default (ARG NAME=image before the first FROM)", st[i].Line, st[i].From)
+			continue
+		}
+		st[i].From = global[arg]
+	}
 	pinned := regexp.MustCompile(`^[a-z0-9.-]+(\.[a-z]+)+(:\d+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$`)
 	for _, s := range st {
 		// DL3006/DL3007: explicit tag or digest, never latest; fully qualified
