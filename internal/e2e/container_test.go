@@ -390,3 +390,46 @@ func readRepoFile(t *testing.T, rel string) []byte {
 	}
 	return b
 }
+
+// TestContainerEnterprise runs the original README's enterprise recipe:
+// the keytab, /etc/ipa and krb5.conf mounted read-only and
+// KRB5_CLIENT_KTNAME naming the keytab, against a real MIT KDC, the FreeIPA
+// emulator and the simulator. The config is the shipped
+// deploy/podman/hitron-exporter-freeipa.yml with the simulator as its
+// target; it names the IPA server with its port because the emulator does
+// not listen on 443 (default.conf carries no port).
+func TestContainerEnterprise(t *testing.T) {
+	img := buildImage(t)
+	sim, emu, _, k := freeIPASetupKDC(t)
+	ipaDir, cfgDir, ktDir := secretDir(t), secretDir(t), secretDir(t)
+	writeSecret(t, ipaDir, "default.conf", "[global]\nbasedn = dc=example,dc=test\nrealm = "+k.Realm+"\ndomain = example.test\nserver = "+emu.FQDN+"\nxmlrpc_uri = https://"+emu.FQDN+"/ipa/xml\nenable_ra = True\n")
+	writeSecret(t, ipaDir, "ca.crt", string(readPath(t, emu.CAFile)))
+	keytab := writeSecret(t, ktDir, "hitron-exporter.keytab", string(readPath(t, k.Keytab(t, "container.keytab", exporterPrincipal))))
+	krb5 := writeSecret(t, cfgDir, "krb5.conf", string(readPath(t, k.Krb5Conf)))
+	cfg := retarget(t, readRepoFile(t, "deploy/podman/hitron-exporter-freeipa.yml"), "cm-hitron.example.com", sim)
+	cfg = strings.Replace(cfg, "principal: HTTP/hitron-exporter.example.com\n", "principal: "+exporterPrincipal+"\n      server: "+emu.Server()+"\n", 1)
+	writeSecret(t, cfgDir, "hitron-exporter.yml", cfg)
+
+	r := img.runExporter(t, []string{modemPassword},
+		"--volume", ipaDir+":/etc/ipa:ro",
+		"--volume", krb5+":/etc/krb5.conf:ro",
+		"--volume", keytab+":/etc/hitron-exporter.keytab:ro",
+		"--env", "KRB5_CLIENT_KTNAME=/etc/hitron-exporter.keytab",
+		"--volume", cfgDir+"/hitron-exporter.yml:/etc/hitron-exporter/hitron-exporter.yml:ro")
+	assertConfined(t, r)
+	if body := probeUntil(t, r.exporter, sim.Addr(), 0); !hasLine(body, "probe_success 1") {
+		t.Fatalf("enterprise probe:\n%s", body)
+	}
+	if got := emu.Calls("vault_retrieve_internal"); got != 2 {
+		t.Errorf("vault_retrieve_internal called %d times, want 2 (usr and pwd)", got)
+	}
+}
+
+func readPath(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
