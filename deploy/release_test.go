@@ -41,7 +41,8 @@ type releaseRun struct {
 // CHANGELOG.md and example configs; the binaries are static and carry the
 // version, revision and commit date; the OCI image index has linux/amd64
 // and linux/arm64 images whose binaries are the released ones; the arm64
-// binary answers --version and a --demo probe under qemu-aarch64-static.
+// binary answers --version and a --demo probe under qemu-aarch64-static
+// (the armv7 one --version under qemu-arm-static).
 //
 // Both runs share the Go build cache (the first compiles, the second mostly
 // links): Go's cache is keyed by content, so what it returns is what a
@@ -125,6 +126,8 @@ func TestRelease(t *testing.T) {
 	}
 	arm := bins["linux_arm64_v8.0"]
 	assertVersion(t, exec.Command(qemu, arm, "--version"), version, revision, date)
+	// Raspberry Pi OS 32-bit: the armv7 binary starts too.
+	assertVersion(t, exec.Command(filepath.Join(filepath.Dir(qemu), "qemu-arm-static"), bins["linux_arm_7"], "--version"), version, revision, date)
 	demoUnderQEMU(t, qemu, arm)
 
 	// The image index: both platforms, each with the released binary.

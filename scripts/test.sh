@@ -3,15 +3,20 @@
 # Debian machine or a developer's. It does its own set-up, then runs every
 # test; nothing is skipped.
 #   1. installs the Debian packages the tests use (MIT Kerberos KDC, Prometheus
-#      with promtool, Chromium, systemd-analyze) and dockerfilelint from npm
-#      when they are missing;
+#      with promtool, Chromium, systemd-analyze, podman with runc,
+#      qemu-user-static, busybox-static, ca-certificates, tzdata) and
+#      dockerfilelint from npm when they are missing;
 #   2. builds the Vault server binary from the Go module proxy when it is not
 #      cached (about 15 minutes on 2 cores the first time; cached under
-#      ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter});
-#   3. checks formatting, go vet and staticcheck;
-#   4. runs `go test` over the module (the tests start the KDC, Vault,
-#      Prometheus and the modem simulator themselves, on 127.0.0.1 only),
-#   5. fuzzes every parser for a bounded time (FUZZTIME, default 10s each),
+#      ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}), and installs
+#      GoReleaser there (about 6-14 minutes of compiling, once);
+#   3. builds the podman stand-in base images (no registry is reachable;
+#      seconds, cached in the same directory, keyed by their inputs);
+#   4. checks formatting, go vet and staticcheck;
+#   5. runs `go test` over the module (the tests start the KDC, Vault,
+#      Prometheus, the modem simulator and podman containers themselves, on
+#      127.0.0.1 only; deploy/release_test.go runs scripts/release.sh twice),
+#   6. fuzzes every parser for a bounded time (FUZZTIME, default 10s each),
 #      then runs the deployment-manifest checks in deploy/validate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +25,8 @@ export HITRON_CACHE_DIR=${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}
 step() { printf '\n==> %s\n' "$*"; }
 
 step "Debian packages"
-packages=(krb5-kdc krb5-admin-server krb5-user faketime prometheus chromium systemd)
+packages=(krb5-kdc krb5-admin-server krb5-user faketime prometheus chromium systemd
+	podman runc qemu-user-static busybox-static ca-certificates tzdata)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -49,6 +55,20 @@ step "Vault server binary"
 VAULT_BIN=$(scripts/build-vault.sh | tail -n 1)
 export VAULT_BIN
 echo "$VAULT_BIN"
+
+step "GoReleaser"
+GORELEASER=$HITRON_CACHE_DIR/bin/goreleaser-v2.15.1
+if [[ ! -x $GORELEASER ]]; then
+	mkdir -p "$HITRON_CACHE_DIR/bin"
+	GOBIN=$HITRON_CACHE_DIR/bin go install github.com/goreleaser/goreleaser/v2@v2.15.1
+	mv "$HITRON_CACHE_DIR/bin/goreleaser" "$GORELEASER"
+fi
+"$GORELEASER" --version 2>/dev/null | grep -m1 GitVersion
+
+step "podman stand-in base images"
+# Builds them when their inputs changed (Go toolchain, Debian package
+# versions), else only checks they are there; the container tests use them.
+go test -count=1 -run '^TestStandIns$' ./internal/testenv/podmanenv
 
 step "gofmt, go vet, staticcheck"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
