@@ -276,6 +276,8 @@ func TestDashboardCoversTheBrief(t *testing.T) {
 		"hitron_exporter_credential_fetch_errors_total", "hitron_exporter_credential_cache_requests_total",
 		"hitron_exporter_vault_token_expiry_timestamp_seconds", "hitron_exporter_freeipa_tgt_expiry_timestamp_seconds",
 		"hitron_exporter_logins_total", "hitron_exporter_target_backoff_active",
+		"hitron_docsis_t3_timeouts_total", "hitron_docsis_t4_timeouts_total", "hitron_event_log_events_total",
+		"hitron_event_log_entries", "hitron_event_log_last_event_timestamp_seconds",
 	} {
 		if len(byMetric[m]) == 0 {
 			t.Errorf("no panel queries %s", m)

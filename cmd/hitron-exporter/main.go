@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -67,6 +68,11 @@ func run(args []string) int {
 	allowURLCreds := app.Flag("probe.allow-url-credentials", "Accept the original exporter's usr/pwd probe parameters (credentials in URLs leak into configs and logs).").Bool()
 	demoMode := app.Flag("demo", "Start a simulated modem on loopback with file credentials and serve a landing page whose link probes it.").Bool()
 	demoData := app.Flag("demo.dataset", "Data set the demo modem serves.").Default(modemsim.DefaultDataSet).Enum(modemsim.DataSets()...)
+	maxConnections := app.Flag("web.max-connections", "Maximum number of simultaneous connections across all listeners; when reached, the connection idle longest is closed to make room.").Default("2048").Int()
+	readTimeout := app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections.").Default("2m").Duration()
+	maxHeaderBytes := app.Flag("web.max-request-header-bytes", "Maximum size of a request's headers.").Default("32768").Int()
+	maxModems := app.Flag("probe.max-modems", "Modems whose state (refusals, lock-outs, back-offs, sessions) is kept; state that protects a modem is never evicted, and when it fills the table probes of targets not under targets: fail with too_many_modems.").Default(strconv.Itoa(probe.DefaultMaxModems)).Int()
+	maxQueue := app.Flag("probe.max-queue", "Probes of one modem that may run or wait at once (it answers one session at a time); more fail at once.").Default(strconv.Itoa(probe.DefaultMaxQueued)).Int()
 	toolkitFlags := kingpinflag.AddFlags(app, ":9938")
 	app.Version(version.Print("hitron-exporter"))
 	app.HelpFlag.Short('h')
@@ -114,6 +120,7 @@ func run(args []string) int {
 		Logger: log, Registry: reg, Load: load, AllowURLCredentials: *allowURLCreds,
 		TimeoutOffset: time.Duration(*timeoutOffset * float64(time.Second)),
 		Version:       version.Version, Banner: banner,
+		MaxModems: *maxModems, MaxQueuedPerModem: *maxQueue,
 	})
 	if err != nil {
 		log.Error("cannot load the configuration", zap.Error(err))
@@ -138,7 +145,17 @@ func run(args []string) int {
 		}
 	}()
 
-	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	limiter := server.NewConnLimiter(*maxConnections, log.Named("web"), srv.Registry())
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: min(10*time.Second, *readTimeout),
+		ReadTimeout:       *readTimeout,
+		IdleTimeout:       *readTimeout,
+		WriteTimeout:      server.WriteTimeout,
+		MaxHeaderBytes:    *maxHeaderBytes,
+		ConnState:         limiter.ConnState,
+	}
+	warnIfFewFileDescriptors(log, *maxConnections)
 	errc := make(chan error, 1)
 	go func() {
 		errc <- web.ListenAndServe(httpServer, toolkitFlags, slogFrom(log))
@@ -173,6 +190,20 @@ func checkConfig(path string, reg *secrets.Registry, log *zap.Logger) int {
 	}
 	fmt.Printf("%s: OK (%d auth profiles, %d targets)\n", path, len(cfg.Auths), len(cfg.Targets))
 	return 0
+}
+
+// warnIfFewFileDescriptors logs when the process may run out of file
+// descriptors before --web.max-connections is reached (each probe also
+// holds a connection to its modem).
+func warnIfFewFileDescriptors(log *zap.Logger, maxConnections int) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return
+	}
+	if need := uint64(2*maxConnections + 64); uint64(lim.Cur) < need { //nolint:unconvert // int64 on FreeBSD
+		log.Warn("the file descriptor limit is below what --web.max-connections and the probes' modem connections may use; raise it (ulimit -n, LimitNOFILE=) or lower --web.max-connections",
+			zap.Uint64("limit", uint64(lim.Cur)), zap.Uint64("wanted", need))
+	}
 }
 
 func flagGiven(args []string, name string) bool {

@@ -112,7 +112,7 @@ type Target struct {
 	Timezone string `yaml:"timezone"`
 
 	// Parsed forms.
-	Pin      pin.Fingerprint  `yaml:"-"`
+	Pin      pin.Pin          `yaml:"-"`
 	Location *time.Location   `yaml:"-"`
 	DataSets []hitron.Dataset `yaml:"-"`
 	Line     int              `yaml:"-"`
@@ -394,7 +394,7 @@ func (c *Config) validate() error {
 			if err != nil {
 				return &Error{Line: t.lineOf("fingerprint"), Field: field + ".fingerprint", Err: err}
 			}
-			t.Pin = fp
+			t.Pin = pin.Require(fp)
 		}
 		if t.Address != "" {
 			host, port, err := splitHostPort(t.Address)

@@ -59,7 +59,7 @@ targets:
 		}
 	}
 	tg := cfg.Targets["192.0.2.1"]
-	if tg.Pin.IsZero() || tg.Timeout != 7*time.Second || len(tg.DataSets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
+	if !tg.Pin.IsSet() || tg.Timeout != 7*time.Second || len(tg.DataSets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
 		t.Fatalf("target: %+v", tg)
 	}
 }

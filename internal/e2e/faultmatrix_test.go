@@ -231,7 +231,7 @@ func TestFaultMatrix(t *testing.T) {
 			name: "LoginProtect", sim: locked, query: "target=" + locked.Addr(), reason: "locked_out",
 			setup: func(t *testing.T) {
 				// Someone else guesses wrong passwords until the modem locks.
-				c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: locked.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: locked.Fingerprint()})})
+				c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: locked.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: pin.Require(locked.Fingerprint())})})
 				if err != nil {
 					t.Fatal(err)
 				}

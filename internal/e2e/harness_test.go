@@ -90,7 +90,7 @@ func startExporter(t *testing.T, secrets []string, args ...string) *exporter {
 	e := &exporter{t: t, addr: addr, scheme: "http", out: &lockedBuffer{}, secrets: secrets,
 		client: &http.Client{Timeout: 30 * time.Second}}
 	for _, a := range args {
-		if strings.HasPrefix(a, "--web.config.file=") {
+		if web, ok := strings.CutPrefix(a, "--web.config.file="); ok && webConfigHasTLS(t, web) {
 			e.scheme = "https"
 			e.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // test CA
 		}
@@ -134,6 +134,17 @@ func startExporter(t *testing.T, secrets []string, args ...string) *exporter {
 	}
 	t.Fatalf("exporter did not come up:\n%s", e.out.String())
 	return nil
+}
+
+// webConfigHasTLS reports whether an exporter-toolkit web configuration
+// turns TLS on.
+func webConfigHasTLS(t *testing.T, path string) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), "tls_server_config")
 }
 
 func (e *exporter) url(path string) string { return e.scheme + "://" + e.addr + path }

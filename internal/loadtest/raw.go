@@ -81,7 +81,7 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	}
 	modems := make([]*rawModem, len(addrs))
 	for i, a := range addrs {
-		modems[i] = &rawModem{addr: a, tls: pin.ClientConfig(pin.Options{Pin: o.Fingerprint, SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
+		modems[i] = &rawModem{addr: a, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(o.Fingerprint), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
 	}
 	if _, err := fmt.Fprintln(out, "ready"); err != nil {
 		return err

@@ -26,7 +26,7 @@ type browser struct {
 
 func newBrowser(t *testing.T, sim *Simulator) *browser {
 	jar, _ := cookiejar.New(nil)
-	cfg := pin.ClientConfig(pin.Options{Pin: sim.Fingerprint()})
+	cfg := pin.ClientConfig(pin.Options{Pin: pin.Require(sim.Fingerprint())})
 	return &browser{t: t, sim: sim, http: &http.Client{
 		Jar:           jar,
 		Transport:     &http.Transport{TLSClientConfig: cfg},

@@ -39,6 +39,11 @@ func Parse(s string) (Fingerprint, error) {
 	if _, err := hex.Decode(fp[:], []byte(clean)); err != nil {
 		return fp, fmt.Errorf("fingerprint is not hexadecimal: %w", err)
 	}
+	if fp == (Fingerprint{}) {
+		// No certificate hashes to all zeros: such a value is a placeholder
+		// or an attempt to pass for "no pin", and is refused outright.
+		return fp, errors.New("fingerprint is all zeros: that is no certificate's SHA-256 fingerprint")
+	}
 	return fp, nil
 }
 
@@ -64,12 +69,54 @@ func (f Fingerprint) String() string {
 // Hex returns the fingerprint as 64 lower-case hex digits.
 func (f Fingerprint) Hex() string { return hex.EncodeToString(f[:]) }
 
-// IsZero reports whether f is unset.
-func (f Fingerprint) IsZero() bool { return f == Fingerprint{} }
-
 // Equal compares two fingerprints in constant time.
 func (f Fingerprint) Equal(o Fingerprint) bool {
 	return subtle.ConstantTimeCompare(f[:], o[:]) == 1
+}
+
+// Pin is what a connection's certificate must match. "No pin" has its own
+// representation (the zero Pin, or None()), separate from every
+// Fingerprint value: a Pin made by Require matches exactly the certificate
+// with that fingerprint, whatever its value, all zeros included.
+type Pin struct {
+	fp  Fingerprint
+	set bool
+}
+
+// None is the absent pin: the connection is not authenticated.
+func None() Pin { return Pin{} }
+
+// Require returns a pin that only the certificate with fingerprint fp matches.
+func Require(fp Fingerprint) Pin { return Pin{fp: fp, set: true} }
+
+// IsSet reports whether the pin requires a certificate.
+func (p Pin) IsSet() bool { return p.set }
+
+// Fingerprint returns the required fingerprint; ok is false for None.
+func (p Pin) Fingerprint() (fp Fingerprint, ok bool) { return p.fp, p.set }
+
+// Matches reports whether a certificate with fingerprint fp satisfies a set
+// pin (constant time). An absent pin matches nothing: callers check IsSet
+// to decide whether an unauthenticated connection is acceptable.
+func (p Pin) Matches(fp Fingerprint) bool { return p.set && p.fp.Equal(fp) }
+
+// Equal reports whether two pins require the same thing.
+func (p Pin) Equal(o Pin) bool { return p.set == o.set && p.fp.Equal(o.fp) }
+
+// String returns the fingerprint as String does, or "none".
+func (p Pin) String() string {
+	if !p.set {
+		return "none"
+	}
+	return p.fp.String()
+}
+
+// Key returns a string that tells pins apart, for map keys and hashes.
+func (p Pin) Key() string {
+	if !p.set {
+		return "none"
+	}
+	return p.fp.Hex()
 }
 
 // Observation records what the peer presented during a handshake.
@@ -86,8 +133,9 @@ type Observation struct {
 
 // Options are the TLS settings for one modem connection.
 type Options struct {
-	// Pin, when non-zero, must equal the leaf certificate's fingerprint.
-	Pin Fingerprint
+	// Pin, when set, must match the leaf certificate's fingerprint; None
+	// accepts any certificate (an unauthenticated connection).
+	Pin Pin
 	// MinVersion is the lowest TLS version offered; zero means TLS 1.2.
 	MinVersion uint16
 	// MaxVersion is the highest TLS version offered; zero means Go's
@@ -158,13 +206,11 @@ func ClientConfig(o Options) *tls.Config {
 			}
 			leaf := cs.PeerCertificates[0]
 			obs := Observation{Fingerprint: Of(leaf.Raw), Subject: leaf.Subject.String(), Version: cs.Version}
-			if !pinned.IsZero() {
-				obs.Matched = obs.Fingerprint.Equal(pinned)
-			}
+			obs.Matched = pinned.Matches(obs.Fingerprint)
 			if observe != nil {
 				observe(obs)
 			}
-			if !pinned.IsZero() && !obs.Matched {
+			if pinned.IsSet() && !obs.Matched {
 				return fmt.Errorf("%w: modem presented %s", ErrMismatch, obs.Fingerprint)
 			}
 			return nil

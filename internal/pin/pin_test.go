@@ -29,6 +29,10 @@ func TestParse(t *testing.T) {
 		{"too short", "abc", "64 hex digits"},
 		{"not hex", strings.Repeat("zz", 32), "not hexadecimal"},
 		{"empty", "", "64 hex digits"},
+		// Regression: all zeros used to parse to the zero value, which
+		// meant "no pin" and accepted any certificate.
+		{"all zeros", strings.Repeat("0", 64), "all zeros"},
+		{"all zeros with colons", strings.TrimSuffix(strings.Repeat("00:", 32), ":"), "all zeros"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,13 +66,16 @@ func TestClientConfigPin(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		pin       Fingerprint
+		pin       Pin
 		wantErr   bool
 		wantMatch bool
 	}{
-		{"no pin", Fingerprint{}, false, false},
-		{"right pin", right, false, true},
-		{"wrong pin", wrong, true, false},
+		{"no pin", None(), false, false},
+		{"right pin", Require(right), false, true},
+		{"wrong pin", Require(wrong), true, false},
+		// Regression: an all-zero fingerprint used to mean "no pin" and
+		// accepted any certificate. As a pin it matches nothing.
+		{"all-zero pin", Require(Fingerprint{}), true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,16 +51,19 @@ type Plan struct {
 	Target  config.ProbeTarget
 	Profile *Profile // nil with URL credentials
 	Creds   *secrets.Credentials
-	Pin     pin.Fingerprint
+	Pin     pin.Pin
 	// PinConfigured is true when the pin comes from targets: (not the URL).
 	PinConfigured bool
-	Force         bool
-	Datasets      []hitron.Dataset
-	Address       string
-	TLS           config.TLSConfig
-	Location      *time.Location
-	Timeout       time.Duration
-	Params        map[string]string
+	// Configured is true for a target listed under targets: (its modem
+	// always gets per-modem state, however full the table is).
+	Configured bool
+	Force      bool
+	Datasets   []hitron.Dataset
+	Address    string
+	TLS        config.TLSConfig
+	Location   *time.Location
+	Timeout    time.Duration
+	Params     map[string]string
 	// CredentialLocation is where the profile's provider finds the
 	// credentials (secrets.Provider.Locate); "" with URL credentials.
 	CredentialLocation string
@@ -84,12 +87,13 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
 		// address keeps its pin.
-		if other := s.Config.ByAddress(target.HostPort()); other != nil && !other.Pin.IsZero() {
-			p.Pin, p.PinConfigured = other.Pin, true
+		if other := s.Config.ByAddress(target.HostPort()); other != nil && other.Pin.IsSet() {
+			p.Pin, p.PinConfigured, p.Configured = other.Pin, true, true
 		}
 	}
 	if tcfg != nil {
-		p.Pin, p.PinConfigured = tcfg.Pin, !tcfg.Pin.IsZero()
+		p.Configured = true
+		p.Pin, p.PinConfigured = tcfg.Pin, tcfg.Pin.IsSet()
 		p.Force = p.Force || tcfg.Force
 		p.Address = tcfg.Address
 		p.TLS = tcfg.TLS
@@ -105,10 +109,10 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		if err != nil {
 			return nil, refuse("invalid fingerprint: %w", err)
 		}
-		if p.PinConfigured && !fp.Equal(p.Pin) {
+		if p.PinConfigured && !p.Pin.Matches(fp) {
 			return nil, refuse("fingerprint does not match the one configured for target %q under targets:", r.Target)
 		}
-		p.Pin = fp
+		p.Pin = pin.Require(fp)
 	}
 
 	authName := r.Auth
@@ -171,7 +175,7 @@ func (p *Plan) key() string {
 	h := sha256.New()
 	write := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
 	write(p.Target.Raw)
-	write(p.Pin.Hex())
+	write(p.Pin.Key())
 	write(strconv.FormatBool(p.Force))
 	for _, d := range p.Datasets {
 		write(string(d))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
+	"github.com/hitron-exporter/hitron-exporter/secrets/file"
 )
 
 const fpA = "AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA"
@@ -72,13 +75,13 @@ targets:
 			}
 		}},
 		{"no header: default budget", Request{Target: "192.0.2.9"}, "", func(t *testing.T, p *Plan) {
-			if p.Timeout != DefaultTimeout || !p.Pin.IsZero() || p.Target.Port != 443 {
+			if p.Timeout != DefaultTimeout || p.Pin.IsSet() || p.Target.Port != 443 {
 				t.Fatalf("plan: %+v", p)
 			}
 		}},
 		{"URL pin on an unconfigured target with a local profile", Request{Target: "192.0.2.9", Fingerprint: fpB}, "", func(t *testing.T, p *Plan) {
 			want, _ := pin.Parse(fpB)
-			if !p.Pin.Equal(want) || p.PinConfigured {
+			if !p.Pin.Matches(want) || p.PinConfigured {
 				t.Fatalf("pin: %+v", p)
 			}
 		}},
@@ -150,3 +153,59 @@ func TestClassify(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSnapshotRetireAndAcquire: a retired snapshot is never acquired; one
+// acquired before it was retired keeps its providers until released.
+func TestSnapshotRetireAndAcquire(t *testing.T) {
+	creds := filepath.Join(t.TempDir(), "credentials.yml")
+	if err := os.WriteFile(creds, []byte("username: a\npassword: b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte("auths:\n  default:\n    file:\n      path: " + creds + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(t *testing.T) *Snapshot {
+		reg := secrets.NewRegistry()
+		reg.Register("file", file.Kind())
+		s, err := Build(cfg, reg, nil, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s *Snapshot)
+	}{
+		{"retired first", func(t *testing.T, s *Snapshot) {
+			s.Retire()
+			if s.Acquire() {
+				t.Fatal("Acquire succeeded on a retired snapshot")
+			}
+		}},
+		{"acquired first", func(t *testing.T, s *Snapshot) {
+			if !s.Acquire() {
+				t.Fatal("Acquire failed on a current snapshot")
+			}
+			s.Retire()
+			if s.isClosed() {
+				t.Fatal("providers closed under a probe")
+			}
+			s.Release()
+			if !s.isClosed() {
+				t.Fatal("providers not closed after the last probe")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, build(t)) })
+	}
+}
+
+// isClosed reports whether Close has run.
+func (s *Snapshot) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}

@@ -34,6 +34,10 @@ const (
 	ReasonNotLoggedIn    = "not_logged_in"
 	ReasonCredentials    = "credentials"
 	ReasonBackoff        = "backoff"
+	// ReasonTooManyModems: the table of per-modem state is full of modems
+	// whose state protects them (refusals, lock-outs, back-offs, probes in
+	// progress), so an unknown target gets no state and is not probed.
+	ReasonTooManyModems = "too_many_modems"
 )
 
 // Backoff bounds for a target whose credentials the modem rejected twice.
@@ -53,16 +57,38 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// MaxModems caps the modems whose state is kept (0: DefaultMaxModems).
+	// State that protects a modem (refused credentials, a lock-out, a
+	// back-off, a session to log out, a probe in progress) is never evicted
+	// to make room: when the table is full of it, a probe of a target not
+	// listed under targets: fails with ReasonTooManyModems. Listed targets
+	// always get their state.
+	MaxModems int
+	// MaxQueued caps the runs per modem, the one holding its session and
+	// those waiting, replaced ones included (0: DefaultMaxQueued).
+	MaxQueued int
 }
+
+// Defaults of the prober's bounds.
+const (
+	// DefaultMaxModems fits a fleet of 10,000 modems with room to spare;
+	// an entry takes a few kilobytes.
+	DefaultMaxModems = 16384
+	// DefaultMaxQueued: one modem answers one session at a time; more
+	// waiting probes than this only wait out their budgets.
+	DefaultMaxQueued = 8
+)
 
 // Prober runs probes. It outlives configuration reloads: per-device state
 // (serialisation, lock-out, back-off) is kept across them.
 type Prober struct {
-	log     *zap.Logger
-	now     func() time.Time
-	maxBody int64
-	metrics *proberMetrics
-	history *History
+	log        *zap.Logger
+	now        func() time.Time
+	maxBody    int64
+	maxDevices int
+	maxQueued  int
+	metrics    *proberMetrics
+	history    *History
 
 	mu      sync.Mutex
 	devices map[string]*device
@@ -74,9 +100,6 @@ type Prober struct {
 const (
 	deviceIdleAfter  = 2 * time.Hour
 	deviceSweepEvery = 1024
-	// maxDevices caps the state kept; past it the least recently used idle
-	// modems are forgotten first.
-	maxDevices = 4096
 )
 
 // device is the state kept per modem.
@@ -86,6 +109,9 @@ type device struct {
 	turn chan struct{}
 	// flights are the runs in progress or queued, by plan key (guarded by mu).
 	flights map[string]*flight
+	// runs counts the runs that exist for this modem, including those a
+	// later flight replaced in flights (guarded by mu).
+	runs int
 
 	mu sync.Mutex
 	// lockedUntil: the modem answered LoginProtect; nothing is sent before.
@@ -112,6 +138,10 @@ type device struct {
 	everAccepted map[[32]byte]bool
 	// uncertainLevel counts lost login answers since the last success.
 	uncertainLevel int
+	// loginTakes and logoutTakes estimate how long the modem takes to
+	// answer a login and a logout: no login starts with less time left
+	// than both need.
+	loginTakes, logoutTakes time.Duration
 	// lastUsed is guarded by Prober.mu.
 	lastUsed time.Time
 }
@@ -127,22 +157,28 @@ func New(o Options) *Prober {
 	if o.HistoryLimit <= 0 {
 		o.HistoryLimit = 100
 	}
+	if o.MaxModems <= 0 {
+		o.MaxModems = DefaultMaxModems
+	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = DefaultMaxQueued
+	}
 	return &Prober{
-		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes,
+		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, maxDevices: o.MaxModems, maxQueued: o.MaxQueued,
 		metrics: newProberMetrics(o.Registerer), history: NewHistory(o.HistoryLimit),
 		devices: map[string]*device{},
 	}
 }
 
-// sweepLocked drops devices unused for deviceIdleAfter that hold no
-// lock-out, back-off or session; p.mu is held.
+// sweepLocked drops devices unused for deviceIdleAfter whose state no
+// longer protects them; p.mu is held.
 func (p *Prober) sweepLocked(now time.Time) {
 	for key, d := range p.devices {
 		if now.Sub(d.lastUsed) < deviceIdleAfter || len(d.turn) > 0 {
 			continue
 		}
 		d.mu.Lock()
-		keep := now.Before(d.lockedUntil) || d.hasRefusals(now)
+		keep := d.protectsLocked(now) || d.runs > 0
 		d.mu.Unlock()
 		if !keep {
 			delete(p.devices, key)
@@ -151,9 +187,12 @@ func (p *Prober) sweepLocked(now time.Time) {
 	}
 }
 
-// evictLocked forgets the least recently used idle devices until a quarter
-// of maxDevices is free; p.mu is held. Devices with a probe in progress, a
-// lock-out or refused credentials are kept.
+// evictLocked forgets the least recently used devices whose state does
+// not protect them until a quarter of the table is free; p.mu is held.
+// Devices with a probe in progress or protective state are never evicted:
+// anyone can make a TLS server answer "Wrong Credentials." at thousands of
+// addresses, and evicting a real modem's refusals to make room for them
+// would let the next probe send it a refused password again.
 func (p *Prober) evictLocked(now time.Time) {
 	type candidate struct {
 		key  string
@@ -162,35 +201,15 @@ func (p *Prober) evictLocked(now time.Time) {
 	var idle []candidate
 	for key, d := range p.devices {
 		d.mu.Lock()
-		busy := len(d.flights) > 0 || len(d.turn) > 0 || now.Before(d.lockedUntil) || d.hasRefusals(now)
+		keep := d.runs > 0 || len(d.turn) > 0 || d.protectsLocked(now)
 		d.mu.Unlock()
-		if !busy {
+		if !keep {
 			idle = append(idle, candidate{key, d.lastUsed})
 		}
 	}
 	sort.Slice(idle, func(i, j int) bool { return idle[i].used.Before(idle[j].used) })
 	for _, c := range idle {
-		if len(p.devices) <= maxDevices*3/4 {
-			return
-		}
-		delete(p.devices, c.key)
-		p.metrics.setBackoff(c.key, false)
-	}
-	// Still full: modems holding refusals or lock-outs (which any TLS
-	// server answering "Wrong Credentials." can create) go too, oldest
-	// first, as long as no probe of them is running.
-	var held []candidate
-	for key, d := range p.devices {
-		d.mu.Lock()
-		running := len(d.flights) > 0 || len(d.turn) > 0
-		d.mu.Unlock()
-		if !running {
-			held = append(held, candidate{key, d.lastUsed})
-		}
-	}
-	sort.Slice(held, func(i, j int) bool { return held[i].used.Before(held[j].used) })
-	for _, c := range held {
-		if len(p.devices) < maxDevices {
+		if len(p.devices) <= p.maxDevices*3/4 {
 			return
 		}
 		delete(p.devices, c.key)
@@ -198,17 +217,25 @@ func (p *Prober) evictLocked(now time.Time) {
 	}
 }
 
-// ForgetRefusals clears every modem's refused credentials and back-off, for
-// a configuration reload: the operator may have fixed the credentials.
-func (p *Prober) ForgetRefusals() {
+// protectsLocked reports whether the device holds state that keeps the
+// modem safe (refusals, a lock-out, a back-off, a session to log out);
+// d.mu is held.
+func (d *device) protectsLocked(now time.Time) bool {
+	return now.Before(d.lockedUntil) || d.hasRefusals(now) || now.Before(d.backoffUntil) || d.stale != nil
+}
+
+// ResetBackoffs ends every modem's back-off, for a configuration reload:
+// the next probe asks the credential backend again at once, in case the
+// operator fixed the credentials. Refusals are kept: they are keyed by the
+// credentials' fingerprint, so fixed credentials are not refused, and the
+// refused ones are still never sent again while the refusal holds.
+func (p *Prober) ResetBackoffs() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for key, d := range p.devices {
+	for _, d := range p.devices {
 		d.mu.Lock()
-		clear(d.refused)
 		d.backoffLevel, d.backoffUntil = 0, time.Time{}
 		d.mu.Unlock()
-		p.metrics.setBackoff(key, false)
 	}
 }
 
@@ -222,24 +249,38 @@ func (p *Prober) Devices() int {
 // History returns the recent-probes log.
 func (p *Prober) History() *History { return p.history }
 
+// device returns the state of the modem at key, making room for it if
+// need be; it always succeeds (for targets listed under targets:).
 func (p *Prober) device(key string) *device {
+	d, _ := p.admit(key, true)
+	return d
+}
+
+// admit returns the state of the modem at key. A modem without state gets
+// it when the table has room or room can be made by evicting unprotected
+// state; otherwise only when always is set (ok false means no state).
+func (p *Prober) admit(key string, always bool) (d *device, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	if p.lookups++; p.lookups%deviceSweepEvery == 0 {
 		p.sweepLocked(now)
 	}
-	d, ok := p.devices[key]
-	defer func() { d.lastUsed = now }()
-	if !ok && len(p.devices) >= maxDevices {
-		p.evictLocked(now)
-	}
+	d, ok = p.devices[key]
 	if !ok {
+		if len(p.devices) >= p.maxDevices {
+			p.evictLocked(now)
+		}
+		if len(p.devices) >= p.maxDevices && !always {
+			return nil, false
+		}
 		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}, sessions: tls.NewLRUClientSessionCache(4),
-			refused: map[[32]byte]time.Time{}, flights: map[string]*flight{}, everAccepted: map[[32]byte]bool{}}
+			refused: map[[32]byte]time.Time{}, flights: map[string]*flight{}, everAccepted: map[[32]byte]bool{},
+			loginTakes: defaultExchangeTakes, logoutTakes: defaultExchangeTakes}
 		p.devices[key] = d
 	}
-	return d
+	d.lastUsed = now
+	return d, true
 }
 
 // Result is the outcome of one probe. It is immutable and may be shared by
@@ -259,10 +300,6 @@ type Result struct {
 	plan *Plan
 }
 
-// maxQueued bounds the distinct probes that may wait for one modem; more
-// are refused at once instead of piling up behind its single session.
-const maxQueued = 8
-
 // flight is one run of a plan that identical concurrent probes share.
 type flight struct {
 	done     chan struct{}
@@ -279,7 +316,12 @@ type flight struct {
 // for it has gone; once it holds the session it finishes (and logs out)
 // even if they have.
 func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
-	dev := p.device(plan.StateKey)
+	dev, ok := p.admit(plan.StateKey, plan.Configured)
+	if !ok {
+		return p.failedEarly(plan, ReasonTooManyModems, fmt.Errorf("the exporter keeps state for %d modems and every entry protects its modem "+
+			"(refused credentials, a lock-out, a back-off or a probe in progress): not probing an unknown target; list it under targets: "+
+			"or raise --probe.max-modems", p.maxDevices), true)
+	}
 	deadline := time.Now().Add(plan.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -292,10 +334,13 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 		shared = false
 	}
 	if !shared {
-		if len(dev.flights) >= maxQueued {
+		// Every run counts, also one this flight replaces below: it still
+		// waits for (or holds) the modem's session.
+		if dev.runs >= p.maxQueued {
 			dev.mu.Unlock()
-			return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("%d other probes of this modem are queued; not queuing more", maxQueued), true)
+			return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("%d probes of this modem are running or queued; not queuing more (--probe.max-queue)", p.maxQueued), true)
 		}
+		dev.runs++
 		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		f = &flight{done: make(chan struct{}), cancel: cancel, deadline: deadline}
 		dev.flights[plan.Key] = f
@@ -303,6 +348,7 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 			defer cancel()
 			f.result = p.run(rctx, plan, dev, f)
 			dev.mu.Lock()
+			dev.runs--
 			if dev.flights[plan.Key] == f {
 				delete(dev.flights, plan.Key)
 			}
@@ -424,6 +470,7 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 	work, cancelWork := context.WithDeadline(ctx, deadlineOf(ctx).Add(-logoutReserve))
 	defer cancelWork()
 
+	pr.deadline = deadlineOf(ctx)
 	session, err := pr.login(work, client, creds, dev)
 	if o := pr.observation(); o != nil && o.Matched && maxTLS == 0 {
 		dev.noteTLSVersion(o.Version, p.now())
@@ -479,14 +526,18 @@ func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *R
 	pr.fetch(work, session, dev)
 
 	start := time.Now()
-	if err := session.Logout(ctx, max(logoutReserve, time.Second)); err != nil {
+	err = session.Logout(ctx, max(logoutReserve, time.Second))
+	dev.noteLogout(time.Since(start))
+	if err != nil {
 		dev.keepStale(session)
 		p.metrics.logouts.WithLabelValues("error").Inc()
+		pr.loggedOut(false)
 		pr.trace.Addf("logout failed: %v", err)
 		p.log.Warn("logout failed; the modem's session may stay taken until it times out",
 			zap.String("target", plan.Target.Raw), zap.Error(err))
 	} else {
 		p.metrics.logouts.WithLabelValues("success").Inc()
+		pr.loggedOut(true)
 	}
 	pr.stage("logout", time.Since(start))
 	return pr.finish()
@@ -506,6 +557,34 @@ func serverName(host string) string {
 	}
 	return host
 }
+
+// defaultExchangeTakes is what a login or a logout is assumed to take on a
+// modem not yet seen answering one: real CGN firmware takes tens to
+// hundreds of milliseconds.
+const defaultExchangeTakes = 250 * time.Millisecond
+
+// exchangeNeeds is how long a login and its logout are expected to take.
+func (d *device) exchangeNeeds() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loginTakes + d.logoutTakes
+}
+
+// noteLogin and noteLogout update the estimates: a slower answer counts
+// at once, faster ones bring the estimate down gradually.
+func (d *device) noteLogin(took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.loginTakes = estimate(d.loginTakes, took)
+}
+
+func (d *device) noteLogout(took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.logoutTakes = estimate(d.logoutTakes, took)
+}
+
+func estimate(prev, took time.Duration) time.Duration { return max(took, (3*prev+took)/4) }
 
 // tls12Memory is how long a modem that chose TLS 1.2 is offered no more.
 const tls12Memory = time.Hour
@@ -688,7 +767,7 @@ func classify(err error) string {
 		return ReasonLockedOut
 	case errors.Is(err, hitron.ErrNotLoggedIn):
 		return ReasonNotLoggedIn
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, errNoTimeToLogin):
 		return ReasonTimeout
 	case errors.As(err, &status):
 		return ReasonHTTPStatus

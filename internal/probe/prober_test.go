@@ -34,7 +34,9 @@ func TestDeviceStateIsBounded(t *testing.T) {
 }
 
 // TestRefusalsExpire: a refused password may be tried again after an hour
-// (a modem set back to it recovers), and a reload forgets refusals.
+// (a modem set back to it recovers). A reload ends the back-off but keeps
+// the refusal: it used to forget it, and a reload-then-probe loop (a
+// cross-site page can POST /-/reload) re-sent the refused password at will.
 func TestRefusalsExpire(t *testing.T) {
 	clock := time.Unix(1e9, 0)
 	p := New(Options{Now: func() time.Time { return clock }})
@@ -45,9 +47,12 @@ func TestRefusalsExpire(t *testing.T) {
 		t.Fatal("refusal does not expire after an hour")
 	}
 	d.refuse(c, clock)
-	p.ForgetRefusals()
-	if d.isRefused(c, clock) {
-		t.Fatal("a reload did not forget the refusal")
+	p.ResetBackoffs()
+	if !d.isRefused(c, clock) {
+		t.Fatal("a reload forgot the refusal")
+	}
+	if !d.backoffExpired(clock) {
+		t.Fatal("a reload did not end the back-off")
 	}
 }
 

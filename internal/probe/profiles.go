@@ -45,11 +45,19 @@ type Snapshot struct {
 	closed   bool
 }
 
-// Acquire marks a probe as using the snapshot; call Release when it ends.
-func (s *Snapshot) Acquire() {
+// Acquire marks a probe as using the snapshot and reports whether it may:
+// a retired snapshot (its providers closed or closing) is never acquired,
+// so a reload between loading the current snapshot and acquiring it cannot
+// close providers under the probe. Call Release when the probe ends, and
+// only if Acquire returned true.
+func (s *Snapshot) Acquire() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.retired {
+		return false
+	}
 	s.inflight++
+	return true
 }
 
 // Release ends a probe's use of the snapshot.

@@ -69,11 +69,12 @@ func TestSlowRefetchDoesNotResendARefusedPassword(t *testing.T) {
 	}
 }
 
-// TestDeviceStateIsCapped: 20000 distinct unreachable targets leave at most
-// maxDevices entries.
+// TestDeviceStateIsCapped: five times MaxModems distinct unreachable
+// targets leave at most MaxModems entries.
 func TestDeviceStateIsCapped(t *testing.T) {
+	const maxDevices = 512
 	s := snapshot(t, "auths:\n  default: {local: {}}\n")
-	p := New(Options{})
+	p := New(Options{MaxModems: maxDevices})
 	for i := 0; i < 5*maxDevices; i++ {
 		plan, err := NewPlan(s, Request{Target: fmt.Sprintf("127.%d.%d.%d:1", (i>>14)&255, (i>>6)&255, (i&63)+1), Timeout: time.Second})
 		if err != nil {

@@ -35,6 +35,11 @@ type probeRun struct {
 	tlsObserved *pin.Observation
 	reason      string
 	err         error
+	// deadline is when the run must have logged out.
+	deadline time.Time
+	// logout is the outcome of the logout after a successful login (nil
+	// when the probe never logged in).
+	logout *bool
 	// quiet results are not counted or logged (an abandoned caller's copy).
 	quiet bool
 }
@@ -62,6 +67,13 @@ func (r *probeRun) fail(reason string, err error) {
 	r.trace.Addf("FAILED (%s): %v", reason, err)
 }
 
+// loggedOut records whether the modem accepted the logout.
+func (r *probeRun) loggedOut(ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logout = &ok
+}
+
 func (r *probeRun) observeTLS(o pin.Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -78,7 +90,7 @@ func (r *probeRun) observation() *pin.Observation {
 
 func pinState(plan *Plan, o pin.Observation) string {
 	switch {
-	case plan.Pin.IsZero():
+	case !plan.Pin.IsSet():
 		return "not set"
 	case o.Matched:
 		return "matched"
@@ -139,7 +151,17 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Cr
 			r.trace.Addf("logged out the session whose logout failed earlier")
 		}
 	}
+	// Never start a login that cannot be answered and logged out in time:
+	// a login whose answer comes too late may leave the modem's only
+	// session taken.
+	if left, need := time.Until(r.deadline), dev.exchangeNeeds(); left < need {
+		return nil, fmt.Errorf("%w: %s left, the modem takes about %s to answer a login and a logout", errNoTimeToLogin, left.Round(time.Millisecond), need.Round(time.Millisecond))
+	}
+	start := time.Now()
 	s, err := c.Login(ctx, creds.Username(), creds.Password(), r.plan.Force)
+	if err == nil || errors.Is(err, hitron.ErrBadCredentials) || errors.Is(err, hitron.ErrSessionBusy) {
+		dev.noteLogin(time.Since(start))
+	}
 	outcome := "success"
 	if err != nil {
 		outcome = classify(err)
@@ -157,6 +179,10 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Cr
 	r.trace.Addf("login as %s: %s", secrets.Redacted, outcome)
 	return s, err
 }
+
+// errNoTimeToLogin: the probe's budget is too short for a login and a
+// logout at the speed this modem answers them.
+var errNoTimeToLogin = errors.New("not logging in")
 
 // reasonFor classifies err, reporting a timeout whenever the probe's work
 // budget is spent, whatever error the transport surfaced.
@@ -227,6 +253,7 @@ var (
 	pinDesc       = collector.NewGauge("hitron_tls_pin_match", "Whether the modem's certificate matched the pinned fingerprint (present only when a pin was given).")
 	collectorDesc = collector.NewGauge("hitron_scrape_collector_success", "Whether a data page was read and parsed.", "collector")
 	collDurDesc   = collector.NewGauge("hitron_scrape_collector_duration_seconds", "Time to read a data page.", "collector")
+	logoutDesc    = collector.NewGauge("hitron_probe_logout_success", "Whether the modem accepted the logout after the probe logged in (present only when it logged in); 0 means its single session may stay taken, and nobody can log in until it expires.")
 	sourceDesc    = collector.NewGauge("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", "source", "profile")
 )
 
@@ -254,7 +281,7 @@ func (r *probeRun) finish() *Result {
 	}
 	if o := r.tlsObserved; o != nil {
 		add(certDesc, 1, strings.ToLower(o.Fingerprint.String()), o.Subject)
-		if !r.plan.Pin.IsZero() {
+		if r.plan.Pin.IsSet() {
 			add(pinDesc, b2f(o.Matched))
 		}
 	}
@@ -263,6 +290,9 @@ func (r *probeRun) finish() *Result {
 	}
 	for c, d := range r.collectDur {
 		add(collDurDesc, d.Seconds(), c)
+	}
+	if r.logout != nil {
+		add(logoutDesc, b2f(*r.logout))
 	}
 	source, profile := r.plan.SourceName()
 	add(sourceDesc, 1, source, profile)
@@ -280,7 +310,7 @@ func (r *probeRun) finish() *Result {
 	}
 	r.p.metrics.probes.WithLabelValues(resultLabel(success), res.Reason).Inc()
 	fields := []zap.Field{zap.String("target", r.plan.Target.Raw), zap.Duration("duration", dur)}
-	if o := r.tlsObserved; o != nil && r.plan.Pin.IsZero() {
+	if o := r.tlsObserved; o != nil && !r.plan.Pin.IsSet() {
 		r.p.log.Warn("probe without a pinned fingerprint: the modem is not authenticated; pin it with fingerprint= or under targets:",
 			append(fields, zap.String("observed_fingerprint", o.Fingerprint.String()))...)
 	}

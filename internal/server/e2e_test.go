@@ -189,6 +189,7 @@ func TestProbeSuccessAndPins(t *testing.T) {
 	wantLines(t, body,
 		"probe_success 1",
 		"hitron_tls_pin_match 1",
+		"hitron_probe_logout_success 1",
 		`hitron_channel_downstream_snr{channel="9",frequency="426250000",port="1"} 40.946`,
 		`hitron_system_info{hardware_version="2D",model_name="CGNV4-FX4",serial_number="ABC123",software_version="4.5.10.201-CD-UPC"} 1`,
 		`hitron_credential_source_info{profile="default",source="file"} 1`,
@@ -276,7 +277,7 @@ func TestSessionBusyLockoutAndForce(t *testing.T) {
 	e.assertSessionFreed()
 
 	// Someone else locks the modem with wrong passwords.
-	c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: e.sim.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: e.sim.Fingerprint()})})
+	c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: e.sim.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: pin.Require(e.sim.Fingerprint())})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +391,8 @@ func TestFaults(t *testing.T) {
 			elapsed := time.Since(start)
 			if tt.success {
 				wantLines(t, body, "probe_success 1")
+			} else if e.sim.Stats().Logins > 0 {
+				wantLines(t, body, "probe_success 0", "hitron_probe_logout_success 1")
 			} else {
 				wantLines(t, body, "probe_success 0", `hitron_probe_failure_info{reason="`+tt.reason+`"} 1`)
 			}
@@ -397,6 +400,9 @@ func TestFaults(t *testing.T) {
 				t.Fatalf("probe took %s with a 2 s scrape timeout", elapsed)
 			}
 			if tt.fault == modemsim.FaultLogoutFail {
+				// Every page was read: a success, with the refused logout
+				// visible to monitoring (issue 11, item 7).
+				wantLines(t, body, "hitron_probe_logout_success 0")
 				if !strings.Contains(e.logs.String(), "logout failed") {
 					t.Error("failed logout not logged")
 				}

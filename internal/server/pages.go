@@ -62,7 +62,7 @@ func (s *Server) examples() []string {
 	}
 	var out []string
 	for target, t := range snap.Config.Targets {
-		if t != nil && t.Auth != "" && !t.Pin.IsZero() && s.opts.Banner != "" {
+		if t != nil && t.Auth != "" && t.Pin.IsSet() && s.opts.Banner != "" {
 			out = append(out, "/probe?target="+target)
 		}
 	}

@@ -22,6 +22,11 @@ const maxQueryBytes = 4096
 // maxProbeTimeout caps the budget a scrape-timeout header can ask for.
 const maxProbeTimeout = 120 * time.Second
 
+// WriteTimeout is the longest an answer may take, from the end of the
+// request's headers: the longest probe budget, plus time to send its
+// metrics. An answer its client does not read is dropped then.
+const WriteTimeout = maxProbeTimeout + 30*time.Second
+
 // providerParams are the probe parameters passed on to providers.
 var providerParams = []string{"ipa_vault_namespace"}
 
@@ -33,8 +38,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, reason, err)
 		return
 	}
-	snap := s.current.Load()
-	snap.Acquire()
+	snap := s.acquireSnapshot()
 	defer snap.Release()
 	plan, err := probe.NewPlan(snap, req)
 	if err != nil {
@@ -153,7 +157,7 @@ func (s *Server) writeDebug(w http.ResponseWriter, plan *probe.Plan, res *probe.
 	fmt.Fprintf(&b, "Probe of %s\n", plan.Target.Raw)
 	fmt.Fprintf(&b, "  connect to: %s\n  credentials: %s (profile %q)\n", dialTarget(plan), source, profile)
 	pinText := "none (the modem is not authenticated)"
-	if !plan.Pin.IsZero() {
+	if plan.Pin.IsSet() {
 		pinText = plan.Pin.String()
 		if plan.PinConfigured {
 			pinText += " (from targets:)"

@@ -43,6 +43,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// Banner is extra HTML-safe text for the landing page (demo mode).
 	Banner string
+	// MaxModems and MaxQueuedPerModem bound the prober's per-modem state
+	// and queues (0: the probe package's defaults).
+	MaxModems, MaxQueuedPerModem int
 }
 
 // Server serves the exporter.
@@ -59,6 +62,7 @@ type Server struct {
 	reloadOK        prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
 	refused         *prometheus.CounterVec
+	crossSite       *crossSiteGuard
 	// answers recycles the buffers probe answers are assembled in.
 	answers answerBuffers
 }
@@ -95,18 +99,34 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		providerCollector{s})
 	s.secrets = secrets.NewMetrics(reg)
-	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg})
+	s.crossSite = newCrossSiteGuard(o.Logger, reg)
+	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg,
+		MaxModems: o.MaxModems, MaxQueued: o.MaxQueuedPerModem})
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// Registry is where the exporter's own metrics (/metrics) are registered.
+func (s *Server) Registry() prometheus.Registerer { return s.metrics }
+
 // Prober returns the server's prober.
 func (s *Server) Prober() *probe.Prober { return s.prober }
 
 // Snapshot returns the configuration in use.
 func (s *Server) Snapshot() *probe.Snapshot { return s.current.Load() }
+
+// acquireSnapshot returns the current snapshot, acquired. A snapshot is
+// retired only after it was swapped out, so a failed Acquire means a newer
+// one is already current: load again.
+func (s *Server) acquireSnapshot() *probe.Snapshot {
+	for {
+		if snap := s.current.Load(); snap.Acquire() {
+			return snap
+		}
+	}
+}
 
 // Reload loads and builds the configuration and swaps it in. On error the
 // old configuration keeps serving.
@@ -128,8 +148,12 @@ func (s *Server) Reload(ctx context.Context) error {
 		// providers: they close when the last of those probes ends.
 		old.Retire()
 	}
-	// The operator may have fixed credentials the modems refused.
-	s.prober.ForgetRefusals()
+	// The operator may have fixed credentials the modems refused: ask the
+	// backends again at the next probe. Refusals stay: they are keyed by the
+	// credentials' fingerprint, so only the very credentials a modem refused
+	// are held back, and a reload (which anyone who can reach the port, or a
+	// cross-site page, might trigger) never lets them be sent again.
+	s.prober.ResetBackoffs()
 	s.reloadOK.Set(1)
 	s.reloadTimestamp.SetToCurrentTime()
 	s.ready.Store(startErr == nil)
@@ -152,14 +176,14 @@ func (s *Server) build() (*probe.Snapshot, error) {
 // Handler returns the router.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer)
+	r.Use(s.recoverer, securityHeaders)
 	r.Get("/", s.handleLanding)
-	r.Get("/probe", s.handleProbe)
+	r.Method(http.MethodGet, "/probe", s.crossSite.Get("/probe", http.HandlerFunc(s.handleProbe)))
 	r.Get("/probes/{id}", s.handleProbeTrace)
 	r.Get("/config", s.handleConfig)
 	r.Get("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Healthy\n")) })
 	r.Get("/-/ready", s.handleReady)
-	r.Post("/-/reload", s.handleReload)
+	r.Method(http.MethodPost, "/-/reload", s.crossSite.Post("/-/reload", http.HandlerFunc(s.handleReload)))
 	r.Handle("/metrics", promhttp.InstrumentMetricHandler(s.metrics, promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
 	})))
