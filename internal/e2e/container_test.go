@@ -384,11 +384,7 @@ func TestContainerLifecycle(t *testing.T) {
 
 func readRepoFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return readPath(t, filepath.Join("..", "..", rel))
 }
 
 // TestContainerEnterprise runs the original README's enterprise recipe:
