@@ -67,7 +67,15 @@ func TestRelease(t *testing.T) {
 		cmd.Env = append(p.Env, "GORELEASER="+gr, "GOPROXY=off", "GOFLAGS=-mod=readonly",
 			"PODMAN="+p.Bin+" "+strings.Join(p.Global, " "), "IMAGE="+r.image,
 			"RUNTIME_IMAGE_AMD64="+imgs.RuntimeFor["amd64"], "RUNTIME_IMAGE_ARM64="+imgs.RuntimeFor["arm64"])
-		t.Cleanup(func() { _, _ = p.Try("manifest", "rm", r.image) })
+		t.Cleanup(func() {
+			// The index and the images the run built.
+			if out, err := p.Try("manifest", "inspect", r.image); err == nil {
+				for _, digest := range platformDigests(out) {
+					_, _ = p.Try("rmi", "--force", r.image+"@"+digest)
+				}
+			}
+			_, _ = p.Try("manifest", "rm", r.image)
+		})
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -334,9 +342,19 @@ func demoUnderQEMU(t *testing.T, qemu, bin string) {
 	}
 }
 
-// imageForPlatform returns the image ID of arch's entry in the local index.
+// imageForPlatform returns the reference of arch's image in the index.
 func imageForPlatform(t *testing.T, p *podmanenv.Podman, index, arch string) string {
 	t.Helper()
+	digest, ok := platformDigests(p.Output(t, "manifest", "inspect", index))[arch]
+	if !ok {
+		t.Fatalf("index %s has no %s image", index, arch)
+	}
+	return index + "@" + digest
+}
+
+// platformDigests maps architecture to image digest in a `podman manifest
+// inspect` answer.
+func platformDigests(inspect string) map[string]string {
 	var m struct {
 		Manifests []struct {
 			Digest   string `json:"digest"`
@@ -345,14 +363,11 @@ func imageForPlatform(t *testing.T, p *podmanenv.Podman, index, arch string) str
 			} `json:"platform"`
 		} `json:"manifests"`
 	}
-	if err := json.Unmarshal([]byte(p.Output(t, "manifest", "inspect", index)), &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range m.Manifests {
-		if e.Platform.Architecture == arch {
-			return index + "@" + e.Digest
+	out := map[string]string{}
+	if json.Unmarshal([]byte(inspect), &m) == nil {
+		for _, e := range m.Manifests {
+			out[e.Platform.Architecture] = e.Digest
 		}
 	}
-	t.Fatalf("index %s has no %s image", index, arch)
-	return ""
+	return out
 }

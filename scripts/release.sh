@@ -48,7 +48,7 @@ $PODMAN manifest rm "$IMAGE" >/dev/null 2>&1 || true
 $PODMAN manifest create "$IMAGE" >/dev/null
 for arch in amd64 arm64; do
 	var=RUNTIME_IMAGE_${arch^^}
-	$PODMAN build --quiet --platform "linux/$arch" --manifest "$IMAGE" --timestamp "$EPOCH" \
+	$PODMAN build --quiet --layers=false --platform "linux/$arch" --manifest "$IMAGE" --timestamp "$EPOCH" \
 		--build-arg "RUNTIME_IMAGE=${!var:-$distroless}" --build-arg "VERSION=$VERSION" \
 		--build-arg "REVISION=$REVISION" --build-arg "BUILD_DATE=$BUILD_DATE" \
 		--file Containerfile.release dist >/dev/null

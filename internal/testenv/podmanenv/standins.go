@@ -130,7 +130,26 @@ func (p *Podman) StandIns(t testing.TB) Images {
 		imgs.Runtime = p.ensure(t, rt, runtime.GOARCH, "")
 	}
 	imgs.Pause = p.ensure(t, pause, runtime.GOARCH, PauseImage)
+	p.pruneStandIns(t, append([]string{imgs.Go, imgs.Pause}, imgs.RuntimeFor["amd64"], imgs.RuntimeFor["arm64"], imgs.Runtime))
 	return imgs
+}
+
+// pruneStandIns removes stand-ins made from other inputs (an older Go or
+// package version), so that the cache holds one set.
+func (p *Podman) pruneStandIns(t testing.TB, keep []string) {
+	t.Helper()
+	out := p.Output(t, "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=localhost/hitron-exporter-standin-*")
+	current := map[string]bool{}
+	for _, k := range keep {
+		current[k] = true
+	}
+	for _, ref := range strings.Fields(out) {
+		if !current[ref] {
+			if _, err := p.Try("rmi", ref); err != nil {
+				t.Logf("podmanenv: keeping %s: %v", ref, err)
+			}
+		}
+	}
 }
 
 // goBuildOnly leaves out of the Go stand-in what `go build` never reads:
