@@ -7,22 +7,74 @@
 #      qemu-user-static, busybox-static, ca-certificates, tzdata) and
 #      dockerfilelint from npm when they are missing;
 #   2. builds the Vault server binary from the Go module proxy when it is not
-#      cached (about 15 minutes on 2 cores the first time; cached under
-#      ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}), and installs
+#      cached (11-15 minutes on 2 idle cores the first time; 8.3 GB kept
+#      under ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}), and installs
 #      GoReleaser there (about 6-14 minutes of compiling, once);
 #   3. builds the podman stand-in base images (no registry is reachable;
 #      seconds, cached in the same directory, keyed by their inputs);
-#   4. checks formatting, go vet and staticcheck;
+#   4. downloads the Go modules (quietly: their output shows only on
+#      failure) and checks formatting, go vet and staticcheck;
 #   5. runs `go test` over the module (the tests start the KDC, Vault,
 #      Prometheus, the modem simulator and podman containers themselves, on
 #      127.0.0.1 only; deploy/release_test.go runs scripts/release.sh twice),
 #   6. fuzzes every parser for a bounded time (FUZZTIME, default 10s each),
 #      then runs the deployment-manifest checks in deploy/validate.
+# Each stage prints its duration when it ends, and a summary of all of them
+# and the total comes last, also when a stage fails. Temporary files go to
+# one directory that is removed on any exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export HITRON_CACHE_DIR=${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}
-step() { printf '\n==> %s\n' "$*"; }
+
+# Temporary files live in one directory that is removed however the script
+# ends (success, a failed test, Ctrl-C).
+TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hitron-test.XXXXXX")
+
+# step starts a stage; each stage's duration and the total are printed when
+# the next one starts and when the script ends, failed or not.
+started=$SECONDS
+stage="" stage_started=0
+timings=()
+end_stage() {
+	[[ -n $stage ]] || return 0
+	local took=$((SECONDS - stage_started))
+	timings+=("$(printf '%4dm%02ds  %s' $((took / 60)) $((took % 60)) "$stage")")
+	printf -- '--- %s: %dm%02ds\n' "$stage" $((took / 60)) $((took % 60))
+	stage=""
+}
+step() {
+	end_stage
+	stage=$* stage_started=$SECONDS
+	printf '\n==> %s\n' "$*"
+}
+finish() {
+	local rc=$?
+	local failed=$stage
+	end_stage
+	rm -rf "$TMP_DIR"
+	local total=$((SECONDS - started))
+	printf '\nStage durations:\n'
+	printf '%s\n' "${timings[@]}"
+	printf '%4dm%02ds  total\n' $((total / 60)) $((total % 60))
+	if ((rc != 0)); then
+		printf '\nFAILED (exit %d) in stage: %s\n' "$rc" "${failed:-set-up}"
+	fi
+	exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# quietly runs a command that may download Go modules; its output (the
+# "go: downloading …" lines) is shown only if it fails.
+quietly() {
+	local rc=0
+	"$@" >"$TMP_DIR/quiet.log" 2>&1 || rc=$?
+	if ((rc != 0)); then
+		cat "$TMP_DIR/quiet.log"
+	fi
+	return "$rc"
+}
 
 step "Debian packages"
 packages=(krb5-kdc krb5-admin-server krb5-user faketime prometheus chromium systemd
@@ -47,7 +99,7 @@ fi
 step "npm tools"
 # dockerfilelint lints the Containerfile (deploy/containerfile_test.go).
 if ! command -v dockerfilelint >/dev/null 2>&1; then
-	npm install -g --no-audit --no-fund dockerfilelint@1.8.0 >/dev/null
+	quietly npm install -g --no-audit --no-fund dockerfilelint@1.8.0
 fi
 echo "dockerfilelint $(command -v dockerfilelint)"
 
@@ -56,11 +108,20 @@ VAULT_BIN=$(scripts/build-vault.sh | tail -n 1)
 export VAULT_BIN
 echo "$VAULT_BIN"
 
+step "Go modules"
+# Downloaded here, once and quietly, so that the build and test logs below
+# carry no download noise.
+quietly go mod download
+if [[ -f deploy/validate/go.mod ]]; then
+	(cd deploy/validate && quietly go mod download)
+fi
+echo "module cache $(go env GOMODCACHE)"
+
 step "GoReleaser"
 GORELEASER=$HITRON_CACHE_DIR/bin/goreleaser-v2.15.1
 if [[ ! -x $GORELEASER ]]; then
 	mkdir -p "$HITRON_CACHE_DIR/bin"
-	GOBIN=$HITRON_CACHE_DIR/bin go install github.com/goreleaser/goreleaser/v2@v2.15.1
+	GOBIN=$HITRON_CACHE_DIR/bin quietly go install github.com/goreleaser/goreleaser/v2@v2.15.1
 	mv "$HITRON_CACHE_DIR/bin/goreleaser" "$GORELEASER"
 fi
 "$GORELEASER" --version 2>/dev/null | grep -m1 GitVersion
@@ -79,7 +140,7 @@ go vet ./...
 STATICCHECK=$HITRON_CACHE_DIR/bin/staticcheck-v0.8.2
 if [[ ! -x $STATICCHECK ]]; then
 	mkdir -p "$HITRON_CACHE_DIR/bin"
-	GOBIN=$HITRON_CACHE_DIR/bin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	GOBIN=$HITRON_CACHE_DIR/bin quietly go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	mv "$HITRON_CACHE_DIR/bin/staticcheck" "$STATICCHECK"
 fi
 "$STATICCHECK" ./...
@@ -90,19 +151,20 @@ go test -race -count=1 -timeout 30m ./...
 step "fuzzing, ${FUZZTIME:=10s} per target"
 # Every parser gets a bounded coverage-guided run; a crash fails the build
 # and leaves its input under testdata/fuzz/ to become a regression test.
-grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func /:/' | sort >/tmp/hitron-fuzz-targets.$$
+grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func /:/' | sort >"$TMP_DIR/fuzz-targets"
 while IFS=: read -r file name; do
 	pkg=./$(dirname "${file#./}")
 	echo "$pkg $name"
-	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" >/tmp/hitron-fuzz-out.$$ 2>&1; then
-		cat /tmp/hitron-fuzz-out.$$
+	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" >"$TMP_DIR/fuzz-out" 2>&1; then
+		cat "$TMP_DIR/fuzz-out"
 		exit 1
 	fi
-done </tmp/hitron-fuzz-targets.$$
-rm -f /tmp/hitron-fuzz-targets.$$ /tmp/hitron-fuzz-out.$$
+done <"$TMP_DIR/fuzz-targets"
 
 if [[ -f deploy/validate/go.mod ]]; then
 	step "deploy/validate (Kubernetes manifests and Helm chart)"
 	(cd deploy/validate && go test -count=1 -timeout 20m ./...)
 fi
-step "all tests passed"
+end_stage
+echo
+echo "all tests passed"

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,8 +67,15 @@ func run(args []string) int {
 	logFormat := app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").Enum(logging.Formats...)
 	timeoutOffset := app.Flag("timeout-offset", "Seconds subtracted from Prometheus' scrape timeout to leave time for the answer.").Default("0.5").Float64()
 	allowURLCreds := app.Flag("probe.allow-url-credentials", "Accept the original exporter's usr/pwd probe parameters (credentials in URLs leak into configs and logs).").Bool()
+	// Bounds on what a probe may take (docs/security.md).
+	maxConcurrent := app.Flag("probe.max-concurrent", "Probes in flight at most; past it /probe answers 503 at once.").Default(strconv.Itoa(server.DefaultMaxConcurrent)).Int()
+	maxPageRows := app.Flag("probe.max-page-rows", "Rows a modem's data page may list; a page with more fails the probe (too_large).").Default(strconv.Itoa(probe.DefaultMaxPageRows)).Int()
+	maxSamples := app.Flag("probe.max-samples", "Samples a modem's data may make in one probe; a probe with more keeps none and fails (too_large).").Default(strconv.Itoa(probe.DefaultMaxSamples)).Int()
+	maxBodyBytes := app.Flag("probe.max-body-bytes", "Bytes a modem's answer may have; a longer one fails the probe (too_large).").Default(strconv.Itoa(probe.DefaultMaxBodyBytes)).Int64()
+	probeWriteTimeout := app.Flag("web.probe-write-timeout", "Time a probe's answer may take to be written once the probe is done; an answer not read by then is dropped.").Default(server.DefaultProbeWriteTimeout.String()).Duration()
 	demoMode := app.Flag("demo", "Start a simulated modem on loopback with file credentials and serve a landing page whose link probes it.").Bool()
-	demoData := app.Flag("demo.dataset", "Data set the demo modem serves.").Default(modemsim.DefaultDataSet).Enum(modemsim.DataSets()...)
+	demoData := app.Flag("demo.dataset", "Model whose pages the demo modem serves: "+strings.Join(modemsim.ModelDataSets(), ", ")+".").
+		Default(modemsim.DefaultDataSet).Enum(modemsim.ModelDataSets()...)
 	maxConnections := app.Flag("web.max-connections", "Maximum number of simultaneous connections across all listeners; when reached, the connection idle longest is closed to make room.").Default("2048").Int()
 	readTimeout := app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections.").Default("2m").Duration()
 	maxHeaderBytes := app.Flag("web.max-request-header-bytes", "Maximum size of a request's headers.").Default("32768").Int()
@@ -78,6 +86,10 @@ func run(args []string) int {
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if *maxConcurrent < 1 || *maxPageRows < 1 || *maxSamples < 1 || *maxBodyBytes < 1 || *probeWriteTimeout <= 0 {
+		fmt.Fprintln(os.Stderr, "--probe.max-concurrent, --probe.max-page-rows, --probe.max-samples, --probe.max-body-bytes and --web.probe-write-timeout must be positive")
 		return 2
 	}
 
@@ -121,6 +133,8 @@ func run(args []string) int {
 		TimeoutOffset: time.Duration(*timeoutOffset * float64(time.Second)),
 		Version:       version.Version, Banner: banner,
 		MaxModems: *maxModems, MaxQueuedPerModem: *maxQueue,
+		MaxConcurrent: *maxConcurrent, MaxPageRows: *maxPageRows, MaxSamples: *maxSamples, MaxBodyBytes: *maxBodyBytes,
+		ProbeWriteTimeout: *probeWriteTimeout,
 	})
 	if err != nil {
 		log.Error("cannot load the configuration", zap.Error(err))

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -33,11 +34,15 @@ func run(args []string) int {
 	certFile := fs.String("cert", "", "PEM certificate to serve (default: a generated device-like one).")
 	keyFile := fs.String("key", "", "PEM key for -cert.")
 	modern := fs.Bool("modern-tls", false, "Offer Go's default TLS instead of the device's TLS 1.2 with RSA key exchange.")
+	amplifyBytes := fs.Int("amplify-bytes", 0, "Body length of the amplify fault's row pages (default just under 4 MiB).")
+	dripDelay := fs.Duration("drip-delay", 0, "Wait between bytes of the drip-body and drip-headers faults (default 100ms).")
+	cookieFlood := fs.Int("cookie-flood", 0, "Cookies the cookie-flood fault sets per answer (default 2000).")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	cfg := modemsim.Config{
 		Username: *username, DataSet: *dataSet, Latency: *latency, LockAfter: *lockAfter, LockFor: *lockFor, ModernTLS: *modern,
+		AmplifyBytes: *amplifyBytes, DripDelay: *dripDelay, CookieFloodCount: *cookieFlood,
 	}
 	if *passwordFile != "" {
 		raw, err := os.ReadFile(*passwordFile)
@@ -59,6 +64,10 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if *fault != "" && !slices.Contains(modemsim.Faults, modemsim.Fault(*fault)) {
+		fmt.Fprintf(os.Stderr, "unknown fault %q (have %s)\n", *fault, faultNames())
+		return 2
 	}
 	sim.SetFault(modemsim.Fault(*fault))
 	if err := sim.Start(*listen); err != nil {

@@ -320,3 +320,36 @@ func BenchmarkExposition(b *testing.B) {
 		})
 	}
 }
+
+func TestSetMaxSamples(t *testing.T) {
+	g := NewGauge("test_gauge", "A test gauge.", "i")
+	tests := []struct {
+		name       string
+		max, added int
+		kept       int
+		overflowed bool
+	}{
+		{"unbounded", 0, 50, 50, false},
+		{"under the bound", 10, 9, 9, false},
+		{"at the bound", 10, 10, 10, false},
+		{"past the bound", 10, 11, 10, true},
+		{"far past the bound", 10, 100000, 10, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSet()
+			s.SetMaxSamples(tt.max)
+			for i := range tt.added {
+				s.Add(g, 1, strconv.Itoa(i))
+			}
+			mfs, _ := s.Gather()
+			kept := 0
+			for _, mf := range mfs {
+				kept += len(mf.Metric)
+			}
+			if kept != tt.kept || s.Overflowed() != tt.overflowed {
+				t.Fatalf("kept %d samples, overflowed %v; want %d, %v", kept, s.Overflowed(), tt.kept, tt.overflowed)
+			}
+		})
+	}
+}

@@ -94,6 +94,10 @@ type Set struct {
 	// pairs shares label pairs among series: a channel's port and channel
 	// labels recur in every family of its metrics.
 	pairs map[[2]string]*dto.LabelPair
+	// samples counts the samples added; past maxSamples (when not 0) Add
+	// drops them and sets overflowed.
+	samples, maxSamples int
+	overflowed          bool
 
 	once     sync.Once
 	gathered []*dto.MetricFamily
@@ -104,9 +108,18 @@ func NewSet() *Set {
 	return &Set{families: make(map[*Desc]*family, 48), pairs: make(map[[2]string]*dto.LabelPair, 128)}
 }
 
-// Add records one sample. It drops the sample when d is invalid, or when
-// the label values do not match d's names in number or are not valid
-// UTF-8. A sample whose series was added before is dropped by Gather.
+// SetMaxSamples bounds the samples the set takes: once it holds n, Add
+// drops samples and Overflowed reports it. 0 lifts the bound.
+func (s *Set) SetMaxSamples(n int) { s.maxSamples = n }
+
+// Overflowed reports whether Add dropped a sample for the bound of
+// SetMaxSamples.
+func (s *Set) Overflowed() bool { return s.overflowed }
+
+// Add records one sample. It drops the sample when d is invalid, when the
+// label values do not match d's names in number or are not valid UTF-8,
+// or when the set is full (SetMaxSamples). A sample whose series was added
+// before is dropped by Gather.
 func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 	if d.err != nil || len(labelValues) != len(d.labels) {
 		return
@@ -116,6 +129,11 @@ func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 			return
 		}
 	}
+	if s.maxSamples > 0 && s.samples >= s.maxSamples {
+		s.overflowed = true
+		return
+	}
+	s.samples++
 	f := s.families[d]
 	if f == nil {
 		f = &family{name: d.name, help: d.help, typ: d.typ}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
-	"github.com/hitron-exporter/hitron-exporter/secrets"
+	"github.com/hitron-exporter/hitron-exporter/internal/target"
 )
 
 // DefaultAuth is the profile used when a probe and its target name none.
@@ -34,7 +34,7 @@ type Config struct {
 	Source string `yaml:"-"`
 
 	// byKey and byAddress index targets by canonical target and dial
-	// address (see secrets.CanonicalTarget).
+	// address (see target.Canonical).
 	byKey     map[string]*Target
 	byAddress map[string]*Target
 }
@@ -42,14 +42,14 @@ type Config struct {
 // Lookup returns the configuration of target, matched by its canonical
 // form so that respelling a configured modem (https://, :443, case, a
 // trailing dot) still finds it; nil when the target is not configured.
-func (c *Config) Lookup(target string) *Target {
-	return c.byKey[secrets.CanonicalTarget(target)]
+func (c *Config) Lookup(name string) *Target {
+	return c.byKey[target.Canonical(name)]
 }
 
 // ByAddress returns the configured target whose address: (the host:port
 // actually dialled) is hostPort, if any.
 func (c *Config) ByAddress(hostPort string) *Target {
-	return c.byAddress[secrets.CanonicalTarget(hostPort)]
+	return c.byAddress[target.Canonical(hostPort)]
 }
 
 // Auth is one credential profile.
@@ -94,22 +94,22 @@ type CacheConfig struct {
 // Target says how to probe one known modem.
 type Target struct {
 	// Auth names the profile used when the probe names none.
-	Auth string `yaml:"auth"`
+	Auth string `yaml:"auth,omitempty"`
 	// Fingerprint is the pinned SHA-256 of the modem's certificate.
-	Fingerprint string `yaml:"fingerprint"`
+	Fingerprint string `yaml:"fingerprint,omitempty"`
 	// Address, when set, is the host:port connected to instead of the
 	// target's own (probe a name, connect to an IP).
-	Address string `yaml:"address"`
+	Address string `yaml:"address,omitempty"`
 	// Force sends forcelogoff=1, taking over a session a person left open.
-	Force bool `yaml:"force"`
+	Force bool `yaml:"force,omitempty"`
 	// Timeout caps probes of this target.
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout time.Duration `yaml:"timeout,omitempty"`
 	// TLS options for old firmware.
-	TLS TLSConfig `yaml:"tls"`
+	TLS TLSConfig `yaml:"tls,omitempty"`
 	// Datasets overrides the data pages fetched, in order.
-	Datasets []string `yaml:"datasets"`
+	Datasets []string `yaml:"datasets,omitempty"`
 	// Timezone of the modem's clock (an IANA name); default UTC.
-	Timezone string `yaml:"timezone"`
+	Timezone string `yaml:"timezone,omitempty"`
 
 	// Parsed forms.
 	Pin      pin.Pin          `yaml:"-"`
@@ -131,13 +131,17 @@ func (t *Target) lineOf(field string) int {
 // TLSConfig holds per-target TLS options.
 type TLSConfig struct {
 	// MinVersion: "1.0", "1.1", "1.2" (default) or "1.3".
-	MinVersion string `yaml:"min_version"`
+	MinVersion string `yaml:"min_version,omitempty"`
 	// CipherSuites are extra suites to offer, by Go/IANA name.
-	CipherSuites []string `yaml:"cipher_suites"`
+	CipherSuites []string `yaml:"cipher_suites,omitempty"`
 
 	MinVersionID uint16   `yaml:"-"`
 	CipherIDs    []uint16 `yaml:"-"`
 }
+
+// IsZero reports whether no TLS option was given (so /config leaves the
+// block out).
+func (t TLSConfig) IsZero() bool { return t.MinVersion == "" && len(t.CipherSuites) == 0 }
 
 // Error is a configuration error with its place in the file.
 type Error struct {
@@ -355,7 +359,7 @@ func (c *Config) validate() error {
 				}
 				a.allowed = append(a.allowed, allowRule{rx: rx})
 			} else {
-				a.allowed = append(a.allowed, allowRule{exact: secrets.CanonicalTarget(pattern)})
+				a.allowed = append(a.allowed, allowRule{exact: target.Canonical(pattern)})
 			}
 		}
 		if a.Timeout < 0 {
@@ -375,11 +379,11 @@ func (c *Config) validate() error {
 			t = &Target{}
 			c.Targets[name] = t
 		}
-		parsed, err := ParseTarget(name)
+		parsed, err := target.Parse(name)
 		if err != nil {
 			return &Error{Line: t.Line, Field: field, Err: err}
 		}
-		key := secrets.CanonicalTarget(name)
+		key := target.Canonical(name)
 		if _, dup := c.byKey[key]; dup {
 			return &Error{Line: t.Line, Field: field, Err: fmt.Errorf("names the same modem as another target (%s); keep one", key)}
 		}
@@ -397,7 +401,7 @@ func (c *Config) validate() error {
 			t.Pin = pin.Require(fp)
 		}
 		if t.Address != "" {
-			host, port, err := splitHostPort(t.Address)
+			host, port, err := target.SplitHostPort(t.Address)
 			if err != nil {
 				return &Error{Line: t.lineOf("address"), Field: field + ".address", Err: err}
 			}
@@ -405,7 +409,7 @@ func (c *Config) validate() error {
 				port = parsed.Port // the target's port when the address names none
 			}
 			t.Address = net.JoinHostPort(host, strconv.Itoa(port))
-			c.byAddress[secrets.CanonicalTarget(t.Address)] = t
+			c.byAddress[target.Canonical(t.Address)] = t
 		}
 		if t.Timeout < 0 {
 			return &Error{Line: t.lineOf("timeout"), Field: field + ".timeout", Err: errors.New("must not be negative")}
@@ -455,11 +459,11 @@ func knownDataset(d hitron.Dataset) bool {
 // Allows reports whether the profile may send credentials to target. Exact
 // entries compare canonical forms; regexp: entries must match the whole
 // host name (or host:port) of the canonical form.
-func (a *Auth) Allows(target string) bool {
+func (a *Auth) Allows(name string) bool {
 	if len(a.allowed) == 0 {
 		return true
 	}
-	canonical := secrets.CanonicalTarget(target)
+	canonical := target.Canonical(name)
 	host, _, _ := net.SplitHostPort(canonical)
 	for _, r := range a.allowed {
 		if r.rx == nil && r.exact == canonical || r.rx != nil && (r.rx.MatchString(host) || r.rx.MatchString(canonical)) {

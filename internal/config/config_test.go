@@ -108,52 +108,6 @@ func TestLoadMissing(t *testing.T) {
 	}
 }
 
-func TestParseTarget(t *testing.T) {
-	tests := []struct {
-		in       string
-		hostPort string
-		wantErr  bool
-	}{
-		{"192.0.2.1", "192.0.2.1:443", false},
-		{"192.0.2.1:8443", "192.0.2.1:8443", false},
-		{"https://cm.example.com:4443", "cm.example.com:4443", false},
-		{"https://cm.example.com/", "cm.example.com:443", false},
-		{"[::1]:9443", "[::1]:9443", false},
-		{"::1", "[::1]:443", false},
-		{"http://192.0.2.1", "", true},
-		{"192.0.2.1/evil", "", true},
-		{"user@host", "", true},
-		{"host:0", "", true},
-		{"host:", "", true},
-		{"192.0.2.1:+443", "", true},
-		{"[::ffff:192.0.2.1]:443", "192.0.2.1:443", false},
-		{"[::ffff:c000:201]", "192.0.2.1:443", false},
-		{"[2001:0db8::1]", "[2001:db8::1]:443", false},
-		{"CM.Example.COM.", "cm.example.com:443", false},
-		{"192.000.002.001", "", true},
-		{"0xC0.0.2.1", "", true},
-		{"3221225985", "", true},
-		{"192.0.513", "", true},
-		{"[fe80::1%eth0]", "", true},
-		{"host:99999", "", true},
-		{"host:abc", "", true},
-		{"", "", true},
-		{"ho st", "", true},
-		{"<script>", "", true},
-		{strings.Repeat("a", 400), "", true},
-	}
-	for _, tt := range tests {
-		got, err := ParseTarget(tt.in)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("ParseTarget(%q) err = %v", tt.in, err)
-			continue
-		}
-		if err == nil && got.HostPort() != tt.hostPort {
-			t.Errorf("ParseTarget(%q) = %s, want %s", tt.in, got.HostPort(), tt.hostPort)
-		}
-	}
-}
-
 func TestCanonicalLookup(t *testing.T) {
 	cfg, err := Parse([]byte(`
 auths:

@@ -19,22 +19,3 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseTarget: targets parse to a host and a valid port, or fail.
-func FuzzParseTarget(f *testing.F) {
-	for _, s := range []string{"192.0.2.1", "host:443", "https://cm.example.com:8443/", "[::1]:1", "::1", "http://x", "a/b", "%00"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		pt, err := ParseTarget(s)
-		if err != nil {
-			return
-		}
-		if pt.Host == "" || pt.Port < 1 || pt.Port > 65535 {
-			t.Fatalf("%q parsed to %+v", s, pt)
-		}
-		if strings.ContainsAny(pt.Host, "/?#@ ") {
-			t.Fatalf("%q kept junk in the host %q", s, pt.Host)
-		}
-	})
-}

@@ -15,6 +15,10 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 )
 
+// CodewordGrowth is how many corrected codewords (and one uncorrectable)
+// every channel of the demo modem gains from one probe to the next.
+const CodewordGrowth = 250
+
 // Demo is a running demo environment.
 type Demo struct {
 	Sim    *modemsim.Simulator
@@ -30,7 +34,9 @@ func Start(dataSet string) (*Demo, error) {
 		return nil, fmt.Errorf("random password: %w", err)
 	}
 	password := hex.EncodeToString(pw)
-	sim, err := modemsim.New(modemsim.Config{Username: "admin", Password: password, DataSet: dataSet})
+	// The counters move between probes, so the modem page has codeword
+	// rates to show.
+	sim, err := modemsim.New(modemsim.Config{Username: "admin", Password: password, DataSet: dataSet, CodewordGrowth: CodewordGrowth})
 	if err != nil {
 		return nil, err
 	}

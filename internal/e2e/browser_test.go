@@ -24,14 +24,10 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// TestLandingPageInABrowser submits the landing page's probe form in
-// headless Chromium against the simulator, reads the result, then follows
-// the recent-probes table to the probe's trace.
-func TestLandingPageInABrowser(t *testing.T) {
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
-	_, cfgPath := fileSetup(t, sim, "")
-	e := startExporter(t, []string{modemPassword}, "--config.file="+cfgPath)
-
+// newBrowser starts headless Chromium for the test; the context ends with
+// the test or after a minute.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.Flag("headless", true),
@@ -42,13 +38,26 @@ func TestLandingPageInABrowser(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// TestLandingPageInABrowser submits the landing page's probe form in
+// headless Chromium against the simulator, reads the result, then follows
+// the recent-probes table to the probe's trace.
+func TestLandingPageInABrowser(t *testing.T) {
+	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	_, cfgPath := fileSetup(t, sim, "")
+	e := startExporter(t, []string{modemPassword}, "--config.file="+cfgPath)
+
+	ctx := newBrowser(t)
 
 	step := func(what string, err error) {
 		t.Helper()
@@ -82,7 +91,7 @@ func TestLandingPageInABrowser(t *testing.T) {
 	result := text("body")
 	step("back to the landing page", chromedp.Do(ctx, chromedp.Navigate(e.url("/")), chromedp.WaitVisible("#recent")))
 	table := text("#recent")
-	step("open the trace", chromedp.Do(ctx, chromedp.Click("#recent a")))
+	step("open the trace", chromedp.Do(ctx, chromedp.Click("#recent a.trace")))
 	waitFor("wait for the trace", "/probes/")
 	step("wait for the trace text", chromedp.Do(ctx, chromedp.WaitReady("body")))
 	trace := text("body")

@@ -195,7 +195,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "garbage JSON", sim: garbage, query: "target=" + garbage.Addr(), setup: fault(garbage, modemsim.FaultGarbage), reason: "bad_response", recover: faultOff(garbage)},
 		{name: "truncated body", sim: truncated, query: "target=" + truncated.Addr(), setup: fault(truncated, modemsim.FaultTruncated), reason: "bad_response", recover: faultOff(truncated)},
 		{
-			name: "100 MB body", sim: oversized, query: "target=" + oversized.Addr(), setup: fault(oversized, modemsim.FaultOversized), reason: "bad_response",
+			name: "100 MB body", sim: oversized, query: "target=" + oversized.Addr(), setup: fault(oversized, modemsim.FaultOversized), reason: "too_large",
 			after: func(t *testing.T) {
 				if !strings.Contains(e.out.String(), "response body exceeds the size limit") {
 					t.Error("the log does not say the bodies were cut at the size limit")

@@ -302,7 +302,10 @@ func (s *Session) do(ctx context.Context, method, path string, form url.Values, 
 		return nil, 0, ev.Err
 	}
 	if rc := res.resp.Cookies(); len(rc) > 0 {
-		s.cookies.set(rc, time.Now())
+		if err := s.cookies.set(rc, time.Now()); err != nil {
+			ev.Err = fmt.Errorf("%s %s: %w", method, path, err)
+			return nil, res.resp.StatusCode, ev.Err
+		}
 	}
 	ev.Status, ev.Bytes = res.resp.StatusCode, len(res.body)
 	if res.tooLarge {
@@ -327,9 +330,22 @@ type cookies struct {
 	header string         // the Cookie request header they make
 }
 
+// maxCookies bounds a session's cookies (RFC 6265 asks user agents to
+// keep at least 50 per domain); a modem sets two or three.
+const maxCookies = 50
+
+// errTooManyCookies: the modem set more cookies than maxCookies.
+var errTooManyCookies = fmt.Errorf("%w: more than %d cookies", ErrTooLarge, maxCookies)
+
 // set applies the cookies of an answer: a new value replaces the old, and
-// a cookie that expires now is deleted.
-func (c *cookies) set(received []*http.Cookie, now time.Time) {
+// a cookie that expires now is deleted. An answer of more than maxCookies
+// is errTooManyCookies and changes nothing; one that takes the store past
+// maxCookies is errTooManyCookies and only the first maxCookies are kept
+// (the session's own, set first, to log it out with).
+func (c *cookies) set(received []*http.Cookie, now time.Time) error {
+	if len(received) > maxCookies {
+		return errTooManyCookies
+	}
 	for _, ck := range received {
 		i := slices.IndexFunc(c.list, func(o *http.Cookie) bool { return o.Name == ck.Name })
 		expired := ck.MaxAge < 0 || !ck.Expires.IsZero() && !ck.Expires.After(now)
@@ -343,11 +359,16 @@ func (c *cookies) set(received []*http.Cookie, now time.Time) {
 			c.list = append(c.list, &http.Cookie{Name: ck.Name, Value: ck.Value})
 		}
 	}
+	var err error
+	if len(c.list) > maxCookies {
+		c.list, err = c.list[:maxCookies], errTooManyCookies
+	}
 	parts := make([]string, len(c.list))
 	for i, ck := range c.list {
 		parts[i] = ck.String() // net/http's quoting and sanitising
 	}
 	c.header = strings.Join(parts, "; ")
+	return err
 }
 
 // get returns the value of the cookie name, or "".

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -237,30 +239,63 @@ func TestSerialConnectionTLSToPlainServer(t *testing.T) {
 	}
 }
 
+// flood returns n cookies named prefix0, prefix1, …
+func flood(prefix string, n int) []*http.Cookie {
+	out := make([]*http.Cookie, n)
+	for i := range out {
+		out[i] = &http.Cookie{Name: prefix + strconv.Itoa(i), Value: "1"}
+	}
+	return out
+}
+
 func TestCookies(t *testing.T) {
 	now := time.Unix(1e9, 0)
+	session := []*http.Cookie{{Name: "preSession", Value: "abc"}, {Name: "sessionindex", Value: "s1"}}
 	tests := []struct {
 		name    string
 		answers [][]*http.Cookie
 		header  string
+		// tooMany: the last answer is refused with errTooManyCookies.
+		tooMany bool
 	}{
-		{"none", nil, ""},
-		{"set in order", [][]*http.Cookie{{{Name: "preSession", Value: "abc"}}, {{Name: "userid", Value: "42"}}}, "preSession=abc; userid=42"},
-		{"a new value replaces the old", [][]*http.Cookie{{{Name: "userid", Value: "1"}}, {{Name: "userid", Value: "2"}}}, "userid=2"},
-		{"Max-Age<0 deletes", [][]*http.Cookie{{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}}, {{Name: "a", MaxAge: -1}}}, "b=2"},
-		{"an Expires in the past deletes", [][]*http.Cookie{{{Name: "a", Value: "1"}}, {{Name: "a", Value: "x", Expires: now.Add(-time.Hour)}}}, ""},
-		{"an Expires in the future keeps", [][]*http.Cookie{{{Name: "a", Value: "1", Expires: now.Add(time.Hour)}}}, "a=1"},
-		{"values net/http would quote are quoted", [][]*http.Cookie{{{Name: "a", Value: "x y"}}}, `a="x y"`},
+		{"none", nil, "", false},
+		{"set in order", [][]*http.Cookie{{{Name: "preSession", Value: "abc"}}, {{Name: "userid", Value: "42"}}}, "preSession=abc; userid=42", false},
+		{"a new value replaces the old", [][]*http.Cookie{{{Name: "userid", Value: "1"}}, {{Name: "userid", Value: "2"}}}, "userid=2", false},
+		{"Max-Age<0 deletes", [][]*http.Cookie{{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}}, {{Name: "a", MaxAge: -1}}}, "b=2", false},
+		{"an Expires in the past deletes", [][]*http.Cookie{{{Name: "a", Value: "1"}}, {{Name: "a", Value: "x", Expires: now.Add(-time.Hour)}}}, "", false},
+		{"an Expires in the future keeps", [][]*http.Cookie{{{Name: "a", Value: "1", Expires: now.Add(time.Hour)}}}, "a=1", false},
+		{"values net/http would quote are quoted", [][]*http.Cookie{{{Name: "a", Value: "x y"}}}, `a="x y"`, false},
+		{"an answer of thousands of cookies is refused", [][]*http.Cookie{session, flood("f", 2000)}, "preSession=abc; sessionindex=s1", true},
+		{"answers that add up past the bound keep the first", [][]*http.Cookie{session, flood("a", 40), flood("b", 40)},
+			firstCookies(slices.Concat(session, flood("a", 40), flood("b", 40)), maxCookies), true},
+		{"the bound itself is accepted", [][]*http.Cookie{flood("a", maxCookies)}, firstCookies(flood("a", maxCookies), maxCookies), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c cookies
+			var err error
 			for _, a := range tt.answers {
-				c.set(a, now)
+				err = c.set(a, now)
 			}
 			if c.header != tt.header {
 				t.Errorf("Cookie header %q, want %q", c.header, tt.header)
 			}
+			if tt.tooMany != errors.Is(err, errTooManyCookies) || tt.tooMany != errors.Is(err, ErrTooLarge) {
+				t.Errorf("error %v, want too many cookies: %v", err, tt.tooMany)
+			}
 		})
 	}
+}
+
+// firstCookies is the Cookie header of the first n of list.
+func firstCookies(list []*http.Cookie, n int) string {
+	return strings.Join(cookieStrings(list[:n]), "; ")
+}
+
+func cookieStrings(list []*http.Cookie) []string {
+	out := make([]string, len(list))
+	for i, c := range list {
+		out[i] = c.String()
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -207,9 +208,23 @@ func (f *flex) UnmarshalJSON(b []byte) error {
 
 func (f flex) String() string { return string(f) }
 
-// decodeRows decodes a page into rows of T. It accepts an array of objects
-// or a single object; array elements that are not objects are skipped.
-func decodeRows[T any](body []byte) ([]T, error) {
+// DefaultMaxPageRows bounds the rows decoded from one page. A real modem
+// lists a few dozen channels and at most a few hundred LAN clients.
+const DefaultMaxPageRows = 1024
+
+// ErrTooManyRows is returned (wrapped) when a page lists more rows than
+// the limit. It wraps ErrTooLarge.
+var ErrTooManyRows = fmt.Errorf("%w: too many rows", ErrTooLarge)
+
+// decodeRows decodes a page into rows of T, at most maxRows of them (0:
+// DefaultMaxPageRows). It accepts an array of objects or a single object;
+// array elements that are not objects are skipped but counted. A page
+// over the limit is ErrTooManyRows, found before more than maxRows rows
+// are decoded.
+func decodeRows[T any](body []byte, maxRows int) ([]T, error) {
+	if maxRows <= 0 {
+		maxRows = DefaultMaxPageRows
+	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrNotJSON)
@@ -221,6 +236,18 @@ func decodeRows[T any](body []byte) ([]T, error) {
 		}
 		return []T{row}, nil
 	}
+	// An array has at most one element more than the body has commas,
+	// which is cheap to count: a page that cannot exceed the limit (every
+	// real one) is decoded in one pass, any other element by element.
+	if bytes.Count(body, []byte{','}) < maxRows {
+		return decodeArray[T](body)
+	}
+	return decodeStream[T](body, maxRows)
+}
+
+// decodeArray decodes an array in one pass, or element by element,
+// skipping what is not an object, when the one pass fails.
+func decodeArray[T any](body []byte) ([]T, error) {
 	// The common case, an array of objects, decodes in one pass; null
 	// elements come out nil and are skipped.
 	var ptrs []*T
@@ -252,9 +279,46 @@ func decodeRows[T any](body []byte) ([]T, error) {
 	return rows, nil
 }
 
+// decodeStream decodes an array element by element, as decodeArray does,
+// and fails at the first element past maxRows: a hostile page costs no
+// more than maxRows rows.
+func decodeStream[T any](body []byte, maxRows int) ([]T, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, fmt.Errorf("%w: not an array of objects", ErrNotJSON)
+	}
+	var rows []T
+	for n := 0; dec.More(); n++ {
+		if n == maxRows {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
+		}
+		// A null element comes out nil and is skipped; one that is not an
+		// object (or does not fit T) fails with a type error, after which
+		// the decoder stands past it.
+		var p *T
+		if err := dec.Decode(&p); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				continue
+			}
+			return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
+		}
+		if p != nil {
+			rows = append(rows, *p)
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, fmt.Errorf("%w: unterminated array", ErrNotJSON)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: data after the array", ErrNotJSON)
+	}
+	return rows, nil
+}
+
 // firstRow decodes a single-record page.
-func firstRow[T any](body []byte) (T, error) {
-	rows, err := decodeRows[T](body)
+func firstRow[T any](body []byte, maxRows int) (T, error) {
+	rows, err := decodeRows[T](body, maxRows)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -360,29 +424,43 @@ type (
 	}
 )
 
-// Parse decodes one dataset's body into d.
+// Parse decodes one dataset's body into d, with at most
+// DefaultMaxPageRows rows.
 func (d *Data) Parse(ds Dataset, body []byte) error {
+	return d.ParseLimit(ds, body, DefaultMaxPageRows)
+}
+
+// ParseLimit decodes one dataset's body into d. A page of more than
+// maxRows rows (0: DefaultMaxPageRows), or a bpiStatus of more than
+// maxRows pairs, is ErrTooManyRows and leaves d as it was.
+func (d *Data) ParseLimit(ds Dataset, body []byte, maxRows int) error {
+	if maxRows <= 0 {
+		maxRows = DefaultMaxPageRows
+	}
 	switch ds {
 	case SystemModel:
-		r, err := firstRow[modelJSON](body)
+		r, err := firstRow[modelJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
 		d.Model = &ModelInfo{ModelName: r.ModelName.String(), Vendor: r.VendorName.String()}
 	case SysInfo:
-		r, err := firstRow[sysInfoJSON](body)
+		r, err := firstRow[sysInfoJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
 		d.System = parseSysInfo(r)
 	case CMInit:
-		r, err := firstRow[cmInitJSON](body)
+		r, err := firstRow[cmInitJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
+		if strings.Count(r.BPIStatus.String(), ",") >= maxRows {
+			return fmt.Errorf("%w: bpiStatus of more than %d pairs", ErrTooManyRows, maxRows)
+		}
 		d.Init = parseCMInit(r)
 	case DocsisWan:
-		r, err := firstRow[docsisWanJSON](body)
+		r, err := firstRow[docsisWanJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
@@ -391,7 +469,7 @@ func (d *Data) Parse(ds Dataset, body []byte) error {
 			NetworkAccess: r.Access.String(), Lease: ParseDuration(r.Lease.String()),
 		}
 	case Downstream:
-		rows, err := decodeRows[dsJSON](body)
+		rows, err := decodeRows[dsJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
@@ -407,7 +485,7 @@ func (d *Data) Parse(ds Dataset, body []byte) error {
 			})
 		}
 	case Upstream:
-		rows, err := decodeRows[usJSON](body)
+		rows, err := decodeRows[usJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
@@ -422,7 +500,7 @@ func (d *Data) Parse(ds Dataset, body []byte) error {
 			})
 		}
 	case OFDM:
-		rows, err := decodeRows[ofdmJSON](body)
+		rows, err := decodeRows[ofdmJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
@@ -438,7 +516,7 @@ func (d *Data) Parse(ds Dataset, body []byte) error {
 			})
 		}
 	case OFDMA:
-		rows, err := decodeRows[ofdmaJSON](body)
+		rows, err := decodeRows[ofdmaJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
@@ -464,7 +542,7 @@ func (d *Data) Parse(ds Dataset, body []byte) error {
 			d.OFDMA = append(d.OFDMA, ch)
 		}
 	case LinkStatus:
-		rows, err := decodeRows[linkJSON](body)
+		rows, err := decodeRows[linkJSON](body, maxRows)
 		if err != nil {
 			return err
 		}
@@ -483,7 +561,7 @@ func (d *Data) Parse(ds Dataset, body []byte) error {
 			d.Links = append(d.Links, lp)
 		}
 	case ConnectInfo:
-		rows, err := decodeRows[connectJSON](body)
+		rows, err := decodeRows[connectJSON](body, maxRows)
 		if err != nil {
 			return err
 		}

@@ -260,16 +260,22 @@ type (
 // ParseRESTLog. Values follow the /data/ rules: padded numbers are trimmed,
 // " NO"/"YES" are locks, placeholders ("-", "NA") drop that one sample.
 func (d *Data) ParseREST(page RESTPage, body []byte) error {
+	return d.ParseRESTLimit(page, body, DefaultMaxPageRows)
+}
+
+// ParseRESTLimit is ParseREST with at most maxRows rows per page (see
+// ParseLimit).
+func (d *Data) ParseRESTLimit(page RESTPage, body []byte, maxRows int) error {
 	if err := CheckREST(body); err != nil {
 		return fmt.Errorf("%s: %w", page, err)
 	}
-	if err := d.parseRESTPayload(page, body); err != nil {
+	if err := d.parseRESTPayload(page, body, maxRows); err != nil {
 		return fmt.Errorf("%s: %w", page, err)
 	}
 	return nil
 }
 
-func (d *Data) parseRESTPayload(page RESTPage, body []byte) error {
+func (d *Data) parseRESTPayload(page RESTPage, body []byte, maxRows int) error {
 	switch page {
 	case RESTVersion:
 		var v restVersionJSON
@@ -305,16 +311,16 @@ func (d *Data) parseRESTPayload(page RESTPage, body []byte) error {
 		}
 	case RESTProvision:
 		// The same keys as getCMInit, in the envelope object itself.
-		return d.Parse(CMInit, body)
+		return d.ParseLimit(CMInit, body, maxRows)
 	case RESTDownstream:
 		rows, err := restList(body)
 		if err != nil {
 			return err
 		}
-		if err := d.Parse(Downstream, rows); err != nil {
+		if err := d.ParseLimit(Downstream, rows, maxRows); err != nil {
 			return err
 		}
-		mods := restModulations(rows, len(d.Downstream))
+		mods := restModulations(rows, len(d.Downstream), maxRows)
 		kept := d.Downstream[:0]
 		for i, ch := range d.Downstream {
 			if ch.Port == "" && ch.Channel == "" {
@@ -332,10 +338,10 @@ func (d *Data) parseRESTPayload(page RESTPage, body []byte) error {
 		if err != nil {
 			return err
 		}
-		if err := d.Parse(Upstream, rows); err != nil {
+		if err := d.ParseLimit(Upstream, rows, maxRows); err != nil {
 			return err
 		}
-		mods := restModulations(rows, len(d.Upstream))
+		mods := restModulations(rows, len(d.Upstream), maxRows)
 		kept := d.Upstream[:0]
 		for i, ch := range d.Upstream {
 			if ch.Modulation == "" {
@@ -355,13 +361,13 @@ func (d *Data) parseRESTPayload(page RESTPage, body []byte) error {
 		if err != nil {
 			return err
 		}
-		return d.Parse(OFDM, rows)
+		return d.ParseLimit(OFDM, rows, maxRows)
 	case RESTOFDMA:
 		rows, err := restList(body)
 		if err != nil {
 			return err
 		}
-		return d.Parse(OFDMA, rows)
+		return d.ParseLimit(OFDMA, rows, maxRows)
 	case RESTLog:
 		return fmt.Errorf("%s is read by ParseRESTLog", page)
 	default:
@@ -420,9 +426,9 @@ func decodeREST(page RESTPage, body []byte, v any) error {
 
 // restModulations returns each row's modulationType, aligned with the rows
 // decodeRows kept (n of them); "" where it cannot tell.
-func restModulations(rows []byte, n int) []string {
+func restModulations(rows []byte, n, maxRows int) []string {
 	out := make([]string, n)
-	parsed, err := decodeRows[restModulationJSON](rows)
+	parsed, err := decodeRows[restModulationJSON](rows, maxRows)
 	if err != nil || len(parsed) != n {
 		return out
 	}

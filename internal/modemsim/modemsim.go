@@ -4,8 +4,9 @@
 // cipher suites, the preSession/login/logout flow, a single administrator
 // session ("Repeat Login"), 302 to the login page when logged out, lock-out
 // ("LoginProtect") after repeated wrong passwords, and one request at a time.
-// Faults (slow, garbage, truncated, oversized, HTTP errors, lost sessions)
-// can be switched on at run time.
+// Faults (slow, garbage, truncated, oversized, HTTP errors, lost sessions,
+// and a hostile server's amplified rows, dripped bytes, endless headers and
+// cookie floods) can be switched on at run time.
 package modemsim
 
 import (
@@ -52,6 +53,23 @@ func DataSets() []string {
 	return names
 }
 
+// testDataSets are data sets made for tests (odd values, another
+// exporter's mock, single-channel extracts), not a model's pages: they are
+// no demo choices.
+var testDataSets = map[string]bool{"odd-values": true, "yrro-test": true, "CGNV4-FX4-firmware-comments": true}
+
+// ModelDataSets lists the data sets that are one real model's pages, the
+// --demo.dataset choices.
+func ModelDataSets() []string {
+	var names []string
+	for _, n := range DataSets() {
+		if !testDataSets[n] {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // Fault selects a misbehaviour of the simulated modem.
 type Fault string
 
@@ -69,7 +87,8 @@ const (
 )
 
 // Faults lists every fault, for flags and tests.
-var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage}
+var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage,
+	FaultAmplify, FaultDripBody, FaultDripHeaders, FaultEndlessHeaders, FaultCookieFlood}
 
 // Config configures a simulator.
 type Config struct {
@@ -94,6 +113,21 @@ type Config struct {
 	ModernTLS bool
 	// Certificate, when set, is served instead of a generated one.
 	Certificate *tls.Certificate
+	// AmplifyBytes is the body length of FaultAmplify's row pages
+	// (default just under 4 MiB).
+	AmplifyBytes int
+	// DripDelay is the wait between bytes of FaultDripBody and
+	// FaultDripHeaders (default 100 ms).
+	DripDelay time.Duration
+	// CookieFloodCount is how many cookies FaultCookieFlood sets per
+	// answer (default 2000).
+	CookieFloodCount int
+	// CodewordGrowth, when set, makes the codeword counters move as on a
+	// live line: each read of dsinfo or dsofdminfo after the first adds this
+	// many corrected codewords and one uncorrectable one to every channel
+	// whose counters are plain integers (the demo sets it; tests that
+	// compare values with the data set leave it 0).
+	CodewordGrowth int64
 }
 
 // LoginAttempt is one POST /goform/login the simulator received.
@@ -140,6 +174,8 @@ type Simulator struct {
 	failures    int
 	lockedUntil time.Time
 	stats       Stats
+	// pageReads counts the reads of each codeword page (CodewordGrowth).
+	pageReads map[string]int64
 }
 
 // New builds a simulator; Start serves it.
@@ -171,7 +207,8 @@ func New(cfg Config) (*Simulator, error) {
 	if cfg.OversizedBytes <= 0 {
 		cfg.OversizedBytes = 100 << 20
 	}
-	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}}
+	cfg.hostileDefaults()
+	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}, pageReads: map[string]int64{}}
 	if cfg.Certificate != nil {
 		s.cert = *cfg.Certificate
 	} else {
@@ -371,6 +408,12 @@ func (s *Simulator) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Server", "GoAhead-Webs")
+		s.mu.Lock()
+		flood := s.fault == FaultCookieFlood
+		s.mu.Unlock()
+		if flood {
+			s.floodCookies(w)
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -533,6 +576,13 @@ func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	fixture := func() ([]byte, bool) {
+		b, err := fixtures.ReadFile(path.Join("fixtures", dataSet, name+".json"))
+		return b, err == nil
+	}
+	if s.serveHostile(w, r, fault, name, fixture) {
+		return
+	}
 	body, err := fixtures.ReadFile(path.Join("fixtures", dataSet, name+".json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		http.NotFound(w, r)
@@ -558,6 +608,13 @@ func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 	case FaultOversized:
 		s.writeOversized(w, r)
 		return
+	}
+	if s.cfg.CodewordGrowth > 0 && codewordPages[name] {
+		s.mu.Lock()
+		reads := s.pageReads[name]
+		s.pageReads[name]++
+		s.mu.Unlock()
+		body = growCodewords(body, reads, s.cfg.CodewordGrowth)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)

@@ -11,6 +11,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/target"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -48,7 +49,7 @@ const DefaultTimeout = 30 * time.Second
 
 // Plan is a checked, resolved probe.
 type Plan struct {
-	Target  config.ProbeTarget
+	Target  target.Target
 	Profile *Profile // nil with URL credentials
 	Creds   *secrets.Credentials
 	Pin     pin.Pin
@@ -76,18 +77,18 @@ type Plan struct {
 // NewPlan resolves and checks a request against a configuration snapshot.
 // Every refusal happens here, before any secret is fetched.
 func NewPlan(s *Snapshot, r Request) (*Plan, error) {
-	target, err := config.ParseTarget(r.Target)
+	tgt, err := target.Parse(r.Target)
 	if err != nil {
 		return nil, refuse("invalid target: %w", err)
 	}
 	// Matched canonically: https://, :443, case or a trailing dot do not
 	// make a configured modem look unconfigured.
-	tcfg := s.Config.Lookup(target.HostPort())
-	p := &Plan{Target: target, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params}
+	tcfg := s.Config.Lookup(tgt.HostPort())
+	p := &Plan{Target: tgt, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
 		// address keeps its pin.
-		if other := s.Config.ByAddress(target.HostPort()); other != nil && other.Pin.IsSet() {
+		if other := s.Config.ByAddress(tgt.HostPort()); other != nil && other.Pin.IsSet() {
 			p.Pin, p.PinConfigured, p.Configured = other.Pin, true, true
 		}
 	}
@@ -144,7 +145,7 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 			return nil, refuse("auth profile %q is not allowed for target %q (allowed_targets)", authName, r.Target)
 		}
 		p.Profile = prof
-		loc, err := prof.Cache.Provider().Locate(secrets.Request{Target: r.Target, Host: target.Host, Params: r.Params})
+		loc, err := prof.Cache.Provider().Locate(secrets.Request{Target: r.Target, Host: tgt.Host, Params: r.Params})
 		if err != nil {
 			return nil, refuse("auth profile %q cannot locate credentials for this probe: %w", authName, err)
 		}
@@ -162,7 +163,7 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		p.Timeout = p.Profile.Auth.Timeout
 	}
 
-	p.StateKey = target.HostPort()
+	p.StateKey = tgt.HostPort()
 	if p.Address != "" {
 		p.StateKey = p.Address
 	}

@@ -141,7 +141,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("dsinfo: %w", hitron.ErrNotLoggedIn), ReasonNotLoggedIn},
 		{&hitron.StatusError{Code: 500}, ReasonHTTPStatus},
 		{fmt.Errorf("%w: junk", hitron.ErrBadResponse), ReasonBadResponse},
-		{hitron.ErrTooLarge, ReasonBadResponse},
+		{hitron.ErrTooLarge, ReasonTooLarge},
 		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, ReasonConnect},
 		{errors.New("remote error: tls: handshake failure"), ReasonTLS},
 	}

@@ -38,6 +38,23 @@ const (
 	// whose state protects them (refusals, lock-outs, back-offs, probes in
 	// progress), so an unknown target gets no state and is not probed.
 	ReasonTooManyModems = "too_many_modems"
+	// ReasonTooLarge: the modem's answer went past a bound: a body or
+	// headers over the size limit, a page of more rows than
+	// Options.MaxPageRows, or more samples than Options.MaxSamples.
+	ReasonTooLarge = "too_large"
+)
+
+// Defaults of the bounds on what one probe takes from a modem.
+const (
+	// DefaultMaxPageRows: a real page lists a few dozen channels or at
+	// most a few hundred LAN clients.
+	DefaultMaxPageRows = hitron.DefaultMaxPageRows
+	// DefaultMaxSamples: a real probe has a few hundred samples (345 for
+	// the CODA-45 data set: 31 downstream channels and OFDM).
+	DefaultMaxSamples = 10000
+	// DefaultMaxBodyBytes bounds a modem's answer: the largest real page
+	// (a CODA-45's 32-channel dsinfo) is under 6 KB.
+	DefaultMaxBodyBytes = 1 << 20
 )
 
 // Backoff bounds for a target whose credentials the modem rejected twice.
@@ -53,8 +70,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// HistoryLimit is how many recent probes are kept for the landing page.
 	HistoryLimit int
-	// MaxBodyBytes bounds modem responses (0: hitron.DefaultMaxBodyBytes).
+	// MaxBodyBytes bounds modem responses (0: DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// MaxPageRows bounds the rows of one data page (0: DefaultMaxPageRows).
+	MaxPageRows int
+	// MaxSamples bounds the modem's samples in one probe (0:
+	// DefaultMaxSamples).
+	MaxSamples int
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// MaxModems caps the modems whose state is kept (0: DefaultMaxModems).
@@ -87,8 +109,10 @@ type Prober struct {
 	maxBody    int64
 	maxDevices int
 	maxQueued  int
-	metrics    *proberMetrics
-	history    *History
+	// maxRows and maxSamples bound what one probe decodes and exposes.
+	maxRows, maxSamples int
+	metrics             *proberMetrics
+	history             *History
 
 	mu      sync.Mutex
 	devices map[string]*device
@@ -163,8 +187,18 @@ func New(o Options) *Prober {
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = DefaultMaxQueued
 	}
+	if o.MaxPageRows <= 0 {
+		o.MaxPageRows = DefaultMaxPageRows
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = DefaultMaxSamples
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	return &Prober{
 		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, maxDevices: o.MaxModems, maxQueued: o.MaxQueued,
+		maxRows: o.MaxPageRows, maxSamples: o.MaxSamples,
 		metrics: newProberMetrics(o.Registerer), history: NewHistory(o.HistoryLimit),
 		devices: map[string]*device{},
 	}
@@ -294,6 +328,9 @@ type Result struct {
 	Duration time.Duration
 	Trace    *Trace
 	Started  time.Time
+	// Data is what the modem's pages parsed into (nil when the probe read
+	// none). It is shared and must not be modified.
+	Data *hitron.Data
 	// Shared is true for callers that joined another caller's probe.
 	Shared bool
 
@@ -559,9 +596,9 @@ func serverName(host string) string {
 }
 
 // defaultExchangeTakes is what a login or a logout is assumed to take on a
-// modem not yet seen answering one: real CGN firmware takes tens to
-// hundreds of milliseconds.
-const defaultExchangeTakes = 250 * time.Millisecond
+// modem not yet seen answering one; its own answers set the estimate from
+// then on (a Prometheus scrape timeout of one second must still work).
+const defaultExchangeTakes = 50 * time.Millisecond
 
 // exchangeNeeds is how long a login and its logout are expected to take.
 func (d *device) exchangeNeeds() time.Duration {
@@ -771,7 +808,9 @@ func classify(err error) string {
 		return ReasonTimeout
 	case errors.As(err, &status):
 		return ReasonHTTPStatus
-	case errors.Is(err, hitron.ErrBadResponse), errors.Is(err, hitron.ErrTooLarge), errors.Is(err, hitron.ErrNotJSON):
+	case errors.Is(err, hitron.ErrTooLarge):
+		return ReasonTooLarge
+	case errors.Is(err, hitron.ErrBadResponse), errors.Is(err, hitron.ErrNotJSON):
 		return ReasonBadResponse
 	case errors.As(err, &alert), errors.As(err, &recordErr), errors.Is(err, hitron.ErrTLSHandshake):
 		return ReasonTLS

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
@@ -61,6 +62,11 @@ func (r *probeRun) stage(name string, d time.Duration) {
 func (r *probeRun) fail(reason string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.failLocked(reason, err)
+}
+
+// failLocked is fail with r.mu held.
+func (r *probeRun) failLocked(reason string, err error) {
 	if r.reason == "" {
 		r.reason, r.err = reason, err
 	}
@@ -78,7 +84,7 @@ func (r *probeRun) observeTLS(o pin.Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tlsObserved = &o
-	r.trace.Addf("TLS: modem certificate %q, SHA-256 fingerprint %s, pin %s", o.Subject, o.Fingerprint, pinState(r.plan, o))
+	r.trace.Addf("TLS: modem certificate \"%s\", SHA-256 fingerprint %s, pin %s", printable(o.Subject), o.Fingerprint, pinState(r.plan, o))
 }
 
 // observation is the TLS handshake's observation, if one was made.
@@ -86,6 +92,18 @@ func (r *probeRun) observation() *pin.Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.tlsObserved
+}
+
+// printable is s with control characters replaced, so that a certificate
+// subject prints as the distinguished name it is (its escaping backslashes
+// single, not doubled as %q would) and still cannot start a trace line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 func pinState(plan *Plan, o pin.Observation) string {
@@ -219,9 +237,13 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
 			}
 			continue
 		}
-		if err := r.data.Parse(ds, body); err != nil {
+		if err := r.data.ParseLimit(ds, body, r.p.maxRows); err != nil {
 			r.collectors[string(ds)] = false
-			r.fail(ReasonBadResponse, fmt.Errorf("%s: %w", ds, err))
+			reason := ReasonBadResponse
+			if errors.Is(err, hitron.ErrTooLarge) {
+				reason = ReasonTooLarge
+			}
+			r.fail(reason, fmt.Errorf("%s: %w", ds, err))
 			continue
 		}
 		r.collectors[string(ds)] = true
@@ -262,11 +284,22 @@ func (r *probeRun) finish() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	dur := time.Since(r.start)
+	// The modem's samples first, bounded: a probe over the bound keeps
+	// none of them, only its own metrics, and fails too_large.
+	set := collector.NewSet()
+	if r.stages["login"] > 0 {
+		set.SetMaxSamples(r.p.maxSamples)
+		collector.New(&r.data, r.plan.Location).AddTo(set)
+		if set.Overflowed() {
+			r.failLocked(ReasonTooLarge, fmt.Errorf("the modem's data make more than %d samples (--probe.max-samples); none are kept", r.p.maxSamples))
+			set = collector.NewSet()
+		}
+		set.SetMaxSamples(0)
+	}
 	success := r.reason == "" && r.stages["login"] > 0
 	if r.reason == "" && !success {
 		r.reason, r.err = ReasonBadResponse, errors.New("probe did not log in")
 	}
-	set := collector.NewSet()
 	add := set.Add
 	add(successDesc, b2f(success))
 	add(durationDesc, dur.Seconds())
@@ -296,13 +329,16 @@ func (r *probeRun) finish() *Result {
 	}
 	source, profile := r.plan.SourceName()
 	add(sourceDesc, 1, source, profile)
-	if r.stages["login"] > 0 {
-		collector.New(&r.data, r.plan.Location).AddTo(set)
-	}
 
 	res := &Result{Metrics: set, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
 	if !success {
 		res.Reason, res.Err = r.reason, r.err
+	}
+	for _, parsed := range r.collectors {
+		if parsed {
+			res.Data = &r.data // at least one page was read
+			break
+		}
 	}
 	r.result = res
 	if r.quiet {

@@ -37,6 +37,9 @@ type bufferedResponse struct {
 	status    int
 	body      *bytes.Buffer
 	streaming bool // the answer outgrew maxBufferedAnswer: pass writes on
+	// err is the first error writing to the client (gone, or past the
+	// write deadline); later writes are not tried.
+	err error
 }
 
 // WriteHeader records the status; it is sent with the body.
@@ -54,19 +57,31 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 	if b.status == 0 {
 		b.status = http.StatusOK
 	}
+	if b.err != nil {
+		return 0, b.err
+	}
 	if b.streaming {
-		return b.ResponseWriter.Write(p)
+		return b.pass(p)
 	}
 	if b.body.Len()+len(p) <= maxBufferedAnswer {
 		return b.body.Write(p)
 	}
 	b.streaming = true
 	b.ResponseWriter.WriteHeader(b.status)
-	if _, err := b.ResponseWriter.Write(b.body.Bytes()); err != nil {
+	if _, err := b.pass(b.body.Bytes()); err != nil {
 		return 0, err
 	}
 	b.body.Reset()
-	return b.ResponseWriter.Write(p)
+	return b.pass(p)
+}
+
+// pass writes p to the client, recording the first error.
+func (b *bufferedResponse) pass(p []byte) (int, error) {
+	n, err := b.ResponseWriter.Write(p)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // send writes what was held back, with its length.
@@ -79,5 +94,12 @@ func (b *bufferedResponse) send() {
 	}
 	b.ResponseWriter.Header().Set("Content-Length", strconv.Itoa(b.body.Len()))
 	b.ResponseWriter.WriteHeader(b.status)
-	_, _ = b.ResponseWriter.Write(b.body.Bytes())
+	if _, err := b.pass(b.body.Bytes()); err != nil {
+		return
+	}
+	// The last bytes would be flushed after the handler returns, where a
+	// failure goes unseen.
+	if err := http.NewResponseController(b.ResponseWriter).Flush(); err != nil && b.err == nil {
+		b.err = err
+	}
 }

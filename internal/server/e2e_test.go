@@ -375,12 +375,19 @@ func TestFaults(t *testing.T) {
 	}{
 		{modemsim.FaultGarbage, "bad_response", false, nil},
 		{modemsim.FaultTruncated, "bad_response", false, nil},
-		{modemsim.FaultOversized, "bad_response", false, nil},
+		{modemsim.FaultOversized, "too_large", false, nil},
 		{modemsim.FaultHTTP500, "http_status", false, nil},
 		{modemsim.FaultLostSession, "not_logged_in", false, nil},
 		{modemsim.FaultLoginPage, "bad_response", false, nil},
 		{modemsim.FaultSlow, "timeout", false, []string{"X-Prometheus-Scrape-Timeout-Seconds", "2"}},
 		{modemsim.FaultLogoutFail, "", true, nil},
+		// A hostile server's: pages over the body limit, headers without
+		// end, bytes dripped until the budget is spent, cookie floods.
+		{modemsim.FaultAmplify, "too_large", false, nil},
+		{modemsim.FaultEndlessHeaders, "too_large", false, nil},
+		{modemsim.FaultDripBody, "timeout", false, []string{"X-Prometheus-Scrape-Timeout-Seconds", "2"}},
+		{modemsim.FaultDripHeaders, "timeout", false, []string{"X-Prometheus-Scrape-Timeout-Seconds", "2"}},
+		{modemsim.FaultCookieFlood, "too_large", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {

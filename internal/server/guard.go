@@ -38,7 +38,7 @@ func newCrossSiteGuard(log *zap.Logger, reg prometheus.Registerer) *crossSiteGua
 		log: log,
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hitron_exporter_cross_site_requests_refused_total",
-			Help: "Browser requests from another site to an endpoint that acts (/probe, POST /-/reload), refused with 403.",
+			Help: "Browser requests from another site to an endpoint that acts (/probe, POST /modem, POST /-/reload), refused with 403.",
 		}, []string{"endpoint"}),
 		post: http.NewCrossOriginProtection(),
 	}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"go.yaml.in/yaml/v3"
@@ -25,11 +24,12 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 <body>
 <h1>Hitron Exporter</h1>
 <p>Prometheus exporter for Hitron CGN cable modems. Version {{.Version}}.</p>
-{{if .Banner}}<p id="banner">{{.Banner}}</p>{{end}}
-{{range .Examples}}<p>Try it: <a class="example" href="{{.}}">{{.}}</a></p>{{end}}
+{{if .Banner}}<p id="banner">{{.Banner}}{{range .Examples}} <a class="banner-modem" href="/modem?target={{.}}">Open the demo modem's page</a>.{{end}}</p>{{end}}
+{{range .Examples}}<p>Try it: <a class="example" href="/modem?target={{.}}">the modem page of {{.}}</a>
+(raw metrics: <a class="example-raw" href="/probe?target={{.}}">/probe?target={{.}}</a>)</p>{{end}}
 <h2>Probe a modem</h2>
 <form id="probe-form" action="/probe" method="get">
-<label>Target <input name="target" id="target" size="30" placeholder="192.0.2.1 or host:port" required></label>
+<label>Target <input name="target" id="target" size="30" placeholder="192.0.2.1 or host:port"{{with .DemoTarget}} value="{{.}}"{{end}} required></label>
 <label>Auth profile <select name="auth" id="auth">
 <option value="">(target's or default)</option>
 {{range .Profiles}}<option value="{{.}}">{{.}}</option>{{end}}
@@ -41,9 +41,10 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 <h2>Recent probes</h2>
 <table id="recent">
 <tr><th>Started</th><th>Target</th><th>Profile</th><th>Result</th><th>Duration</th><th>Trace</th></tr>
-{{range .Recent}}<tr><td>{{.Started.UTC.Format "2006-01-02 15:04:05"}}</td><td>{{.Target}}</td><td>{{.Profile}}</td>
+{{range .Recent}}<tr><td>{{.Started.UTC.Format "2006-01-02 15:04:05"}}</td><td><a class="modem" href="/modem?target={{.Target}}">{{.Target}}</a></td><td>{{.Profile}}</td>
 <td class="{{if .Success}}ok{{else}}fail{{end}}">{{if .Success}}success{{else}}failed: {{.Reason}}{{end}}</td>
-<td>{{printf "%.3fs" .Duration.Seconds}}</td><td><a href="/probes/{{.ID}}">trace</a></td></tr>
+<td>{{printf "%.3fs" .Duration.Seconds}}</td><td><a class="trace" href="/probes/{{.ID}}">trace</a></td></tr>
+{{else}}<tr id="no-probes"><td colspan="6">No probes yet.</td></tr>
 {{end}}</table>
 <h2>Endpoints</h2>
 <ul>
@@ -54,7 +55,8 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 </body></html>
 `))
 
-// Example links the landing page shows (the demo's simulated modem).
+// examples are the targets the landing page offers to try (the demo's
+// simulated modem).
 func (s *Server) examples() []string {
 	snap := s.current.Load()
 	if snap == nil {
@@ -63,7 +65,7 @@ func (s *Server) examples() []string {
 	var out []string
 	for target, t := range snap.Config.Targets {
 		if t != nil && t.Auth != "" && t.Pin.IsSet() && s.opts.Banner != "" {
-			out = append(out, "/probe?target="+target)
+			out = append(out, target)
 		}
 	}
 	sort.Strings(out)
@@ -83,12 +85,34 @@ func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
 	if len(recent) > 25 {
 		recent = recent[:25]
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	examples := s.examples()
+	demoTarget := ""
+	if len(examples) > 0 {
+		demoTarget = examples[0]
+	}
+	pageHeaders(w, "text/html; charset=utf-8")
 	_ = landing.Execute(w, map[string]any{
 		"Version": s.opts.Version, "Banner": s.opts.Banner, "Profiles": profiles,
-		"Recent": recent, "Examples": s.examples(),
+		"Recent": recent, "Examples": examples, "DemoTarget": demoTarget,
 	})
 }
+
+var tracePage = template.Must(template.New("trace").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Probe {{.ID}} — Hitron Exporter</title>
+<style>
+body{font-family:sans-serif;margin:2em;max-width:80em}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;padding:.8em;border:1px solid #ddd}
+.ok{color:#080}.fail{color:#b00}
+</style></head>
+<body>
+<p><a id="back" href="/">← Hitron Exporter</a> · <a id="modem" href="/modem?target={{.Target}}">modem page of {{.Target}}</a></p>
+<h1>Probe {{.ID}} of {{.Target}}</h1>
+<p>Started {{.Started.UTC.Format "2006-01-02T15:04:05Z07:00"}}:
+<span class="{{if .Success}}ok{{else}}fail{{end}}">{{if .Success}}success{{else}}failed: {{.Reason}}{{end}}</span></p>
+<pre id="trace">{{.Trace.String}}</pre>
+</body></html>
+`))
 
 // handleProbeTrace shows the debug trace of a recent probe.
 func (s *Server) handleProbeTrace(w http.ResponseWriter, r *http.Request) {
@@ -102,13 +126,8 @@ func (s *Server) handleProbeTrace(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such probe (only recent probes are kept)", http.StatusNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	result := "success"
-	if !e.Success {
-		result = "failed: " + e.Reason
-	}
-	_, _ = w.Write([]byte("Probe " + strconv.FormatUint(e.ID, 10) + " of " + e.Target + " at " + e.Started.UTC().Format(time.RFC3339) +
-		": " + result + "\n\n" + e.Trace.String()))
+	pageHeaders(w, "text/html; charset=utf-8")
+	_ = tracePage.Execute(w, e)
 }
 
 // sensitiveKey matches configuration keys whose values are secrets.

@@ -6,13 +6,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
+	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
+	"github.com/hitron-exporter/hitron-exporter/internal/target"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -33,30 +34,62 @@ var providerParams = []string{"ipa_vault_namespace"}
 // handleProbe serves /probe?target=…: 400 for a refused request, otherwise
 // 200 with the probe's metrics, probe_success 0 included.
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
-	req, reason, err := s.probeRequest(r)
-	if err != nil {
-		s.refuse(w, reason, err)
+	plan, res, release, ok := s.runProbe(w, r)
+	if !ok {
 		return
 	}
-	snap := s.acquireSnapshot()
-	defer snap.Release()
-	plan, err := probe.NewPlan(snap, req)
-	if err != nil {
-		s.refuse(w, "plan", err)
-		return
-	}
-	res := s.prober.Probe(r.Context(), plan)
-	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
-		s.writeDebug(w, plan, res)
-		return
-	}
+	defer release()
 	// No gzip: a probe answer is a few tens of kilobytes sent once per
 	// scrape, and compressing it cost more CPU than the rest of the probe.
 	buf := s.answers.get()
 	defer s.answers.put(buf)
 	bw := &bufferedResponse{ResponseWriter: w, body: buf}
-	promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
+		s.writeDebug(bw, plan, res)
+	} else {
+		promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+	}
 	bw.send()
+	if bw.err != nil {
+		s.unsent.Inc()
+		s.log.Debug("probe answer not written in full", zap.String("target", plan.Target.Raw), zap.Error(bw.err))
+	}
+}
+
+// runProbe probes the modem r asks for and notes the result for its
+// /modem page; a refused request is answered here and ok is false. The
+// caller calls release once it has written the answer.
+//
+// Past --probe.max-concurrent probes in flight it answers 503 at once. The
+// slot is held until release, after the answer is written: the answer's
+// memory is the probe's. A client that does not read the answer would
+// hold both for ever, so the answer must be written within
+// ProbeWriteTimeout of the probe's end.
+func (s *Server) runProbe(w http.ResponseWriter, r *http.Request) (plan *probe.Plan, res *probe.Result, release func(), ok bool) {
+	if !s.admit.admit(w) {
+		return nil, nil, nil, false
+	}
+	req, reason, err := s.probeRequest(r)
+	if err != nil {
+		s.admit.done()
+		s.refuse(w, reason, err)
+		return nil, nil, nil, false
+	}
+	snap := s.acquireSnapshot()
+	plan, err = probe.NewPlan(snap, req)
+	if err != nil {
+		snap.Release()
+		s.admit.done()
+		s.refuse(w, "plan", err)
+		return nil, nil, nil, false
+	}
+	res = s.prober.Probe(r.Context(), plan)
+	s.modems.record(plan.Target.Raw, res)
+	// (Not supported by every ResponseWriter, e.g. a test recorder. net/http
+	// clears the deadline once the answer is done: a kept-alive connection
+	// carries the next request without it.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.ProbeWriteTimeout))
+	return plan, res, func() { snap.Release(); s.admit.done() }, true
 }
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, err error) {
@@ -88,7 +121,7 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 		if err != nil || n < 1 || n > 65535 {
 			return req, "port", fmt.Errorf("_port must be a number from 1 to 65535")
 		}
-		req.Target = withPort(req.Target, n)
+		req.Target = target.WithPort(req.Target, n)
 	}
 	req.Auth = q.Get("auth")
 	req.Fingerprint = q.Get("fingerprint")
@@ -127,27 +160,6 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 		req.Timeout = min(max(budget, 100*time.Millisecond), maxProbeTimeout)
 	}
 	return req, "", nil
-}
-
-// withPort adds a port to a target that has none (the original exporter's
-// _port parameter).
-func withPort(target string, port int) string {
-	target = strings.TrimSuffix(target, "/")
-	rest := target
-	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
-	}
-	switch {
-	case strings.HasPrefix(rest, "["):
-		if strings.Contains(rest, "]:") {
-			return target
-		}
-	case strings.Count(rest, ":") == 1:
-		return target // has a port (an empty one is refused by the target parser)
-	case strings.Count(rest, ":") > 1:
-		return strings.Replace(target, rest, "["+rest+"]", 1) + ":" + strconv.Itoa(port)
-	}
-	return target + ":" + strconv.Itoa(port)
 }
 
 // writeDebug writes the probe's trace and metrics as plain text.

@@ -183,21 +183,3 @@ func readAll(resp *http.Response) string {
 		}
 	}
 }
-
-func TestWithPort(t *testing.T) {
-	tests := map[string]string{
-		"192.0.2.1":         "192.0.2.1:8443",
-		"192.0.2.1:443":     "192.0.2.1:443",
-		"https://host/":     "https://host:8443",
-		"https://host:9/":   "https://host:9",
-		"::1":               "[::1]:8443",
-		"[::1]":             "[::1]:8443",
-		"[::1]:9":           "[::1]:9",
-		"https://[2001::1]": "https://[2001::1]:8443",
-	}
-	for in, want := range tests {
-		if got := withPort(in, 8443); got != want {
-			t.Errorf("withPort(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -43,6 +43,17 @@ type Options struct {
 	StartTimeout time.Duration
 	// Banner is extra HTML-safe text for the landing page (demo mode).
 	Banner string
+	// MaxConcurrent bounds the probes in flight; past it /probe answers
+	// 503 at once (0: DefaultMaxConcurrent).
+	MaxConcurrent int
+	// ProbeWriteTimeout bounds the writing of a probe's answer once the
+	// probe is done (0: DefaultProbeWriteTimeout).
+	ProbeWriteTimeout time.Duration
+	// MaxPageRows and MaxSamples bound what one probe decodes and exposes
+	// (see probe.Options).
+	MaxPageRows, MaxSamples int
+	// MaxBodyBytes bounds a modem's answer (see probe.Options).
+	MaxBodyBytes int64
 	// MaxModems and MaxQueuedPerModem bound the prober's per-modem state
 	// and queues (0: the probe package's defaults).
 	MaxModems, MaxQueuedPerModem int
@@ -65,6 +76,12 @@ type Server struct {
 	crossSite       *crossSiteGuard
 	// answers recycles the buffers probe answers are assembled in.
 	answers answerBuffers
+	// admit bounds the probes in flight; unsent counts answers not
+	// written in full.
+	admit  *admission
+	unsent prometheus.Counter
+	// modems holds each recently probed modem's last probe for /modem.
+	modems *modemStore
 }
 
 // New builds a server and loads the configuration once. An invalid
@@ -75,6 +92,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 30 * time.Second
+	}
+	if o.ProbeWriteTimeout <= 0 {
+		o.ProbeWriteTimeout = DefaultProbeWriteTimeout
 	}
 	reg := prometheus.NewRegistry()
 	s := &Server{opts: o, log: o.Logger, metrics: reg}
@@ -100,8 +120,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		providerCollector{s})
 	s.secrets = secrets.NewMetrics(reg)
 	s.crossSite = newCrossSiteGuard(o.Logger, reg)
+	s.admit = newAdmission(o.MaxConcurrent, reg, o.Logger)
+	s.unsent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hitron_exporter_probe_answers_unsent_total",
+		Help: "Probe answers not written in full: the client went away or did not read within --web.probe-write-timeout.",
+	})
+	reg.MustRegister(s.unsent)
 	s.prober = probe.New(probe.Options{Logger: o.Logger.Named("probe"), Registerer: reg,
-		MaxModems: o.MaxModems, MaxQueued: o.MaxQueuedPerModem})
+		MaxModems: o.MaxModems, MaxQueued: o.MaxQueuedPerModem,
+		MaxPageRows: o.MaxPageRows, MaxSamples: o.MaxSamples, MaxBodyBytes: o.MaxBodyBytes})
+	s.modems = newModemStore(maxModemPages, reg)
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -180,6 +208,8 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/", s.handleLanding)
 	r.Method(http.MethodGet, "/probe", s.crossSite.Get("/probe", http.HandlerFunc(s.handleProbe)))
 	r.Get("/probes/{id}", s.handleProbeTrace)
+	r.Get("/modem", s.handleModem)
+	r.Method(http.MethodPost, "/modem", s.crossSite.Post("/modem", http.HandlerFunc(s.handleModemProbe)))
 	r.Get("/config", s.handleConfig)
 	r.Get("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Healthy\n")) })
 	r.Get("/-/ready", s.handleReady)

@@ -1,4 +1,10 @@
-package config
+// Package target owns the syntax of a probe target (host, host:port,
+// [v6]:port or https://host[:port]) and its canonical form "host:port".
+// Pins, per-target credentials, allow-lists and per-modem state are all
+// looked up by the canonical form, so every package that names a modem
+// parses it here: two parsers that disagree on a spelling would let it
+// side-step a pin.
+package target
 
 import (
 	"errors"
@@ -11,8 +17,8 @@ import (
 	"strings"
 )
 
-// ProbeTarget is a parsed target= value.
-type ProbeTarget struct {
+// Target is a parsed target.
+type Target struct {
 	// Raw is the value as given; it keys targets: and the credential cache.
 	Raw string
 	// Host is the host name or IP address.
@@ -21,20 +27,21 @@ type ProbeTarget struct {
 	Port int
 }
 
-// HostPort returns host:port, bracketing IPv6 addresses.
-func (t ProbeTarget) HostPort() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+// HostPort returns the canonical form: host:port, bracketing IPv6
+// addresses.
+func (t Target) HostPort() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
 
 // URL returns the modem's base URL.
-func (t ProbeTarget) URL() *url.URL { return &url.URL{Scheme: "https", Host: t.HostPort()} }
+func (t Target) URL() *url.URL { return &url.URL{Scheme: "https", Host: t.HostPort()} }
 
 // hostName matches a DNS name (letters, digits, hyphens, dots, underscores).
 var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$`)
 
-// ParseTarget reads a target: host, host:port, [v6]:port or
+// Parse reads a target: host, host:port, [v6]:port or
 // https://host[:port]. The port defaults to 443. Plain http is refused:
 // credentials only travel over pinned TLS.
-func ParseTarget(s string) (ProbeTarget, error) {
-	t := ProbeTarget{Raw: s, Port: 443}
+func Parse(s string) (Target, error) {
+	t := Target{Raw: s, Port: 443}
 	if s == "" {
 		return t, errors.New("target is empty")
 	}
@@ -53,7 +60,7 @@ func ParseTarget(s string) (ProbeTarget, error) {
 	if strings.ContainsAny(rest, "/?#@ \t\r\n\\") {
 		return t, errors.New("target must be host, host:port or https://host:port, without path, query or user")
 	}
-	host, port, err := splitHostPort(rest)
+	host, port, err := SplitHostPort(rest)
 	if err != nil {
 		return t, err
 	}
@@ -64,13 +71,13 @@ func ParseTarget(s string) (ProbeTarget, error) {
 	return t, nil
 }
 
-// splitHostPort splits host[:port]; port 0 means absent. IP addresses come
+// SplitHostPort splits host[:port]; port 0 means absent. IP addresses come
 // back in canonical form (IPv4-mapped IPv6 unmapped, IPv6 compressed), so
 // that every spelling of one address is one modem; zones, signed or
 // non-decimal ports, and host names that look numeric (192.000.002.001,
 // 0xC0.0.2.1, 3221225985: some resolvers dial them as addresses) are
 // refused.
-func splitHostPort(s string) (string, int, error) {
+func SplitHostPort(s string) (string, int, error) {
 	host, portText := s, ""
 	if strings.HasPrefix(s, "[") {
 		end := strings.Index(s, "]")
@@ -131,4 +138,44 @@ func numericLooking(host string) bool {
 		return true
 	}
 	return last != "" && strings.Trim(last, "0123456789") == ""
+}
+
+// invalidPrefix marks the canonical form of a target that does not parse:
+// it contains a space, which no parsed target has, so it matches nothing
+// but the same invalid spelling.
+const invalidPrefix = "invalid target "
+
+// Canonical returns the canonical "host:port" form of a target, as
+// Parse(s).HostPort() does. A target that does not parse has a form of its
+// own that no valid target shares.
+func Canonical(s string) string {
+	t, err := Parse(s)
+	if err != nil {
+		return invalidPrefix + strings.ToLower(s)
+	}
+	return t.HostPort()
+}
+
+// WithPort adds a port to a target that has none (the original exporter's
+// _port parameter); a target with a port, or one that does not parse, is
+// returned unchanged.
+func WithPort(s string, port int) string {
+	t, err := Parse(s)
+	if err != nil || hasPort(s) {
+		return s
+	}
+	t.Port = port
+	return t.HostPort()
+}
+
+// hasPort reports whether a target that parses names its port.
+func hasPort(s string) bool {
+	rest := s
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = strings.TrimSuffix(rest[i+3:], "/")
+	}
+	if strings.HasPrefix(rest, "[") {
+		return strings.Contains(rest, "]:")
+	}
+	return strings.Count(rest, ":") == 1
 }
