@@ -4,7 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"debug/elf"
+	"debug/macho"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -38,11 +41,13 @@ type releaseRun struct {
 // twice, offline (GOPROXY=off), in two clones of the commit at different
 // paths, and checks: the two SHA256SUMS and every file they list are
 // byte-identical; the archives hold the binary, LICENSE, README.md,
-// CHANGELOG.md and example configs; the binaries are static and carry the
+// CHANGELOG.md and example configs; the binaries are static, built for
+// their platform (ELF OS ABI and machine, Mach-O CPU) and carry the
 // version, revision and commit date; the OCI image index has linux/amd64
 // and linux/arm64 images whose binaries are the released ones; the arm64
-// binary answers --version and a --demo probe under qemu-aarch64-static
-// (the armv7 one --version under qemu-arm-static).
+// binary answers --version, a --demo probe and hitron_exporter_build_info
+// with the stamped values under qemu-aarch64-static (the armv7 one
+// --version under qemu-arm-static).
 //
 // Both runs share the Go build cache (the first compiles, the second mostly
 // links): Go's cache is keyed by content, so what it returns is what a
@@ -96,7 +101,11 @@ func TestRelease(t *testing.T) {
 			t.Fatalf("SHA256SUMS line %q", line)
 		}
 		listed[f[1]] = true
-		if !bytes.Equal(readFile(t, filepath.Join(runs[0].dist, f[1])), readFile(t, filepath.Join(runs[1].dist, f[1]))) {
+		first := readFile(t, filepath.Join(runs[0].dist, f[1]))
+		if sum := sha256.Sum256(first); hex.EncodeToString(sum[:]) != f[0] {
+			t.Errorf("SHA256SUMS says %s for %s; the file's is %x", f[0], f[1], sum)
+		}
+		if !bytes.Equal(first, readFile(t, filepath.Join(runs[1].dist, f[1]))) {
 			t.Errorf("%s differs between the builds", f[1])
 		}
 	}
@@ -126,9 +135,17 @@ func TestRelease(t *testing.T) {
 			t.Errorf("no %s binary: %v", d, err)
 		}
 	}
-	for _, d := range []string{"linux_amd64_v1", "linux_arm64_v8.0", "linux_arm_7", "freebsd_amd64_v1"} {
-		assertStatic(t, bins[d])
+	// Each binary is static and for its platform (the darwin and freebsd
+	// ones cannot run here; their headers are what this machine can check).
+	for d, want := range map[string]elfPlatform{
+		"linux_amd64_v1":   {elf.ELFOSABI_NONE, elf.EM_X86_64, elf.ELFCLASS64},
+		"linux_arm64_v8.0": {elf.ELFOSABI_NONE, elf.EM_AARCH64, elf.ELFCLASS64},
+		"linux_arm_7":      {elf.ELFOSABI_NONE, elf.EM_ARM, elf.ELFCLASS32},
+		"freebsd_amd64_v1": {elf.ELFOSABI_FREEBSD, elf.EM_X86_64, elf.ELFCLASS64},
+	} {
+		assertStaticELF(t, bins[d], want)
 	}
+	assertMachOArm64(t, bins["darwin_arm64_v8.0"])
 	for _, bin := range []string{bins["linux_amd64_v1"]} {
 		assertVersion(t, exec.Command(bin, "--version"), version, revision, date)
 	}
@@ -136,7 +153,7 @@ func TestRelease(t *testing.T) {
 	assertVersion(t, exec.Command(qemu, arm, "--version"), version, revision, date)
 	// Raspberry Pi OS 32-bit: the armv7 binary starts too.
 	assertVersion(t, exec.Command(filepath.Join(filepath.Dir(qemu), "qemu-arm-static"), bins["linux_arm_7"], "--version"), version, revision, date)
-	demoUnderQEMU(t, qemu, arm)
+	demoUnderQEMU(t, qemu, arm, version, revision, date)
 
 	// The image index: both platforms, each with the released binary.
 	var index struct {
@@ -259,25 +276,6 @@ func archiveFiles(t *testing.T, path string) map[string]string {
 	}
 }
 
-// assertStatic checks an ELF binary has no interpreter and no libraries.
-func assertStatic(t *testing.T, bin string) {
-	t.Helper()
-	f, err := elf.Open(bin)
-	if err != nil {
-		t.Errorf("%s: %v", bin, err)
-		return
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Errorf("%s is dynamically linked", bin)
-		}
-	}
-	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
-		t.Errorf("%s needs shared libraries %v (%v)", bin, libs, err)
-	}
-}
-
 // assertVersion runs cmd (a --version call) and checks the stamped values.
 func assertVersion(t *testing.T, cmd *exec.Cmd, version, revision, date string) {
 	t.Helper()
@@ -294,8 +292,9 @@ func assertVersion(t *testing.T, cmd *exec.Cmd, version, revision, date string) 
 }
 
 // demoUnderQEMU starts the binary with --demo on a random loopback port
-// under qemu and follows the landing page's probe link.
-func demoUnderQEMU(t *testing.T, qemu, bin string) {
+// under qemu, follows the landing page's probe link and reads the stamped
+// version, revision and build date from hitron_exporter_build_info.
+func demoUnderQEMU(t *testing.T, qemu, bin, version, revision, date string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -339,6 +338,57 @@ func demoUnderQEMU(t *testing.T, qemu, bin string) {
 	}
 	if _, body := get(strings.ReplaceAll(link[1], "&amp;", "&")); !regexp.MustCompile(`(?m)^probe_success 1$`).MatchString(body) {
 		t.Fatalf("arm64 --demo probe under qemu:\n%s", body)
+	}
+	_, metrics := get("/metrics")
+	info := regexp.MustCompile(`(?m)^hitron_exporter_build_info\{.*\} 1$`).FindString(metrics)
+	for _, want := range []string{`version="` + version + `"`, `revision="` + revision + `"`, `builddate="` + date + `"`, `goarch="arm64"`} {
+		if !strings.Contains(info, want) {
+			t.Errorf("the arm64 binary's hitron_exporter_build_info %q lacks %s", info, want)
+		}
+	}
+}
+
+// elfPlatform is what an ELF header says about the platform.
+type elfPlatform struct {
+	OSABI   elf.OSABI
+	Machine elf.Machine
+	Class   elf.Class
+}
+
+// assertStaticELF checks an ELF binary's OS ABI, machine and class, and
+// that it has no interpreter and no shared libraries.
+func assertStaticELF(t *testing.T, bin string, want elfPlatform) {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Errorf("%s: %v", bin, err)
+		return
+	}
+	defer f.Close()
+	if got := (elfPlatform{f.OSABI, f.Machine, f.Class}); got != want {
+		t.Errorf("%s is %v, want %v", bin, got, want)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("%s is dynamically linked", bin)
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("%s needs shared libraries %v (%v)", bin, libs, err)
+	}
+}
+
+// assertMachOArm64 checks a binary is a Mach-O executable for arm64.
+func assertMachOArm64(t *testing.T, bin string) {
+	t.Helper()
+	f, err := macho.Open(bin)
+	if err != nil {
+		t.Errorf("%s is not a Mach-O binary: %v", bin, err)
+		return
+	}
+	defer f.Close()
+	if f.Cpu != macho.CpuArm64 || f.Type != macho.TypeExec {
+		t.Errorf("%s is Mach-O %v %v, want an arm64 executable", bin, f.Cpu, f.Type)
 	}
 }
 
