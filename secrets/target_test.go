@@ -8,6 +8,8 @@ func TestCanonicalTarget(t *testing.T) {
 		"192.0.2.1:443":              "192.0.2.1:443",
 		"https://192.0.2.1":          "192.0.2.1:443",
 		"HTTPS://192.0.2.1:443/":     "192.0.2.1:443",
+		"http://192.0.2.1":           "192.0.2.1:80",
+		"HTTP://192.0.2.1:8080/":     "192.0.2.1:8080",
 		"CM.Example.COM.":            "cm.example.com:443",
 		"cm.example.com:8443":        "cm.example.com:8443",
 		"cm.example.com:08443":       "cm.example.com:8443",

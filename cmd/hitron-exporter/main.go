@@ -117,8 +117,12 @@ func run(args []string) int {
 		}
 		defer func() { _ = d.Close() }()
 		load = d.Load
-		banner = fmt.Sprintf("Demo mode: a simulated %s modem listens on %s (certificate fingerprint %s); its credentials come from a generated file.",
-			*demoData, d.Sim.Addr(), d.Sim.Fingerprint())
+		creds := "its credentials come from a generated file"
+		if !d.Credentials {
+			creds = "it needs no login (dialect open), so the demo has no credentials at all"
+		}
+		banner = fmt.Sprintf("Demo mode: a simulated %s modem listens on %s (certificate fingerprint %s); %s.",
+			*demoData, d.Sim.Addr(), d.Sim.Fingerprint(), creds)
 		log.Info("demo modem started", zap.String("address", d.Sim.Addr()), zap.String("fingerprint", d.Sim.Fingerprint().String()))
 		// The demo serves loopback only unless told otherwise.
 		if !flagGiven(args, "web.listen-address") {

@@ -31,6 +31,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "How long each run measures.")
 	latency := flag.Duration("latency", 0, "Delay the simulated modems add to every request.")
 	dataSet := flag.String("dataset", modemsim.DefaultDataSet, "Data set the modems serve.")
+	dialect := flag.String("dialect", modemsim.DialectCGN, "Login dialect the modems speak (and their targets name): "+strings.Join(modemsim.Dialects, ", ")+".")
 	exporter := flag.String("exporter", "", "hitron-exporter binary (default: build ./cmd/hitron-exporter).")
 	exporterEnv := flag.String("exporter-env", "", "Space-separated NAME=value pairs added to the exporter's environment.")
 	flag.Parse()
@@ -65,7 +66,7 @@ func main() {
 			os.Exit(2)
 		}
 		rep, err := loadtest.Run(context.Background(), loadtest.Options{
-			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: *latency, DataSet: *dataSet, Log: os.Stderr,
+			Exporter: bin, Modems: n, Interval: *interval, Duration: *duration, Latency: *latency, DataSet: *dataSet, Dialect: *dialect, Log: os.Stderr,
 			ExporterEnv: strings.Fields(*exporterEnv), RawWorker: rawCommand,
 		})
 		if err != nil {

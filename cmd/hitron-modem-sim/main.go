@@ -1,6 +1,7 @@
-// Command hitron-modem-sim runs the simulated Hitron CGN modem on its own,
-// for trying the exporter, Prometheus set-ups and load tests without
-// hardware. It prints the certificate fingerprint to pin.
+// Command hitron-modem-sim runs the simulated Hitron modem on its own, in
+// any login dialect (-dialect), for trying the exporter, Prometheus set-ups
+// and load tests without hardware. It prints the certificate fingerprint to
+// pin.
 package main
 
 import (
@@ -37,12 +38,19 @@ func run(args []string) int {
 	amplifyBytes := fs.Int("amplify-bytes", 0, "Body length of the amplify fault's row pages (default just under 4 MiB).")
 	dripDelay := fs.Duration("drip-delay", 0, "Wait between bytes of the drip-body and drip-headers faults (default 100ms).")
 	cookieFlood := fs.Int("cookie-flood", 0, "Cookies the cookie-flood fault sets per answer (default 2000).")
+	dialect := fs.String("dialect", "", "Login dialect to speak: "+strings.Join(modemsim.Dialects, ", ")+" (default: the data set's, open for CODA-45/CODA-56, cgn otherwise).")
+	passwordField := fs.String("password-field", "pws", "Password form field of the coda-userid login: pws (Rogers) or pwd (Shaw).")
+	plainHTTP := fs.Bool("insecure-http", false, "Serve plain HTTP instead of HTTPS, as some CODA firmware does.")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	cfg := modemsim.Config{
 		Username: *username, DataSet: *dataSet, Latency: *latency, LockAfter: *lockAfter, LockFor: *lockFor, ModernTLS: *modern,
 		AmplifyBytes: *amplifyBytes, DripDelay: *dripDelay, CookieFloodCount: *cookieFlood,
+		Dialect: *dialect, PasswordField: *passwordField, PlainHTTP: *plainHTTP,
+	}
+	if cfg.Dialect == "" {
+		cfg.Dialect = modemsim.DefaultDialect(*dataSet)
 	}
 	if *passwordFile != "" {
 		raw, err := os.ReadFile(*passwordFile)
@@ -74,7 +82,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Printf("simulated %s modem on %s\nfingerprint: %s\n", *dataSet, sim.URL(), sim.Fingerprint())
+	fmt.Printf("simulated %s modem (dialect %s) on %s\nfingerprint: %s\n", *dataSet, sim.Dialect(), sim.URL(), sim.Fingerprint())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig

@@ -110,6 +110,16 @@ type Target struct {
 	Datasets []string `yaml:"datasets,omitempty"`
 	// Timezone of the modem's clock (an IANA name); default UTC.
 	Timezone string `yaml:"timezone,omitempty"`
+	// Dialect is the firmware's login dialect: auto (the default), cgn,
+	// open or coda-userid (see hitron.DialectNames).
+	Dialect string `yaml:"dialect,omitempty"`
+	// PasswordField is the coda-userid login's password form field: pws
+	// (Rogers firmware, the default) or pwd (Shaw firmware).
+	PasswordField string `yaml:"password_field,omitempty"`
+	// InsecureHTTP allows this target to be an http:// URL: the modem is
+	// then reached without TLS, so nothing authenticates it, and profiles
+	// that require a fingerprint send it no credentials.
+	InsecureHTTP bool `yaml:"insecure_http,omitempty"`
 
 	// Parsed forms.
 	Pin      pin.Pin          `yaml:"-"`
@@ -435,6 +445,9 @@ func (c *Config) validate() error {
 			}
 			t.DataSets = append(t.DataSets, ds)
 		}
+		if err := t.validateDialect(field, parsed); err != nil {
+			return err
+		}
 		t.Location = time.UTC
 		if t.Timezone != "" {
 			loc, err := time.LoadLocation(t.Timezone)
@@ -443,6 +456,43 @@ func (c *Config) validate() error {
 			}
 			t.Location = loc
 		}
+	}
+	return nil
+}
+
+// validateDialect checks dialect, password_field and insecure_http.
+func (t *Target) validateDialect(field string, parsed target.Target) error {
+	if t.Dialect == "" {
+		t.Dialect = hitron.DialectAuto
+	}
+	known := false
+	for _, d := range hitron.DialectNames {
+		known = known || d == t.Dialect
+	}
+	if !known {
+		return &Error{Line: t.lineOf("dialect"), Field: field + ".dialect",
+			Err: fmt.Errorf("unknown dialect %q (known: %s)", t.Dialect, strings.Join(hitron.DialectNames, ", "))}
+	}
+	if t.PasswordField != "" {
+		if t.Dialect != hitron.DialectCODAUserID {
+			return &Error{Line: t.lineOf("password_field"), Field: field + ".password_field",
+				Err: fmt.Errorf("only the %s dialect has a password field choice (this target's dialect is %s)", hitron.DialectCODAUserID, t.Dialect)}
+		}
+		if t.PasswordField != hitron.PasswordFieldRogers && t.PasswordField != hitron.PasswordFieldShaw {
+			return &Error{Line: t.lineOf("password_field"), Field: field + ".password_field",
+				Err: fmt.Errorf("%q: must be %s (Rogers firmware) or %s (Shaw firmware)", t.PasswordField, hitron.PasswordFieldRogers, hitron.PasswordFieldShaw)}
+		}
+	}
+	switch {
+	case parsed.Scheme == "http" && !t.InsecureHTTP:
+		return &Error{Line: t.Line, Field: field,
+			Err: errors.New("an http:// target is reached without TLS: set insecure_http: true to allow it")}
+	case parsed.Scheme != "http" && t.InsecureHTTP:
+		return &Error{Line: t.lineOf("insecure_http"), Field: field + ".insecure_http",
+			Err: errors.New("applies to http:// targets only; name the target http://host[:port]")}
+	case parsed.Scheme == "http" && t.Pin.IsSet():
+		return &Error{Line: t.lineOf("fingerprint"), Field: field + ".fingerprint",
+			Err: errors.New("a plain-HTTP target presents no certificate to pin")}
 	}
 	return nil
 }

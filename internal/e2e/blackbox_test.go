@@ -221,6 +221,7 @@ func TestSlowModemEndsInsideTheScrapeTimeout(t *testing.T) {
 func TestTargetBindingRefusesUnpinnedBrokerTargets(t *testing.T) {
 	modem := startSim(t, modemsim.Config{Password: modemPassword})
 	attacker := startSim(t, modemsim.Config{Password: "whatever"})
+	autoModem := startSim(t, modemsim.Config{Password: modemPassword})
 	dir := t.TempDir()
 	token := "hvs.e2e-token-never-shown"
 	tokenFile := writeFile(t, dir, "vault-token", token)
@@ -243,6 +244,10 @@ targets:
   "`+modem.Addr()+`":
     auth: corp
     fingerprint: "`+modem.Fingerprint().String()+`"
+    dialect: cgn
+  "`+autoModem.Addr()+`":
+    auth: corp
+    fingerprint: "`+autoModem.Fingerprint().String()+`"
 `)
 	e := startExporter(t, []string{modemPassword, token}, "--config.file="+cfg)
 	attackerPin := url.QueryEscape(attacker.Fingerprint().String())
@@ -268,6 +273,15 @@ targets:
 	}
 	if modem.Stats().Requests != 0 {
 		t.Fatal("the modem was contacted without credentials")
+	}
+	// With dialect auto, the first probe asks the modem its dialect (no
+	// credentials involved) before it looks them up: no login, no session.
+	code, body = e.get("/probe?target=" + autoModem.Addr())
+	if code != 200 || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+		t.Fatalf("auto, broker down: %d\n%s", code, body)
+	}
+	if st := autoModem.Stats(); st.LoginRequests != 0 || st.SessionActive || st.Requests > 2 {
+		t.Fatalf("auto detection went past detecting: %d requests, %d logins, session %v", st.Requests, st.LoginRequests, st.SessionActive)
 	}
 	// Debug output, /config and the landing page show no secret.
 	for _, p := range []string{"/probe?target=" + modem.Addr() + "&debug=true", "/config", "/", "/metrics"} {

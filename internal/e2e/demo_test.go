@@ -9,7 +9,7 @@ import (
 // TestDemoMode is the README's first command: --demo serves a landing page
 // whose link probes a built-in simulated modem and gets real metrics.
 func TestDemoMode(t *testing.T) {
-	for _, dataset := range []string{"", "CODA-45"} {
+	for _, dataset := range []string{"", "CODA-45", "CODA-56"} {
 		t.Run("dataset="+dataset, func(t *testing.T) {
 			args := []string{"--demo"}
 			if dataset != "" {
@@ -28,8 +28,12 @@ func TestDemoMode(t *testing.T) {
 			if !hasLine(body, "probe_success 1") || !hasLine(body, "hitron_tls_pin_match 1") || !strings.Contains(body, "hitron_downstream_power_dbmv{") {
 				t.Fatalf("demo probe:\n%s", body)
 			}
-			if dataset == "CODA-45" && !strings.Contains(body, "hitron_downstream_ofdm_snr_db{") {
-				t.Fatalf("the CODA-45 demo has no OFDM series:\n%s", body)
+			if dataset != "" && !strings.Contains(body, "hitron_downstream_ofdm_snr_db{") {
+				t.Fatalf("the %s demo has no OFDM series:\n%s", dataset, body)
+			}
+			if dataset != "" && (!hasLine(body, `hitron_modem_dialect_info{dialect="open"} 1`) ||
+				!hasLine(body, `hitron_credential_source_info{profile="",source="none"} 1`) || !strings.Contains(page, "no credentials at all")) {
+				t.Fatalf("the %s demo is not an open modem without credentials:\n%s\n%s", dataset, page, body)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,14 +49,36 @@ type faultCase struct {
 	// recover, when set, switches the fault off and shows the same modem
 	// probes fine again.
 	recover func(t *testing.T)
+	// dialects limits the case to these login dialects (nil: every one).
+	dialects []string
 }
 
+// matrixDialects are the dialects the fault matrix runs in: auto (the
+// targets name none, and the simulated modems speak cgn), then each one
+// given explicitly to modems speaking it.
+var matrixDialects = []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectOpen, hitron.DialectCODAUserID}
+
 // TestFaultMatrix runs every fault of the simulated modem and every failure
-// mode of the credential providers through the real binary, and checks
-// that each ends with the right reason, frees the modem's session, leaks
-// no secret and leaves the exporter serving.
+// mode of the credential providers through the real binary, in every login
+// dialect, and checks that each ends with the right reason, frees the
+// modem's session, leaks no secret and leaves the exporter serving.
 func TestFaultMatrix(t *testing.T) {
+	for _, dialect := range matrixDialects {
+		t.Run("dialect="+dialect, func(t *testing.T) { faultMatrix(t, dialect) })
+	}
+}
+
+// faultMatrix is the fault matrix with modems speaking dialect (cgn for
+// auto) and targets configured with it.
+func faultMatrix(t *testing.T, dialect string) {
 	begin := time.Now()
+	simDialect, dataSet := dialect, ""
+	switch dialect {
+	case hitron.DialectAuto:
+		simDialect = modemsim.DialectCGN
+	case hitron.DialectOpen:
+		dataSet = "CODA-56"
+	}
 	dir := t.TempDir()
 
 	// Vault: one server, one profile (and token) per failure mode.
@@ -83,6 +106,7 @@ func TestFaultMatrix(t *testing.T) {
 		if cfg.Password == "" {
 			cfg.Password = modemPassword
 		}
+		cfg.Dialect, cfg.DataSet = simDialect, dataSet
 		return startSim(t, cfg)
 	}
 	healthy := sim(modemsim.Config{})
@@ -122,6 +146,9 @@ func TestFaultMatrix(t *testing.T) {
 	cfg.WriteString("targets:\n")
 	pinned := func(addr string, fp pin.Fingerprint) {
 		fmt.Fprintf(&cfg, "  %q:\n    fingerprint: %q\n", addr, fp.String())
+		if dialect != hitron.DialectAuto {
+			fmt.Fprintf(&cfg, "    dialect: %s\n", dialect)
+		}
 	}
 	modems := []*modemsim.Simulator{healthy, slow, garbage, truncated, oversized, status500, lost, noPre, logoutFail, busy, locked, wrongPassword, credsModem}
 	for _, s := range modems {
@@ -151,6 +178,12 @@ func TestFaultMatrix(t *testing.T) {
 	// exporter's goroutines once its connections and watchers exist.
 	probeOK(t, healthy, "")
 	probeOK(t, healthy, "&auth=vault-ok")
+	if dialect == hitron.DialectAuto {
+		// The credential cases' modem is known (its dialect remembered), so
+		// a probe that cannot have credentials leaves it untouched.
+		probeOK(t, credsModem, "")
+		credsModem.ResetStats()
+	}
 	baseline := e.goroutines(t)
 
 	faultOff := func(s *modemsim.Simulator) func(t *testing.T) {
@@ -164,6 +197,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	credsQuery := func(profile string) string { return "target=" + credsModem.Addr() + "&auth=" + profile }
 	var lockedBefore int
+	credentialDialects := []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectCODAUserID}
 
 	cases := []faultCase{
 		{
@@ -210,9 +244,9 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{name: "HTTP 500", sim: status500, query: "target=" + status500.Addr(), setup: fault(status500, modemsim.FaultHTTP500), reason: "http_status", recover: faultOff(status500)},
 		{name: "302 mid-probe (session lost)", sim: lost, query: "target=" + lost.Addr(), setup: fault(lost, modemsim.FaultLostSession), reason: "not_logged_in", recover: faultOff(lost)},
-		{name: "no preSession cookie", sim: noPre, query: "target=" + noPre.Addr(), setup: fault(noPre, modemsim.FaultLoginPage), reason: "bad_response", recover: faultOff(noPre)},
+		{name: "no preSession cookie", dialects: []string{hitron.DialectAuto, hitron.DialectCGN}, sim: noPre, query: "target=" + noPre.Addr(), setup: fault(noPre, modemsim.FaultLoginPage), reason: "bad_response", recover: faultOff(noPre)},
 		{
-			name: "Repeat Login", sim: busy, query: "target=" + busy.Addr(), setup: func(*testing.T) { busy.OpenForeignSession() },
+			name: "Repeat Login", dialects: []string{hitron.DialectAuto, hitron.DialectCGN}, sim: busy, query: "target=" + busy.Addr(), setup: func(*testing.T) { busy.OpenForeignSession() },
 			reason: "session_busy", sessionKept: true,
 			after: func(t *testing.T) {
 				st := busy.Stats()
@@ -228,7 +262,7 @@ func TestFaultMatrix(t *testing.T) {
 			recover: func(t *testing.T) { probeOK(t, busy, "&force=1") },
 		},
 		{
-			name: "LoginProtect", sim: locked, query: "target=" + locked.Addr(), reason: "locked_out",
+			name: "LoginProtect", dialects: []string{hitron.DialectAuto, hitron.DialectCGN}, sim: locked, query: "target=" + locked.Addr(), reason: "locked_out",
 			setup: func(t *testing.T) {
 				// Someone else guesses wrong passwords until the modem locks.
 				c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: locked.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: pin.Require(locked.Fingerprint())})})
@@ -237,7 +271,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				defer c.Close()
 				for i := 0; i < 2; i++ {
-					_, _ = c.Login(context.Background(), "admin", fmt.Sprintf("guess-%d", i), false)
+					_, _ = c.Login(context.Background(), hitron.CGN{}, hitron.Credentials{Username: "admin", Password: fmt.Sprintf("guess-%d", i)})
 				}
 				lockedBefore = len(locked.Stats().LoginAttempts)
 				if got := locked.Stats().LoginAttempts[lockedBefore-1].Result; !strings.HasPrefix(got, "LoginProtect=") {
@@ -251,7 +285,7 @@ func TestFaultMatrix(t *testing.T) {
 			},
 		},
 		{
-			name: "wrong password", sim: wrongPassword, query: "target=" + wrongPassword.Addr(), reason: "bad_credentials", debugReason: "backoff",
+			name: "wrong password", dialects: []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectCODAUserID}, sim: wrongPassword, query: "target=" + wrongPassword.Addr(), reason: "bad_credentials", debugReason: "backoff",
 			after: func(t *testing.T) {
 				if n := len(wrongPassword.Stats().LoginAttempts); n != 1 {
 					t.Errorf("the modem saw %d logins with a rejected password, want 1", n)
@@ -259,7 +293,7 @@ func TestFaultMatrix(t *testing.T) {
 			},
 		},
 		{
-			name: "logout fails", sim: logoutFail, query: "target=" + logoutFail.Addr(), setup: fault(logoutFail, modemsim.FaultLogoutFail),
+			name: "logout fails", dialects: []string{hitron.DialectAuto, hitron.DialectCGN}, sim: logoutFail, query: "target=" + logoutFail.Addr(), setup: fault(logoutFail, modemsim.FaultLogoutFail),
 			// The modem refused the logout and keeps the session. The next
 			// probe logs that session out first (by its own cookies); while
 			// the modem still refuses, it meets Repeat Login. Nobody's session
@@ -284,32 +318,32 @@ func TestFaultMatrix(t *testing.T) {
 			},
 		},
 		{
-			name: "credentials file missing", sim: credsModem, query: credsQuery("file-missing"), reason: "credentials", untouched: true,
+			name: "credentials file missing", dialects: credentialDialects, sim: credsModem, query: credsQuery("file-missing"), reason: "credentials", untouched: true,
 			setup:      func(t *testing.T) { must(t, os.Remove(missingFile)) },
 			fetchError: `hitron_exporter_credential_fetch_errors_total{profile="file-missing",provider="file",reason="not_found"}`,
 		},
 		{
-			name: "credentials file malformed", sim: credsModem, query: credsQuery("file-malformed"), reason: "credentials", untouched: true,
+			name: "credentials file malformed", dialects: credentialDialects, sim: credsModem, query: credsQuery("file-malformed"), reason: "credentials", untouched: true,
 			setup: func(t *testing.T) {
 				must(t, os.WriteFile(malformedFile, []byte("username: admin\npassword: ["+malformedPassword+"\n  - {\n"), 0o600))
 			},
 			fetchError: `hitron_exporter_credential_fetch_errors_total{profile="file-malformed",provider="file",reason="invalid_secret"}`,
 		},
 		{
-			name: "Vault down", sim: credsModem, query: credsQuery("vault-down"), reason: "credentials", untouched: true,
+			name: "Vault down", dialects: credentialDialects, sim: credsModem, query: credsQuery("vault-down"), reason: "credentials", untouched: true,
 			fetchError: `hitron_exporter_credential_fetch_errors_total{profile="vault-down",provider="vault",reason="backend_unavailable"}`,
 		},
 		{
-			name: "Vault 403 (policy does not cover the path)", sim: credsModem, query: credsQuery("vault-forbidden"), reason: "credentials", untouched: true,
+			name: "Vault 403 (policy does not cover the path)", dialects: credentialDialects, sim: credsModem, query: credsQuery("vault-forbidden"), reason: "credentials", untouched: true,
 			fetchError: `hitron_exporter_credential_fetch_errors_total{profile="vault-forbidden",provider="vault",reason="permission_denied"}`,
 		},
 		{
-			name: "Vault token revoked", sim: credsModem, query: credsQuery("vault-revoked"), reason: "credentials", untouched: true,
+			name: "Vault token revoked", dialects: credentialDialects, sim: credsModem, query: credsQuery("vault-revoked"), reason: "credentials", untouched: true,
 			setup:      func(t *testing.T) { v.RevokeToken(t, tokens["vault-revoked"]) },
 			fetchError: `hitron_exporter_credential_fetch_errors_total{profile="vault-revoked",provider="vault",reason="backend_auth_failed"}`,
 		},
 		{
-			name: "Vault token expired", sim: credsModem, query: credsQuery("vault-expired"), reason: "credentials", untouched: true,
+			name: "Vault token expired", dialects: credentialDialects, sim: credsModem, query: credsQuery("vault-expired"), reason: "credentials", untouched: true,
 			setup: func(t *testing.T) {
 				c := v.Client(t)
 				vaultenv.WaitFor(t, 10*time.Second, "the 2 s token to expire", func() bool {
@@ -321,9 +355,40 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		// Last of the Vault cases: it seals the shared server.
 		{
-			name: "Vault sealed", sim: credsModem, query: credsQuery("vault-sealed"), reason: "credentials", untouched: true,
+			name: "Vault sealed", dialects: credentialDialects, sim: credsModem, query: credsQuery("vault-sealed"), reason: "credentials", untouched: true,
 			setup:      func(t *testing.T) { v.Seal(t) },
 			fetchError: `hitron_exporter_credential_fetch_errors_total{profile="vault-sealed",provider="vault",reason="backend_unavailable"}`,
+		},
+		{
+			// The CODA-4582U session is ended by POST /goform/logout; when
+			// the modem refuses it, the next probe tries that session's
+			// logout first and logs in anyway (no session limit is known
+			// on this family).
+			name: "logout fails (coda-userid)", dialects: []string{hitron.DialectCODAUserID}, sim: logoutFail,
+			query: "target=" + logoutFail.Addr(), setup: fault(logoutFail, modemsim.FaultLogoutFail), sessionKept: true,
+			after: func(t *testing.T) {
+				if !strings.Contains(e.out.String(), "logout failed") {
+					t.Error("the failed logout is not logged")
+				}
+			},
+			recover: func(t *testing.T) {
+				logoutFail.SetFault(modemsim.FaultNone)
+				probeOK(t, logoutFail, "")
+				if logoutFail.Stats().SessionActive {
+					t.Error("the session was not logged out")
+				}
+			},
+		},
+		{
+			// An open modem needs no credentials: a profile whose broker is
+			// down does not matter, and the modem gets no login request.
+			name: "open: a broken profile is never asked", dialects: []string{hitron.DialectOpen}, sim: credsModem,
+			query: credsQuery("vault-down"),
+			after: func(t *testing.T) {
+				if st := credsModem.Stats(); st.LoginRequests != 0 || st.DataRequests == 0 {
+					t.Errorf("login requests %d, data requests %d: want none and some", st.LoginRequests, st.DataRequests)
+				}
+			},
 		},
 	}
 
@@ -333,6 +398,9 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	var timings []timing
 	for _, c := range cases {
+		if c.dialects != nil && !slices.Contains(c.dialects, dialect) {
+			continue
+		}
 		t.Run(c.name, func(t *testing.T) {
 			logFrom := len(e.out.String())
 			if c.setup != nil {

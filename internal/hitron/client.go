@@ -1,7 +1,8 @@
-// Package hitron is a client for the web interface of Hitron CGN-series cable
-// modems: it logs in over pinned TLS, reads the /data/*.asp JSON pages one at
-// a time, always logs out, and parses what it read into plain Go structs. It
-// knows nothing of where credentials come from, nor of Prometheus.
+// Package hitron is a client for the web interface of Hitron cable modems:
+// it opens a session in the firmware family's login dialect (see Dialect)
+// over pinned TLS, reads the JSON data pages one at a time, always logs out,
+// and parses what it read into plain Go structs. It knows nothing of where
+// credentials come from, nor of Prometheus.
 package hitron
 
 import (
@@ -14,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -67,6 +67,9 @@ func (e *StatusError) Error() string {
 // TraceEvent describes one HTTP exchange with the modem, for debug output.
 // It never carries request bodies, cookies or credentials.
 type TraceEvent struct {
+	// Stage is the probe stage the exchange belongs to (StageConnect …),
+	// named by the dialect that sent it.
+	Stage    string
 	Method   string
 	Path     string
 	Status   int
@@ -145,117 +148,72 @@ func hostPort(u *url.URL) string {
 // Close releases the client's connections.
 func (c *Client) Close() { c.conn.close() }
 
-// Session is a logged-in session. It must be ended with Logout.
+// Session is one probe's conversation with the modem in one dialect: its
+// cookies, and pages the dialect read ahead (auto-detection reads one data
+// page before it knows the dialect). End it with Logout.
 type Session struct {
 	c       *Client
+	dialect Dialect
 	cookies cookies
+	// ahead holds data page bodies already read, served once by Fetch.
+	ahead map[Dataset][]byte
 }
 
-// Login opens a session: GET / for the preSession cookie, then POST
-// /goform/login with usr, pwd, forcelogoff and preSession. The password is
-// only ever written into that request's body. When the login request was
+// Dialect is the session's login dialect.
+func (s *Session) Dialect() Dialect { return s.dialect }
+
+// Login opens a session in dialect d with the given credentials (ignored,
+// and never sent, by a dialect that needs none). When the login request was
 // sent but its answer was lost (a timeout, a reset), Login returns the
 // session together with the error: the modem may hold a session for it,
 // which the caller should try to log out.
-func (c *Client) Login(ctx context.Context, username, password string, force bool) (*Session, error) {
-	s := &Session{c: c}
-	if _, _, err := s.do(ctx, http.MethodGet, "/", nil, 200, 302); err != nil {
-		return nil, fmt.Errorf("fetch login page: %w", err)
+func (c *Client) Login(ctx context.Context, d Dialect, cr Credentials) (*Session, error) {
+	return c.LoginIn(ctx, &Session{c: c, dialect: d}, d, cr)
+}
+
+// LoginIn continues the session s (as Detect left it: its cookies and the
+// pages it read) in dialect d, then logs in as Login does.
+func (c *Client) LoginIn(ctx context.Context, s *Session, d Dialect, cr Credentials) (*Session, error) {
+	if s == nil || s.c != c {
+		s = &Session{c: c}
 	}
-	preSession := s.cookies.get("preSession")
-	if preSession == "" {
-		return nil, fmt.Errorf("login page: %w: no preSession cookie", ErrBadResponse)
+	s.dialect = d
+	if !d.NeedsCredentials() {
+		cr = Credentials{}
 	}
-	forceValue := "0"
-	if force {
-		forceValue = "1"
-	}
-	form := url.Values{"usr": {username}, "pwd": {password}, "forcelogoff": {forceValue}, "preSession": {preSession}}
-	body, code, err := s.do(ctx, http.MethodPost, "/goform/login", form, 200)
+	sent, err := d.Login(ctx, s, cr)
 	if err != nil {
-		if code == 0 {
-			// The request went out but no answer came back: the modem may
-			// have opened a session. The caller should log out and treat
-			// the slot as its own.
-			return s, fmt.Errorf("login: %w", err)
+		if sent {
+			return s, err
 		}
-		return nil, fmt.Errorf("login: %w", err)
-	}
-	if err := loginResult(string(body)); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// loginResult interprets the body of a login answer.
-func loginResult(body string) error {
-	b := strings.TrimSpace(body)
-	switch {
-	case strings.EqualFold(b, "success"):
-		return nil
-	case strings.HasPrefix(b, "Wrong Credentials"):
-		return ErrBadCredentials
-	case strings.HasPrefix(b, "Repeat Login"), strings.Contains(b, "Up to the session limit"):
-		return ErrSessionBusy
-	case strings.HasPrefix(b, "LoginProtect="):
-		return parseLoginProtect(strings.TrimPrefix(b, "LoginProtect="))
-	}
-	// The answer is not quoted: a firmware that echoes the form (in any
-	// encoding) would put the password in logs and traces.
-	return fmt.Errorf("login: %w: an unrecognised answer of %d bytes", ErrBadResponse, len(b))
-}
-
-// maxLockMinutes bounds a LoginProtect wait; longer (or overflowing)
-// values fall back to 5 minutes.
-const maxLockMinutes = 24 * 60
-
-// parseLoginProtect reads "9|58|21": failures, then minutes and seconds to wait.
-func parseLoginProtect(v string) error {
-	parts := strings.Split(v, "|")
-	e := &LockedOutError{Wait: 5 * time.Minute}
-	nums := make([]int, 0, 3)
-	for _, p := range parts {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n < 0 {
-			return e // lock-out is certain, its length is not: assume 5 minutes
-		}
-		nums = append(nums, n)
-	}
-	if len(nums) >= 1 {
-		e.Failures = nums[0]
-	}
-	if len(nums) >= 3 && nums[1] <= maxLockMinutes && nums[2] < 3600 {
-		e.Wait = time.Duration(nums[1])*time.Minute + time.Duration(nums[2])*time.Second
-	}
-	return e
-}
-
-// Fetch reads one data page and returns its body. A 302 means the session
-// is gone (ErrNotLoggedIn), a 404 that the firmware lacks the page
-// (ErrNotFound).
+// Fetch reads one data page and returns its body, in the session's
+// dialect: a page read ahead is returned without asking the modem again.
 func (s *Session) Fetch(ctx context.Context, ds Dataset) ([]byte, error) {
-	body, code, err := s.do(ctx, http.MethodGet, ds.Path(), nil, 200)
-	if err != nil {
-		switch code {
-		case http.StatusFound, http.StatusSeeOther, http.StatusMovedPermanently, http.StatusTemporaryRedirect:
-			return nil, fmt.Errorf("%s: %w", ds, ErrNotLoggedIn)
-		case http.StatusNotFound:
-			return nil, fmt.Errorf("%s: %w", ds, ErrNotFound)
-		}
-		return nil, fmt.Errorf("%s: %w", ds, err)
+	if body, ok := s.ahead[ds]; ok {
+		delete(s.ahead, ds)
+		return body, nil
 	}
-	return body, nil
+	return s.dialect.Fetch(ctx, s, ds)
 }
 
-// Logout ends the session with POST /goform/logout (data=byebye), which the
-// device answers with a 302. It runs even when ctx is already cancelled (the
-// modem has a single session slot, and leaving it taken blocks the next
-// probe and any person), bounded by timeout.
+// Parse decodes a body Fetch returned into d, as the dialect's pages are
+// shaped.
+func (s *Session) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
+	return s.dialect.Parse(d, ds, body, maxRows)
+}
+
+// Logout ends the session as its dialect does. It runs even when ctx is
+// already cancelled (the modem has a single session slot, and leaving it
+// taken blocks the next probe and any person), bounded by timeout.
 func (s *Session) Logout(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	_, _, err := s.do(ctx, http.MethodPost, "/goform/logout", url.Values{"data": {"byebye"}}, 302, 200)
-	if err != nil {
+	if err := s.dialect.Logout(ctx, s); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
@@ -268,11 +226,11 @@ func (c *Client) url(path string) *url.URL {
 	return &u
 }
 
-// do runs one request and reads at most maxBody bytes of the answer. It
+// do runs one request of the given stage and reads at most maxBody bytes of the answer. It
 // returns the status code even when the status is not one of want.
-func (s *Session) do(ctx context.Context, method, path string, form url.Values, want ...int) ([]byte, int, error) {
+func (s *Session) do(ctx context.Context, stage, method, path string, form url.Values, want ...int) ([]byte, int, error) {
 	start := time.Now()
-	ev := TraceEvent{Method: method, Path: path}
+	ev := TraceEvent{Stage: stage, Method: method, Path: path}
 	defer func() {
 		if s.c.trace != nil {
 			ev.Duration = time.Since(start)

@@ -68,7 +68,7 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 		reused := s.conn != nil
 		if s.conn == nil {
 			if err := s.connect(ctx); err != nil {
-				return exchangeResult{}, err
+				return exchangeResult{}, notSent{err}
 			}
 		}
 		res, err := s.try(ctx, req, limit)
@@ -90,6 +90,14 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 		}
 	}
 }
+
+// notSent wraps the error of a request that ended before any of it was
+// written (the TCP connect or the TLS handshake failed): the modem cannot
+// have acted on it.
+type notSent struct{ err error }
+
+func (e notSent) Error() string { return e.err.Error() }
+func (e notSent) Unwrap() error { return e.err }
 
 // errNoAnswer: the connection ended before the first byte of an answer.
 var errNoAnswer = errors.New("connection closed before an answer")

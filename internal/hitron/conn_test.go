@@ -195,7 +195,7 @@ func TestSerialConnection(t *testing.T) {
 					form = url.Values{"usr": {"admin"}, "pwd": {"s3cret-pw"}}
 				}
 				start := time.Now()
-				_, _, err := s.do(ctx, cl.method, cl.path, form, 200)
+				_, _, err := s.do(ctx, StageFetch, cl.method, cl.path, form, 200)
 				cancel()
 				if took := time.Since(start); took > 250*time.Millisecond && !errors.Is(cl.wantErr, context.DeadlineExceeded) {
 					t.Errorf("%s %s took %s", cl.method, cl.path, took)
@@ -234,7 +234,7 @@ func TestSerialConnectionTLSToPlainServer(t *testing.T) {
 	s := &Session{c: c}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if _, _, err := s.do(ctx, http.MethodGet, "/", nil, 200); !errors.Is(err, ErrTLSHandshake) {
+	if _, _, err := s.do(ctx, StageConnect, http.MethodGet, "/", nil, 200); !errors.Is(err, ErrTLSHandshake) {
 		t.Fatalf("error %v, want ErrTLSHandshake", err)
 	}
 }

@@ -229,6 +229,20 @@ func decodeRows[T any](body []byte, maxRows int) ([]T, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrNotJSON)
 	}
+	rows, err := decodeRowsJSON[T](body, maxRows)
+	if errors.Is(err, ErrNotJSON) {
+		// Firmware that prints a C float may write a bare nan or inf,
+		// which is not JSON: read those as null (the sample is dropped)
+		// rather than losing the page.
+		if clean, changed := nullNonFinite(body); changed {
+			return decodeRowsJSON[T](clean, maxRows)
+		}
+	}
+	return rows, err
+}
+
+// decodeRowsJSON is decodeRows on a trimmed, non-empty body.
+func decodeRowsJSON[T any](body []byte, maxRows int) ([]T, error) {
 	if body[0] == '{' {
 		var row T
 		if err := json.Unmarshal(body, &row); err != nil {
@@ -314,6 +328,54 @@ func decodeStream[T any](body []byte, maxRows int) ([]T, error) {
 		return nil, fmt.Errorf("%w: data after the array", ErrNotJSON)
 	}
 	return rows, nil
+}
+
+// nonFinite are the bare words C printf and friends write for non-finite
+// floats, lower-cased.
+var nonFinite = map[string]bool{"nan": true, "-nan": true, "+nan": true, "inf": true, "-inf": true, "+inf": true,
+	"infinity": true, "-infinity": true, "+infinity": true}
+
+// nullNonFinite replaces bare non-finite words outside JSON strings with
+// null, and reports whether it replaced any.
+func nullNonFinite(body []byte) ([]byte, bool) {
+	var out []byte
+	inString, escaped := false, false
+	last := 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		if c == '"' {
+			inString = true
+			continue
+		}
+		if !(c == '-' || c == '+' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			continue
+		}
+		j := i
+		for j < len(body) && (body[j] == '-' || body[j] == '+' || body[j] >= 'a' && body[j] <= 'z' || body[j] >= 'A' && body[j] <= 'Z') {
+			j++
+		}
+		if nonFinite[strings.ToLower(string(body[i:j]))] {
+			out = append(out, body[last:i]...)
+			out = append(out, "null"...)
+			last = j
+		}
+		i = j - 1
+	}
+	if out == nil {
+		return body, false
+	}
+	return append(out, body[last:]...), true
 }
 
 // firstRow decodes a single-record page.

@@ -1,6 +1,7 @@
 package hitron
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -28,6 +29,10 @@ func FuzzParse(f *testing.F) {
 	seedFixtures(f, func(ds Dataset, body []byte) { f.Add(string(ds), body) })
 	f.Add("dsinfo", []byte(`[{"portId":1e400}]`))
 	f.Add("getSysInfo", []byte(`{"systemUptime":"99999999999999999999 Days"}`))
+	f.Add("getSysInfo", []byte(`[{"systemUptime":"84h:37m:16s"}]`))
+	f.Add("dsinfo", []byte(`[{"portId":"1","SNR":nan,"signalStrength":-inf,"frequency":" 602000000"}]`))
+	f.Add("dsofdminfo", []byte(`[{"receive":" 0","plclock":" NO","mdc1lock":"YES","plcpower":"  NaN"}]`))
+	f.Add("usofdminfo", []byte(`[{"uschindex":"0","state":"  DISABLED","repPower1_6":"    Inf"}]`))
 	f.Fuzz(func(t *testing.T, ds string, body []byte) {
 		d := &Data{}
 		known := false
@@ -49,6 +54,16 @@ func FuzzParse(f *testing.F) {
 			finite(t, ch.Power)
 			finite(t, ch.Bandwidth)
 		}
+		for _, r := range d.OFDM {
+			for _, v := range []Value{r.FirstSubcarrier, r.PLCLock, r.NCPLock, r.MDC1Lock, r.PLCPower, r.SNR, r.Octets, r.Corrected, r.Uncorrect} {
+				finite(t, v)
+			}
+		}
+		for _, ch := range d.OFDMA {
+			for _, v := range []Value{ch.Enabled, ch.Frequency, ch.DigAtten, ch.ChannelWidth, ch.Power} {
+				finite(t, v)
+			}
+		}
 		if d.System != nil {
 			finite(t, d.System.Uptime)
 			finite(t, d.System.LANSent)
@@ -68,7 +83,8 @@ func finite(t *testing.T, v Value) {
 func FuzzValues(f *testing.F) {
 	for _, s := range []string{"17.400", "-1.100", " 713600000", "NA", "3 * 2e32 + 1025007675", "40.14M Bytes",
 		"00 Days,05 Hours,38 Minutes,47 Seconds", "003 days 01h:40m:02s", "84h:37m:16s", "D: 4 H: 09 M: 47 S: 10",
-		"D: -- H: -- M: -- S: --", "Fri Jun 17, 2022, 17:09:10", "Wed, 29 May 2019 20:24:52 -050", "1e999", "--"} {
+		"D: -- H: -- M: -- S: --", "Fri Jun 17, 2022, 17:09:10", "Wed, 29 May 2019 20:24:52 -050", "1e999", "--",
+		"NaN", "nan", "-Inf", "Infinity", "  0.799999", " NO", "YES", "1234h:05m:06s"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -85,10 +101,30 @@ func FuzzValues(f *testing.F) {
 		if rest := durationPart.ReplaceAllString(strings.TrimSpace(s), ""); d.Valid && strings.Trim(rest, durationSeparators) != "" {
 			t.Fatalf("duration %v from %q, which leaves %q", d.V, s, rest)
 		}
+		if v := yesNo(s); v.Valid && v.V != 0 && v.V != 1 {
+			t.Fatalf("lock %v from %q", v.V, s)
+		}
 		if c := ParseCounter(s); c.Valid && c.V < 0 {
 			t.Fatalf("negative counter from %q", s)
 		}
 		_, _ = ParseClock(s, time.UTC)
+	})
+}
+
+// FuzzNullNonFinite: the bare-word rewrite never touches valid JSON, and
+// what it returns for a body that was not JSON is JSON or still rejected.
+func FuzzNullNonFinite(f *testing.F) {
+	for _, s := range []string{`{"a":nan}`, `[-inf,"nan",Infinity]`, `{"a":"x\"nan"}`, `[1,2]`, `nan`, `{"a":nanx}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, changed := nullNonFinite(body)
+		if json.Valid(body) && changed {
+			t.Fatalf("valid JSON %q rewritten to %q", body, out)
+		}
+		if !changed && string(out) != string(body) {
+			t.Fatalf("unchanged body %q came back as %q", body, out)
+		}
 	})
 }
 

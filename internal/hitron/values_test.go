@@ -27,6 +27,17 @@ func TestParseNumber(t *testing.T) {
 		{"12.5.3", Value{}},
 		{"1e999", Value{}},
 		{"3 * 2e32 + 1", Value{}},
+		{"NaN", Value{}},
+		{"nan", Value{}},
+		{"-nan", Value{}},
+		{"Inf", Value{}},
+		{"-Inf", Value{}},
+		{"+Inf", Value{}},
+		{"Infinity", Value{}},
+		{"inf dB", Value{}},
+		{"0x1p4", Value{}},
+		{"  007.50  ", Some(7.5)},
+		{"+3.0", Some(3)},
 	}
 	for _, tt := range tests {
 		if got := ParseNumber(tt.in); got != tt.want {
@@ -46,6 +57,8 @@ func TestParseCounter(t *testing.T) {
 		{"NA", Value{}},
 		{"-5", Value{}},
 		{"3 * 2e32 +", Value{}},
+		{"NaN", Value{}},
+		{"Inf", Value{}},
 	}
 	for _, tt := range tests {
 		if got := ParseCounter(tt.in); got != tt.want {
@@ -66,6 +79,7 @@ func TestParseBytes(t *testing.T) {
 		{"0 Bytes", Some(0)},
 		{"2.5T Bytes", Some(2.5e12)},
 		{"TODO", Value{}},
+		{"NaN Bytes", Value{}},
 		{"lots", Value{}},
 		{"5X Bytes", Value{}},
 	}
@@ -102,6 +116,10 @@ func TestParseDuration(t *testing.T) {
 		{"--", Value{}},
 		{"forever", Value{}},
 		{"5 Days and change", Value{}},
+		{"1234h:05m:06s", Some(1234*3600 + 5*60 + 6)},
+		{" 84h:37m:16s ", Some(84*3600 + 37*60 + 16)},
+		{"84H:37M:16S", Some(84*3600 + 37*60 + 16)},
+		{"NaN", Value{}},
 	}
 	for _, tt := range tests {
 		if got := ParseDuration(tt.in); got != tt.want {

@@ -43,6 +43,9 @@ type Options struct {
 	Latency time.Duration
 	// DataSet served by the modems.
 	DataSet string
+	// Dialect is the modems' login dialect (cgn, open, coda-userid; "" is
+	// cgn), which the exporter's targets: entries name too.
+	Dialect string
 	// ExporterEnv is added to the exporter's environment (e.g. GOMAXPROCS=1).
 	ExporterEnv []string
 	// RawWorker is the command that runs RawWorker in its own process (the
@@ -127,7 +130,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}()
 	for i := 0; i < o.Modems; i++ {
-		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, SessionIdle: time.Minute})
+		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, SessionIdle: time.Minute,
+			Dialect: o.Dialect})
 		if err != nil {
 			return rep, err
 		}
@@ -143,7 +147,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	cfg := buildConfig(dir, sims, fp)
+	cfg := buildConfig(dir, sims, fp, o.Dialect)
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
 		return rep, err
 	}
@@ -169,7 +173,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		for i, s := range sims {
 			addrs[i] = s.Addr()
 		}
-		res, cpu, err := runRawWorker(ctx, o.RawWorker(RawWorkerOptions{Fingerprint: fp, Password: simPassword, Interval: o.Interval, Duration: o.Duration}), addrs)
+		res, cpu, err := runRawWorker(ctx, o.RawWorker(RawWorkerOptions{Fingerprint: fp, Password: simPassword, Interval: o.Interval, Duration: o.Duration,
+			Dialect: o.Dialect}), addrs)
 		if err != nil {
 			return rep, err
 		}
@@ -216,13 +221,16 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	return rep, nil
 }
 
-func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint) string {
+func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint, dialect string) string {
 	var b strings.Builder
 	creds := filepath.Join(dir, "credentials.yml")
 	_ = os.WriteFile(creds, []byte("username: admin\npassword: "+simPassword+"\n"), 0o600)
 	fmt.Fprintf(&b, "auths:\n  default:\n    file:\n      path: %s\ntargets:\n", creds)
 	for _, s := range sims {
 		fmt.Fprintf(&b, "  %q:\n    fingerprint: %q\n", s.Addr(), fp.String())
+		if dialect != "" {
+			fmt.Fprintf(&b, "    dialect: %s\n", dialect)
+		}
 	}
 	return b.String()
 }

@@ -28,12 +28,14 @@ type RawWorkerOptions struct {
 	Password string
 	// Interval and Duration: the same schedule the exporter is driven with.
 	Interval, Duration time.Duration
+	// Dialect is the modems' login dialect ("" is cgn).
+	Dialect string
 }
 
 // RawWorkerArgs are the arguments that hand o to RawWorkerMain.
 func RawWorkerArgs(o RawWorkerOptions) []string {
 	return []string{"-fingerprint=" + o.Fingerprint.Hex(), "-password=" + o.Password,
-		"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String()}
+		"-interval=" + o.Interval.String(), "-duration=" + o.Duration.String(), "-dialect=" + o.Dialect}
 }
 
 // RawWorkerMain runs RawWorker on standard input and output with the
@@ -44,6 +46,7 @@ func RawWorkerMain(args []string) error {
 	password := fs.String("password", "", "the simulated modems' password")
 	interval := fs.Duration("interval", 15*time.Second, "how often each modem is probed")
 	duration := fs.Duration("duration", 30*time.Second, "how long the run measures")
+	dialect := fs.String("dialect", "", "the simulated modems' login dialect (default cgn)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,7 +54,8 @@ func RawWorkerMain(args []string) error {
 	if err != nil {
 		return fmt.Errorf("raw worker: %w", err)
 	}
-	return RawWorker(context.Background(), os.Stdin, os.Stdout, RawWorkerOptions{Fingerprint: f, Password: *password, Interval: *interval, Duration: *duration})
+	return RawWorker(context.Background(), os.Stdin, os.Stdout, RawWorkerOptions{Fingerprint: f, Password: *password, Interval: *interval, Duration: *duration,
+		Dialect: *dialect})
 }
 
 // rawResult is what the worker reports on its standard output.
@@ -79,9 +83,17 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	if len(addrs) == 0 {
 		return errors.New("raw worker: no modem addresses on standard input")
 	}
+	name := o.Dialect
+	if name == "" {
+		name = hitron.DialectCGN
+	}
+	dialect, err := hitron.DialectByName(name, "")
+	if err != nil {
+		return fmt.Errorf("raw worker: %w", err)
+	}
 	modems := make([]*rawModem, len(addrs))
 	for i, a := range addrs {
-		modems[i] = &rawModem{addr: a, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(o.Fingerprint), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
+		modems[i] = &rawModem{addr: a, dialect: dialect, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(o.Fingerprint), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
 	}
 	if _, err := fmt.Fprintln(out, "ready"); err != nil {
 		return err
@@ -107,6 +119,7 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 // rawModem is the state a minimal client keeps per modem.
 type rawModem struct {
 	addr    string
+	dialect hitron.Dialect
 	tls     *tls.Config
 	mu      sync.Mutex
 	missing map[hitron.Dataset]bool
@@ -121,7 +134,7 @@ func (m *rawModem) exchange(ctx context.Context, password string) error {
 		return err
 	}
 	defer c.Close()
-	s, err := c.Login(ctx, "admin", password, false)
+	s, err := c.Login(ctx, m.dialect, hitron.Credentials{Username: "admin", Password: password})
 	if err != nil {
 		return err
 	}

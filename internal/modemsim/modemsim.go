@@ -1,15 +1,24 @@
-// Package modemsim simulates the web interface of a Hitron CGN cable modem
-// for tests, the load harness and the exporter's --demo mode. It behaves like
-// the device: HTTPS with a self-signed 1024-bit RSA certificate and old TLS
-// cipher suites, the preSession/login/logout flow, a single administrator
-// session ("Repeat Login"), 302 to the login page when logged out, lock-out
-// ("LoginProtect") after repeated wrong passwords, and one request at a time.
+// Package modemsim simulates the web interface of a Hitron cable modem for
+// tests, the load harness and the exporter's --demo mode, in each login
+// dialect (Config.Dialect). It behaves like the device: HTTPS with a
+// self-signed 1024-bit RSA certificate and old TLS cipher suites (or plain
+// HTTP, Config.PlainHTTP), one request at a time, and the dialect's
+// session rules:
+//   - cgn: the preSession/login/logout flow, a single administrator session
+//     ("Repeat Login"), 302 to the login page when logged out, lock-out
+//     ("LoginProtect") after repeated wrong passwords;
+//   - open (CODA-45/56): the data pages answer without any session, there
+//     is no login;
+//   - coda-userid (CODA-4582U): POST /goform/login with user and pws (or
+//     pwd) answered with a userid cookie, 302 without it.
+//
 // Faults (slow, garbage, truncated, oversized, HTTP errors, lost sessions,
 // and a hostile server's amplified rows, dripped bytes, endless headers and
 // cookie floods) can be switched on at run time.
 package modemsim
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -20,11 +29,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -86,6 +98,26 @@ const (
 	FaultLoginPage   Fault = "no-presession" // GET / sets no preSession cookie
 )
 
+// The login dialects the simulator speaks (the exporter's dialect names).
+const (
+	DialectCGN        = "cgn"
+	DialectOpen       = "open"
+	DialectCODAUserID = "coda-userid"
+)
+
+// Dialects lists the dialects, for flags and tests.
+var Dialects = []string{DialectCGN, DialectOpen, DialectCODAUserID}
+
+// DefaultDialect is the dialect a data set's firmware speaks: open for the
+// CODA-45 and CODA-56 captures, cgn for the rest.
+func DefaultDialect(dataSet string) string {
+	switch dataSet {
+	case "CODA-45", "CODA-56":
+		return DialectOpen
+	}
+	return DialectCGN
+}
+
 // Faults lists every fault, for flags and tests.
 var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage,
 	FaultAmplify, FaultDripBody, FaultDripHeaders, FaultEndlessHeaders, FaultCookieFlood}
@@ -128,6 +160,13 @@ type Config struct {
 	// whose counters are plain integers (the demo sets it; tests that
 	// compare values with the data set leave it 0).
 	CodewordGrowth int64
+	// Dialect is the login dialect (see Dialects); default cgn.
+	Dialect string
+	// PasswordField is the coda-userid login's password field: "pws"
+	// (Rogers, the default) or "pwd" (Shaw).
+	PasswordField string
+	// PlainHTTP serves HTTP without TLS, as some CODA firmware is reached.
+	PlainHTTP bool
 }
 
 // LoginAttempt is one POST /goform/login the simulator received.
@@ -141,15 +180,21 @@ type LoginAttempt struct {
 
 // Stats are counters a test can assert on.
 type Stats struct {
-	Requests       int
-	DataRequests   int
-	Logins         int
-	Logouts        int
-	RepeatLogins   int
-	MaxInFlight    int
-	SessionActive  bool
-	ConcurrentSeen bool
-	LoginAttempts  []LoginAttempt
+	Requests     int
+	DataRequests int
+	Logins       int
+	// LoginRequests counts every request to a login path, whatever its
+	// dialect or outcome (an open modem must see none).
+	LoginRequests int
+	// PasswordElsewhere counts requests other than a login whose path,
+	// query, headers or body carried the password the modem accepts.
+	PasswordElsewhere int
+	Logouts           int
+	RepeatLogins      int
+	MaxInFlight       int
+	SessionActive     bool
+	ConcurrentSeen    bool
+	LoginAttempts     []LoginAttempt
 }
 
 // Simulator is a running simulated modem.
@@ -188,6 +233,18 @@ func New(cfg Config) (*Simulator, error) {
 	}
 	if cfg.DataSet == "" {
 		cfg.DataSet = DefaultDataSet
+	}
+	if cfg.Dialect == "" {
+		cfg.Dialect = DialectCGN
+	}
+	if !slices.Contains(Dialects, cfg.Dialect) {
+		return nil, fmt.Errorf("unknown dialect %q (have %s)", cfg.Dialect, strings.Join(Dialects, ", "))
+	}
+	if cfg.PasswordField == "" {
+		cfg.PasswordField = "pws"
+	}
+	if cfg.PasswordField != "pws" && cfg.PasswordField != "pwd" {
+		return nil, fmt.Errorf("password field %q: must be pws or pwd", cfg.PasswordField)
 	}
 	if _, err := fs.Stat(fixtures, path.Join("fixtures", cfg.DataSet)); err != nil {
 		return nil, fmt.Errorf("unknown data set %q (have %s)", cfg.DataSet, strings.Join(DataSets(), ", "))
@@ -272,8 +329,15 @@ func (s *Simulator) Start(addr string) error {
 	return s.Serve(ln)
 }
 
-// Serve serves on an existing listener (wrapped in TLS) until Close.
+// Serve serves on an existing listener (wrapped in TLS unless PlainHTTP)
+// until Close.
 func (s *Simulator) Serve(ln net.Listener) error {
+	if s.cfg.PlainHTTP {
+		s.listener = ln
+		s.server = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = s.server.Serve(s.listener) }()
+		return nil
+	}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	if !s.cfg.ModernTLS {
 		// What the device's embedded stack offers: TLS 1.2 at most, RSA key
@@ -309,7 +373,15 @@ func (s *Simulator) Close() error {
 func (s *Simulator) Addr() string { return s.listener.Addr().String() }
 
 // URL is the simulator's base URL.
-func (s *Simulator) URL() string { return "https://" + s.Addr() }
+func (s *Simulator) URL() string {
+	if s.cfg.PlainHTTP {
+		return "http://" + s.Addr()
+	}
+	return "https://" + s.Addr()
+}
+
+// Dialect is the login dialect the simulator speaks.
+func (s *Simulator) Dialect() string { return s.cfg.Dialect }
 
 // Fingerprint is the SHA-256 fingerprint of the simulator's certificate.
 func (s *Simulator) Fingerprint() pin.Fingerprint { return s.fp }
@@ -414,8 +486,43 @@ func (s *Simulator) Handler() http.Handler {
 		if flood {
 			s.floodCookies(w)
 		}
+		if !(r.Method == http.MethodPost && r.URL.Path == "/goform/login") && s.carriesPassword(r) {
+			s.mu.Lock()
+			s.stats.PasswordElsewhere++
+			s.mu.Unlock()
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// carriesPassword reports whether r's path, query, headers or body (which
+// it puts back) contain the password the modem accepts, plain or
+// URL-encoded.
+func (s *Simulator) carriesPassword(r *http.Request) bool {
+	s.mu.Lock()
+	pw := s.password
+	s.mu.Unlock()
+	forms := []string{pw, url.QueryEscape(pw), url.PathEscape(pw)}
+	has := func(text string) bool {
+		for _, f := range forms {
+			if strings.Contains(text, f) {
+				return true
+			}
+		}
+		return false
+	}
+	found := has(r.URL.Path) || has(r.URL.RawPath) || has(r.URL.RawQuery)
+	for _, vs := range r.Header {
+		for _, v := range vs {
+			found = found || has(v)
+		}
+	}
+	if r.Body != nil {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		found = found || has(string(body))
+	}
+	return found
 }
 
 func (s *Simulator) lockSerial(ctx context.Context) bool {
@@ -463,6 +570,11 @@ func (s *Simulator) handleRoot(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	fault := s.fault
 	s.mu.Unlock()
+	if s.cfg.Dialect != DialectCGN {
+		// The CODA status page or login form: no preSession cookie.
+		s.handleLoginPage(w, r)
+		return
+	}
 	if fault != FaultLoginPage {
 		s.newPreSession(w)
 	}
@@ -476,6 +588,13 @@ func (s *Simulator) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.stats.LoginRequests++
+	s.mu.Unlock()
+	if s.cfg.Dialect == DialectOpen {
+		http.NotFound(w, r)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -485,6 +604,10 @@ func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if s.cfg.Dialect == DialectCODAUserID {
+		s.handleUserIDLogin(w, r)
 		return
 	}
 	usr, pwd := r.PostFormValue("usr"), r.PostFormValue("pwd")
@@ -505,6 +628,39 @@ func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html")
 	_, _ = w.Write([]byte(result))
+}
+
+// handleUserIDLogin is the CODA-4582U login: user and the password field,
+// answered 200 either way, with a userid cookie only on success. No public
+// capture shows a lock-out or a session limit on this family, so a login
+// simply replaces the session.
+func (s *Simulator) handleUserIDLogin(w http.ResponseWriter, r *http.Request) {
+	usr, pwd := r.PostFormValue("user"), r.PostFormValue(s.cfg.PasswordField)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	result := "success"
+	if usr != s.cfg.Username || pwd != s.password {
+		result = "refused"
+	} else {
+		s.session = randomToken()
+		s.lastSeen = time.Now()
+		s.stats.Logins++
+		http.SetCookie(w, &http.Cookie{Name: "userid", Value: s.session, Path: "/"})
+	}
+	s.stats.LoginAttempts = append(s.stats.LoginAttempts, LoginAttempt{Username: usr, Password: pwd, Result: result})
+	w.Header().Set("Content-Type", "text/html")
+	_, _ = w.Write([]byte("<html><body><script>location.href='/index.html'</script></body></html>"))
+}
+
+// sessionCookie is the name of the dialect's session cookie ("" for open).
+func (s *Simulator) sessionCookie() string {
+	switch s.cfg.Dialect {
+	case DialectCODAUserID:
+		return "userid"
+	case DialectOpen:
+		return ""
+	}
+	return "sessionindex"
 }
 
 // loginLocked decides a login attempt; s.mu is held.
@@ -538,7 +694,11 @@ func (s *Simulator) loginLocked(usr, pwd string, force bool, pre string, cookie 
 func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	_ = r.ParseForm()
-	ck, _ := r.Cookie("sessionindex")
+	if s.cfg.Dialect == DialectOpen {
+		http.NotFound(w, r)
+		return
+	}
+	ck, _ := r.Cookie(s.sessionCookie())
 	s.mu.Lock()
 	if s.fault == FaultLogoutFail {
 		s.mu.Unlock()
@@ -550,17 +710,19 @@ func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.stats.Logouts++
 	}
 	s.mu.Unlock()
-	s.newPreSession(w)
+	if s.cfg.Dialect == DialectCGN {
+		s.newPreSession(w)
+	}
 	w.Header().Set("Location", "/login.html")
 	w.WriteHeader(http.StatusFound)
 }
 
 func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 	page := r.PathValue("page")
-	ck, _ := r.Cookie("sessionindex")
+	ck, _ := r.Cookie(s.sessionCookie())
 	s.mu.Lock()
 	s.stats.DataRequests++
-	loggedIn := ck != nil && ck.Value == s.session && s.sessionActiveLocked()
+	loggedIn := s.cfg.Dialect == DialectOpen || ck != nil && ck.Value == s.session && s.sessionActiveLocked()
 	if loggedIn {
 		s.lastSeen = time.Now()
 	}

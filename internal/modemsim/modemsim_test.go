@@ -257,3 +257,48 @@ func TestGrowCodewords(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordElsewhereIsCounted: the simulator notices the password in
+// any request but a login: in the path, the query, a header or a body.
+func TestPasswordElsewhereIsCounted(t *testing.T) {
+	const pw = "s3cr3t pass"
+	tests := []struct {
+		name  string
+		req   func(base string) *http.Request
+		count int
+	}{
+		{"login body", func(base string) *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, base+"/goform/login", strings.NewReader(url.Values{"usr": {"admin"}, "pwd": {pw}}.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}, 0},
+		{"query", func(base string) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, base+"/data/dsinfo.asp?pwd="+url.QueryEscape(pw), nil)
+			return r
+		}, 1},
+		{"cookie", func(base string) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, base+"/data/dsinfo.asp", nil)
+			r.Header.Set("Cookie", "p="+pw)
+			return r
+		}, 1},
+		{"logout body", func(base string) *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, base+"/goform/logout", strings.NewReader("data=byebye&x="+url.QueryEscape(pw)))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}, 1},
+		{"nothing", func(base string) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, base+"/data/dsinfo.asp", nil)
+			return r
+		}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := start(t, Config{Password: pw})
+			b := newBrowser(t, sim)
+			b.do(tt.req(sim.URL()))
+			if got := sim.Stats().PasswordElsewhere; got != tt.count {
+				t.Fatalf("PasswordElsewhere = %d, want %d", got, tt.count)
+			}
+		})
+	}
+}

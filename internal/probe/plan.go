@@ -72,6 +72,10 @@ type Plan struct {
 	Key string
 	// StateKey identifies the device (dial address) for serialisation.
 	StateKey string
+	// Dialect is the configured login dialect (hitron.DialectAuto unless
+	// the target's entry names one); PasswordField the coda-userid field.
+	Dialect       string
+	PasswordField string
 }
 
 // NewPlan resolves and checks a request against a configuration snapshot.
@@ -84,7 +88,8 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	// Matched canonically: https://, :443, case or a trailing dot do not
 	// make a configured modem look unconfigured.
 	tcfg := s.Config.Lookup(tgt.HostPort())
-	p := &Plan{Target: tgt, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params}
+	p := &Plan{Target: tgt, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params,
+		Dialect: hitron.DialectAuto}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
 		// address keeps its pin.
@@ -104,6 +109,18 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		if tcfg.Location != nil {
 			p.Location = tcfg.Location
 		}
+		if tcfg.Dialect != "" {
+			p.Dialect = tcfg.Dialect
+		}
+		p.PasswordField = tcfg.PasswordField
+	}
+	if tgt.Insecure() {
+		if tcfg == nil || !tcfg.InsecureHTTP {
+			return nil, refuse("target %q is plain HTTP: only targets listed under targets: with insecure_http: true may be", r.Target)
+		}
+		if r.Fingerprint != "" {
+			return nil, refuse("a plain-HTTP target presents no certificate: fingerprint= cannot be checked")
+		}
 	}
 	if r.Fingerprint != "" {
 		fp, err := pin.Parse(r.Fingerprint)
@@ -121,6 +138,10 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		authName = tcfg.Auth
 	}
 	switch {
+	case !hitron.NeedsCredentials(p.Dialect):
+		// The modem needs no credentials (dialect open): none are
+		// resolved, located or sent, whatever the request or the target
+		// names.
 	case r.URLCredentials != nil:
 		if r.Auth != "" {
 			return nil, refuse("give either auth= or usr/pwd, not both")
@@ -136,6 +157,10 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 				return nil, refuse("no auth profile: pass auth=<profile> or define a profile named %q under auths: in the configuration", config.DefaultAuth)
 			}
 			return nil, refuse("unknown auth profile %q", authName)
+		}
+		if prof.Auth.RequiresFingerprint(prof.Local) && tgt.Insecure() {
+			return nil, refuse("auth profile %q sends credentials only over pinned TLS; %q is plain HTTP "+
+				"(set the target's dialect: open if the modem needs no login, or use a profile with require_fingerprint: false)", authName, r.Target)
 		}
 		if prof.Auth.RequiresFingerprint(prof.Local) && !p.PinConfigured {
 			return nil, refuse("auth profile %q sends credentials only to targets listed under targets: with a fingerprint; "+
@@ -178,6 +203,7 @@ func (p *Plan) key() string {
 	write(p.Target.Raw)
 	write(p.Pin.Key())
 	write(strconv.FormatBool(p.Force))
+	write(p.Dialect + "\x00" + p.PasswordField)
 	for _, d := range p.Datasets {
 		write(string(d))
 	}
@@ -194,7 +220,10 @@ func (p *Plan) key() string {
 
 // SourceName is the credential source for the info metric.
 func (p *Plan) SourceName() (source, profile string) {
-	if p.Profile == nil {
+	switch {
+	case p.Profile == nil && p.Creds == nil:
+		return "none", ""
+	case p.Profile == nil:
 		return "url", ""
 	}
 	return p.Profile.Auth.Provider, p.Profile.Name

@@ -95,7 +95,8 @@ targets:
 		{"allowed_targets", Request{Target: "192.0.2.9", Auth: "limited"}, "allowed_targets", nil},
 		{"contradicting pin", Request{Target: "192.0.2.1", Fingerprint: fpB}, "does not match", nil},
 		{"unknown profile", Request{Target: "192.0.2.1", Auth: "nope"}, `unknown auth profile "nope"`, nil},
-		{"bad target", Request{Target: "http://192.0.2.1"}, "invalid target", nil},
+		{"bad target", Request{Target: "ftp://192.0.2.1"}, "invalid target", nil},
+		{"plain HTTP target not configured", Request{Target: "http://192.0.2.1"}, "insecure_http: true", nil},
 		{"auth and URL credentials", Request{Target: "192.0.2.9", Auth: "default", URLCredentials: ptr(secrets.NewCredentials("a", "b"))}, "not both", nil},
 	}
 	for _, tt := range tests {
@@ -116,6 +117,91 @@ targets:
 	empty := snapshot(t, "")
 	if _, err := NewPlan(empty, Request{Target: "192.0.2.9"}); err == nil || !strings.Contains(err.Error(), "no auth profile") {
 		t.Fatalf("no default profile: %v", err)
+	}
+}
+
+// TestNewPlanDialects: an open target needs and resolves no credentials;
+// a plain-HTTP target is probed only where insecure_http allows it, and
+// never with a profile that requires a fingerprint.
+func TestNewPlanDialects(t *testing.T) {
+	s := snapshot(t, `
+auths:
+  default: {broker: {}}
+  home: {local: {}}
+targets:
+  "192.0.2.10":
+    dialect: open
+  "http://192.0.2.11":
+    insecure_http: true
+    dialect: open
+  "http://192.0.2.12":
+    insecure_http: true
+    dialect: coda-userid
+    password_field: pwd
+    auth: home
+  "http://192.0.2.13":
+    insecure_http: true
+  "192.0.2.14":
+    dialect: coda-userid
+    fingerprint: "`+fpA+`"
+`)
+	tests := []struct {
+		name    string
+		req     Request
+		wantErr string
+		check   func(t *testing.T, p *Plan)
+	}{
+		{"open: no profile, no credentials, even with some in the URL",
+			Request{Target: "192.0.2.10", URLCredentials: ptr(secrets.NewCredentials("admin", "hunter2"))}, "", func(t *testing.T, p *Plan) {
+				if p.Profile != nil || p.Creds != nil || p.CredentialLocation != "" || p.Dialect != hitron.DialectOpen {
+					t.Fatalf("plan: %+v", p)
+				}
+				if src, _ := p.SourceName(); src != "none" {
+					t.Fatalf("source %q", src)
+				}
+			}},
+		{"open over plain HTTP", Request{Target: "http://192.0.2.11"}, "", func(t *testing.T, p *Plan) {
+			if !p.Target.Insecure() || p.Target.URL().String() != "http://192.0.2.11:80" || p.Profile != nil {
+				t.Fatalf("plan: %+v", p)
+			}
+		}},
+		{"coda-userid over plain HTTP with a local profile", Request{Target: "http://192.0.2.12"}, "", func(t *testing.T, p *Plan) {
+			if p.Profile == nil || p.Profile.Name != "home" || p.PasswordField != "pwd" || p.Dialect != hitron.DialectCODAUserID {
+				t.Fatalf("plan: %+v", p)
+			}
+		}},
+		{"auto over plain HTTP with a broker profile", Request{Target: "http://192.0.2.13"}, "sends credentials only over pinned TLS", nil},
+		{"plain HTTP with a fingerprint parameter", Request{Target: "http://192.0.2.11", Fingerprint: fpA}, "cannot be checked", nil},
+		{"https spelling of an http-only entry is another modem", Request{Target: "192.0.2.11:80", Auth: "home"}, "", func(t *testing.T, p *Plan) {
+			if p.Target.Insecure() {
+				t.Fatal("an https target became plain HTTP")
+			}
+		}},
+		{"coda-userid over TLS with a broker profile", Request{Target: "192.0.2.14"}, "", func(t *testing.T, p *Plan) {
+			if p.Profile.Name != "default" || p.Dialect != hitron.DialectCODAUserID || p.PasswordField != "" {
+				t.Fatalf("plan: %+v", p)
+			}
+		}},
+		{"unconfigured target is auto", Request{Target: "192.0.2.99", Auth: "home"}, "", func(t *testing.T, p *Plan) {
+			if p.Dialect != hitron.DialectAuto {
+				t.Fatalf("dialect %q", p.Dialect)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewPlan(s, tt.req)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsRequestError(err) {
+					t.Fatalf("err = %v, want a refusal containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, p)
+		})
 	}
 }
 

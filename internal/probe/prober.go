@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
-	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
 // Failure reasons (the reason label of hitron_probe_failure_info and
@@ -126,50 +124,6 @@ const (
 	deviceSweepEvery = 1024
 )
 
-// device is the state kept per modem.
-type device struct {
-	// turn admits one session at a time: the modem has one session slot
-	// and a serial web server.
-	turn chan struct{}
-	// flights are the runs in progress or queued, by plan key (guarded by mu).
-	flights map[string]*flight
-	// runs counts the runs that exist for this modem, including those a
-	// later flight replaced in flights (guarded by mu).
-	runs int
-
-	mu sync.Mutex
-	// lockedUntil: the modem answered LoginProtect; nothing is sent before.
-	lockedUntil time.Time
-	// refused holds fingerprints (SHA-256) of credentials this modem
-	// refused, whatever profile or source they came from: they are never
-	// sent to it again. backoffUntil is when the backend is asked again.
-	refused      map[[32]byte]time.Time
-	backoffUntil time.Time
-	backoffLevel int
-	// unsupported pages (404) are skipped until the time noted.
-	unsupported map[hitron.Dataset]time.Time
-	// sessions resumes TLS sessions with the modem across probes.
-	sessions tls.ClientSessionCache
-	// tls12Until: until then, offer the modem TLS 1.2 at most, because a
-	// handshake authenticated by the pin chose TLS 1.2 (the first probe
-	// after it offers TLS 1.3 again, so a firmware update is noticed).
-	tls12Until time.Time
-	// stale is a session whose logout failed. Its cookies identify it, so
-	// the next probe logs it out first instead of meeting Repeat Login;
-	// nobody else's session is ever forced out implicitly.
-	stale *hitron.Session
-	// everAccepted holds fingerprints of credentials the modem accepted.
-	everAccepted map[[32]byte]bool
-	// uncertainLevel counts lost login answers since the last success.
-	uncertainLevel int
-	// loginTakes and logoutTakes estimate how long the modem takes to
-	// answer a login and a logout: no login starts with less time left
-	// than both need.
-	loginTakes, logoutTakes time.Duration
-	// lastUsed is guarded by Prober.mu.
-	lastUsed time.Time
-}
-
 // New returns a prober.
 func New(o Options) *Prober {
 	if o.Logger == nil {
@@ -216,7 +170,7 @@ func (p *Prober) sweepLocked(now time.Time) {
 		d.mu.Unlock()
 		if !keep {
 			delete(p.devices, key)
-			p.metrics.setBackoff(key, false)
+			d.forgotten()
 		}
 	}
 }
@@ -246,16 +200,9 @@ func (p *Prober) evictLocked(now time.Time) {
 		if len(p.devices) <= p.maxDevices*3/4 {
 			return
 		}
+		p.devices[c.key].forgotten()
 		delete(p.devices, c.key)
-		p.metrics.setBackoff(c.key, false)
 	}
-}
-
-// protectsLocked reports whether the device holds state that keeps the
-// modem safe (refusals, a lock-out, a back-off, a session to log out);
-// d.mu is held.
-func (d *device) protectsLocked(now time.Time) bool {
-	return now.Before(d.lockedUntil) || d.hasRefusals(now) || now.Before(d.backoffUntil) || d.stale != nil
 }
 
 // ResetBackoffs ends every modem's back-off, for a configuration reload:
@@ -267,9 +214,7 @@ func (p *Prober) ResetBackoffs() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, d := range p.devices {
-		d.mu.Lock()
-		d.backoffLevel, d.backoffUntil = 0, time.Time{}
-		d.mu.Unlock()
+		d.resetBackoff()
 	}
 }
 
@@ -308,9 +253,7 @@ func (p *Prober) admit(key string, always bool) (d *device, ok bool) {
 		if len(p.devices) >= p.maxDevices && !always {
 			return nil, false
 		}
-		d = &device{turn: make(chan struct{}, 1), unsupported: map[hitron.Dataset]time.Time{}, sessions: tls.NewLRUClientSessionCache(4),
-			refused: map[[32]byte]time.Time{}, flights: map[string]*flight{}, everAccepted: map[[32]byte]bool{},
-			loginTakes: defaultExchangeTakes, logoutTakes: defaultExchangeTakes}
+		d = newDevice(key, p.metrics)
 		p.devices[key] = d
 	}
 	d.lastUsed = now
@@ -355,7 +298,7 @@ type flight struct {
 func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 	dev, ok := p.admit(plan.StateKey, plan.Configured)
 	if !ok {
-		return p.failedEarly(plan, ReasonTooManyModems, fmt.Errorf("the exporter keeps state for %d modems and every entry protects its modem "+
+		return p.failedEarly(plan, nil, ReasonTooManyModems, fmt.Errorf("the exporter keeps state for %d modems and every entry protects its modem "+
 			"(refused credentials, a lock-out, a back-off or a probe in progress): not probing an unknown target; list it under targets: "+
 			"or raise --probe.max-modems", p.maxDevices), true)
 	}
@@ -375,7 +318,7 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 		// waits for (or holds) the modem's session.
 		if dev.runs >= p.maxQueued {
 			dev.mu.Unlock()
-			return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("%d probes of this modem are running or queued; not queuing more (--probe.max-queue)", p.maxQueued), true)
+			return p.failedEarly(plan, dev, ReasonTimeout, fmt.Errorf("%d probes of this modem are running or queued; not queuing more (--probe.max-queue)", p.maxQueued), true)
 		}
 		dev.runs++
 		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
@@ -416,167 +359,16 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 		}
 		dev.mu.Unlock()
 		// Not counted: the run itself is, when it ends.
-		return p.failedEarly(plan, ReasonTimeout, fmt.Errorf("probe abandoned: %w", ctx.Err()), false)
+		return p.failedEarly(plan, dev, ReasonTimeout, fmt.Errorf("probe abandoned: %w", ctx.Err()), false)
 	}
 }
 
 // failedEarly builds a result for a probe that never reached the modem;
 // count says whether it goes into the metrics and the log.
-func (p *Prober) failedEarly(plan *Plan, reason string, err error, count bool) *Result {
-	pr := newProbeRun(p, plan)
+func (p *Prober) failedEarly(plan *Plan, dev *device, reason string, err error, count bool) *Result {
+	pr := newProbeRun(p, plan, dev)
 	pr.quiet = !count
 	pr.fail(reason, err)
-	return pr.finish()
-}
-
-func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *Result {
-	pr := newProbeRun(p, plan)
-	defer func() { p.history.Add(pr.result) }()
-
-	// Wait for the modem's single session slot.
-	waitStart := time.Now()
-	select {
-	case dev.turn <- struct{}{}:
-		defer func() { <-dev.turn }()
-		dev.mu.Lock()
-		f.started = true
-		dev.mu.Unlock()
-	case <-ctx.Done():
-		pr.fail(ReasonTimeout, fmt.Errorf("waiting for another probe of this modem: %w", ctx.Err()))
-		return pr.finish()
-	}
-	pr.trace.Addf("waited %s for the modem's session slot", time.Since(waitStart).Round(time.Millisecond))
-	if err := ctx.Err(); err != nil { // cancelled while the slot came free
-		pr.fail(ReasonTimeout, fmt.Errorf("probe abandoned: %w", err))
-		return pr.finish()
-	}
-
-	if until := dev.locked(p.now()); !until.IsZero() {
-		pr.fail(ReasonLockedOut, fmt.Errorf("modem locked out logins (LoginProtect) until %s; not trying before", until.UTC().Format(time.RFC3339)))
-		return pr.finish()
-	}
-
-	creds, lookup, err := pr.credentials(ctx, false)
-	if err != nil {
-		return pr.finish()
-	}
-	if dev.isRefused(creds, p.now()) {
-		// Ask the backend again once the back-off expired: a rotated
-		// password ends the back-off.
-		if dev.backoffExpired(p.now()) && plan.Profile != nil {
-			plan.Profile.Cache.Invalidate(lookup.Location, creds)
-			if creds, lookup, err = pr.credentials(ctx, true); err != nil {
-				pr.fail(ReasonCredentials, err)
-				return pr.finish()
-			}
-		}
-		if dev.isRefused(creds, p.now()) {
-			dev.extendBackoff(p.now())
-			p.metrics.setBackoff(plan.StateKey, true)
-			pr.fail(ReasonBackoff, errors.New("the modem refused these credentials before; not sending them again until they change"))
-			return pr.finish()
-		}
-	}
-
-	// TLS 1.2 at most for a modem known to choose it, unless the target
-	// asks for more; only a probe that offered TLS 1.3 learns the version.
-	maxTLS := dev.maxTLSVersion(p.now())
-	if plan.TLS.MinVersionID > tls.VersionTLS12 {
-		maxTLS = 0
-	}
-	client, err := hitron.New(hitron.Options{
-		BaseURL:      plan.Target.URL(),
-		DialAddress:  plan.Address,
-		MaxBodyBytes: p.maxBody,
-		TLS: pin.ClientConfig(pin.Options{
-			Pin: plan.Pin, MinVersion: plan.TLS.MinVersionID, ExtraCipherSuites: plan.TLS.CipherIDs,
-			ServerName: serverName(plan.Target.Host), Observe: pr.observeTLS, SessionCache: dev.sessions,
-			MaxVersion: maxTLS,
-		}),
-		Trace: pr.httpTrace,
-	})
-	if err != nil {
-		pr.fail(ReasonConnect, err)
-		return pr.finish()
-	}
-	defer client.Close()
-
-	// Keep time for the logout: the session must be freed even when the
-	// modem was slow.
-	logoutReserve := min(3*time.Second, time.Until(deadlineOf(ctx))/4)
-	work, cancelWork := context.WithDeadline(ctx, deadlineOf(ctx).Add(-logoutReserve))
-	defer cancelWork()
-
-	pr.deadline = deadlineOf(ctx)
-	session, err := pr.login(work, client, creds, dev)
-	if o := pr.observation(); o != nil && o.Matched && maxTLS == 0 {
-		dev.noteTLSVersion(o.Version, p.now())
-	}
-	if errors.Is(err, hitron.ErrBadCredentials) {
-		// Never again with these: recorded before anything else can fail.
-		dev.refuse(creds, p.now())
-		p.metrics.setBackoff(plan.StateKey, true)
-		if plan.Profile != nil {
-			// Maybe the password was rotated: drop the cached value, fetch
-			// again, and retry once, only with credentials the modem has
-			// not refused.
-			plan.Profile.Cache.Invalidate(lookup.Location, creds)
-			newCreds, _, ferr := pr.credentials(work, true)
-			switch {
-			case ferr != nil:
-				pr.trace.Addf("re-fetching the credentials failed: %v", ferr)
-			case dev.isRefused(newCreds, p.now()):
-				pr.trace.Addf("backend returned credentials the modem refused; not retrying, backing off")
-			default:
-				pr.trace.Addf("backend returned new credentials; retrying the login once")
-				creds = newCreds
-				session, err = pr.login(work, client, creds, dev)
-				if errors.Is(err, hitron.ErrBadCredentials) {
-					dev.refuse(creds, p.now())
-				}
-			}
-		}
-	}
-	if err != nil {
-		if session != nil {
-			// The login request went out but its answer was lost: the modem
-			// may hold a session for us; try to free it. If these
-			// credentials never worked here they may have been wrong: do
-			// not send them again for a while.
-			_ = session.Logout(ctx, max(logoutReserve, time.Second))
-			if !dev.wasAccepted(creds) {
-				dev.refuseUncertain(creds, p.now())
-				p.metrics.setBackoff(plan.StateKey, true)
-			}
-		}
-		var locked *hitron.LockedOutError
-		if errors.As(err, &locked) && !dev.wasAccepted(creds) {
-			// The lock-out may be these credentials' doing.
-			dev.refuseUntil(creds, p.now().Add(refusalExpiry))
-		}
-		pr.fail(pr.reasonFor(work, err), err)
-		return pr.finish()
-	}
-	dev.accepted(creds)
-	p.metrics.setBackoff(plan.StateKey, false)
-
-	pr.fetch(work, session, dev)
-
-	start := time.Now()
-	err = session.Logout(ctx, max(logoutReserve, time.Second))
-	dev.noteLogout(time.Since(start))
-	if err != nil {
-		dev.keepStale(session)
-		p.metrics.logouts.WithLabelValues("error").Inc()
-		pr.loggedOut(false)
-		pr.trace.Addf("logout failed: %v", err)
-		p.log.Warn("logout failed; the modem's session may stay taken until it times out",
-			zap.String("target", plan.Target.Raw), zap.Error(err))
-	} else {
-		p.metrics.logouts.WithLabelValues("success").Inc()
-		pr.loggedOut(true)
-	}
-	pr.stage("logout", time.Since(start))
 	return pr.finish()
 }
 
@@ -593,196 +385,6 @@ func serverName(host string) string {
 		return ""
 	}
 	return host
-}
-
-// defaultExchangeTakes is what a login or a logout is assumed to take on a
-// modem not yet seen answering one; its own answers set the estimate from
-// then on (a Prometheus scrape timeout of one second must still work).
-const defaultExchangeTakes = 50 * time.Millisecond
-
-// exchangeNeeds is how long a login and its logout are expected to take.
-func (d *device) exchangeNeeds() time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.loginTakes + d.logoutTakes
-}
-
-// noteLogin and noteLogout update the estimates: a slower answer counts
-// at once, faster ones bring the estimate down gradually.
-func (d *device) noteLogin(took time.Duration) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.loginTakes = estimate(d.loginTakes, took)
-}
-
-func (d *device) noteLogout(took time.Duration) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.logoutTakes = estimate(d.logoutTakes, took)
-}
-
-func estimate(prev, took time.Duration) time.Duration { return max(took, (3*prev+took)/4) }
-
-// tls12Memory is how long a modem that chose TLS 1.2 is offered no more.
-const tls12Memory = time.Hour
-
-// maxTLSVersion is the highest TLS version to offer the modem (0: Go's).
-func (d *device) maxTLSVersion(now time.Time) uint16 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if now.Before(d.tls12Until) {
-		return tls.VersionTLS12
-	}
-	return 0
-}
-
-// noteTLSVersion records the version a pinned handshake negotiated.
-func (d *device) noteTLSVersion(v uint16, now time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch {
-	case v == tls.VersionTLS12 && now.After(d.tls12Until):
-		d.tls12Until = now.Add(tls12Memory)
-	case v > tls.VersionTLS12:
-		d.tls12Until = time.Time{}
-	}
-}
-
-// keepStale remembers a session whose logout failed.
-func (d *device) keepStale(s *hitron.Session) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.stale = s
-}
-
-// takeStale returns and forgets the stale session, if any.
-func (d *device) takeStale() *hitron.Session {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	s := d.stale
-	d.stale = nil
-	return s
-}
-
-func (d *device) locked(now time.Time) time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if now.Before(d.lockedUntil) {
-		return d.lockedUntil
-	}
-	return time.Time{}
-}
-
-func (d *device) lockOut(until time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.lockedUntil = until
-}
-
-// maxRefused bounds the refused-credential fingerprints kept per modem.
-const maxRefused = 16
-
-// A refused password is not sent to the modem again for refusalExpiry (one
-// try an hour is far below any lock-out threshold, and a modem whose
-// password was set back to it recovers). Credentials whose login answer
-// was lost, and that never worked on this modem, may have been wrong: they
-// wait a back-off that doubles from minBackoff with each such loss.
-const refusalExpiry = time.Hour
-
-func fingerprint(c secrets.Credentials) [32]byte {
-	return sha256.Sum256([]byte(c.Username() + "\x00" + c.Password()))
-}
-
-// isRefused reports whether the modem refused c and the refusal holds.
-func (d *device) isRefused(c secrets.Credentials, now time.Time) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	until, ok := d.refused[fingerprint(c)]
-	return ok && now.Before(until)
-}
-
-func (d *device) wasAccepted(c secrets.Credentials) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.everAccepted[fingerprint(c)]
-}
-
-func (d *device) backoffExpired(now time.Time) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return !now.Before(d.backoffUntil)
-}
-
-// refuse records that the modem refused c and starts the back-off.
-func (d *device) refuse(c secrets.Credentials, now time.Time) {
-	d.refuseUntil(c, now.Add(refusalExpiry))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.backoffLevel = 0
-	d.backoffUntil = now.Add(minBackoff)
-}
-
-// refuseUntil keeps c from the modem until the given time.
-func (d *device) refuseUntil(c secrets.Credentials, until time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.refused) >= maxRefused {
-		var oldest [32]byte
-		first := true
-		for k, t := range d.refused {
-			if first || t.Before(d.refused[oldest]) {
-				oldest, first = k, false
-			}
-		}
-		delete(d.refused, oldest)
-	}
-	d.refused[fingerprint(c)] = until
-}
-
-// refuseUncertain holds back credentials whose login answer was lost.
-func (d *device) refuseUncertain(c secrets.Credentials, now time.Time) {
-	d.mu.Lock()
-	d.uncertainLevel++
-	wait := min(minBackoff<<min(d.uncertainLevel-1, 6), maxBackoff)
-	d.mu.Unlock()
-	d.refuseUntil(c, now.Add(wait))
-}
-
-// hasRefusals reports whether any refusal still holds; d.mu is held.
-func (d *device) hasRefusals(now time.Time) bool {
-	for _, until := range d.refused {
-		if now.Before(until) {
-			return true
-		}
-	}
-	return false
-}
-
-func (d *device) extendBackoff(now time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if now.Before(d.backoffUntil) {
-		return
-	}
-	d.backoffLevel++
-	wait := minBackoff << min(d.backoffLevel, 6)
-	d.backoffUntil = now.Add(min(wait, maxBackoff))
-}
-
-// accepted records a successful login with c: the back-off ends. The
-// fingerprints of refused credentials are kept (other than c's), so a
-// source that flips back to a refused password still cannot send it.
-func (d *device) accepted(c secrets.Credentials) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	fp := fingerprint(c)
-	delete(d.refused, fp)
-	d.uncertainLevel = 0
-	if len(d.everAccepted) < maxRefused {
-		d.everAccepted[fp] = true
-	}
-	d.backoffLevel = 0
-	d.backoffUntil = time.Time{}
 }
 
 // classify maps an error to a failure reason.

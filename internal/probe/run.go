@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,10 +25,21 @@ const unsupportedRecheck = time.Hour
 type probeRun struct {
 	p      *Prober
 	plan   *Plan
+	dev    *device
 	start  time.Time
 	trace  *Trace
 	data   hitron.Data
 	result *Result
+
+	// dialect is the login dialect in use (nil until known).
+	dialect hitron.Dialect
+	// opened: a session was opened, so the pages read are reported.
+	opened bool
+	// creds and lookup are the credentials in use (dialects that need them).
+	creds  secrets.Credentials
+	lookup secrets.Lookup
+	// maxTLS is the highest TLS version offered (0: Go's).
+	maxTLS uint16
 
 	mu          sync.Mutex
 	stages      map[string]time.Duration
@@ -45,9 +57,9 @@ type probeRun struct {
 	quiet bool
 }
 
-func newProbeRun(p *Prober, plan *Plan) *probeRun {
+func newProbeRun(p *Prober, plan *Plan, dev *device) *probeRun {
 	return &probeRun{
-		p: p, plan: plan, start: time.Now(), trace: &Trace{},
+		p: p, plan: plan, dev: dev, start: time.Now(), trace: &Trace{},
 		stages: map[string]time.Duration{}, collectors: map[string]bool{}, collectDur: map[string]time.Duration{},
 	}
 }
@@ -56,6 +68,13 @@ func (r *probeRun) stage(name string, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stages[name] += d
+}
+
+// stageTime is the time spent so far in a stage.
+func (r *probeRun) stageTime(name string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stages[name]
 }
 
 // fail records the first failure.
@@ -123,11 +142,8 @@ func (r *probeRun) httpTrace(ev hitron.TraceEvent) {
 	} else {
 		r.trace.Addf("HTTP %s %s → %d, %d bytes, %s", ev.Method, ev.Path, ev.Status, ev.Bytes, ev.Duration.Round(time.Microsecond))
 	}
-	switch ev.Path {
-	case "/":
-		r.stage("connect", ev.Duration)
-	case "/goform/login":
-		r.stage("login", ev.Duration)
+	if ev.Stage != "" {
+		r.stage(ev.Stage, ev.Duration)
 	}
 }
 
@@ -157,8 +173,10 @@ func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Crede
 	return l.Credentials, l, nil
 }
 
-// login logs in and records the outcome.
-func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Credentials, dev *device) (*hitron.Session, error) {
+// login logs in, continuing the session pre (nil: a new one), and records
+// the outcome.
+func (r *probeRun) login(ctx context.Context, c *hitron.Client, pre *hitron.Session, creds secrets.Credentials) (*hitron.Session, error) {
+	dev := r.dev
 	if stale := dev.takeStale(); stale != nil {
 		// Our previous logout failed: log that session out first, by its
 		// own cookies, so the login below does not meet Repeat Login.
@@ -176,9 +194,15 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, creds secrets.Cr
 		return nil, fmt.Errorf("%w: %s left, the modem takes about %s to answer a login and a logout", errNoTimeToLogin, left.Round(time.Millisecond), need.Round(time.Millisecond))
 	}
 	start := time.Now()
-	s, err := c.Login(ctx, creds.Username(), creds.Password(), r.plan.Force)
+	s, err := c.LoginIn(ctx, pre, r.dialect, hitron.Credentials{Username: creds.Username(), Password: creds.Password(), Force: r.plan.Force})
 	if err == nil || errors.Is(err, hitron.ErrBadCredentials) || errors.Is(err, hitron.ErrSessionBusy) {
-		dev.noteLogin(time.Since(start))
+		took := time.Since(start)
+		if pre != nil {
+			// Detection made this login's first request (GET /): the
+			// estimate covers the whole login flow either way.
+			took += r.stageTime(hitron.StageConnect)
+		}
+		dev.noteLogin(took)
 	}
 	outcome := "success"
 	if err != nil {
@@ -212,9 +236,8 @@ func (r *probeRun) reasonFor(work context.Context, err error) string {
 }
 
 // fetch reads the plan's pages one at a time and parses them.
-func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
-	start := time.Now()
-	defer func() { r.stage("fetch", time.Since(start)) }()
+func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
+	dev := r.dev
 	for _, ds := range r.plan.Datasets {
 		if dev.skip(ds, r.p.now()) {
 			r.trace.Addf("%s: skipped, the firmware lacks it (404 earlier)", ds)
@@ -237,7 +260,7 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
 			}
 			continue
 		}
-		if err := r.data.ParseLimit(ds, body, r.p.maxRows); err != nil {
+		if err := s.Parse(&r.data, ds, body, r.p.maxRows); err != nil {
 			r.collectors[string(ds)] = false
 			reason := ReasonBadResponse
 			if errors.Is(err, hitron.ErrTooLarge) {
@@ -252,19 +275,6 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session, dev *device) {
 	r.trace.Addf("parsed: %d downstream, %d upstream, %d OFDM, %d OFDMA channels", len(r.data.Downstream), len(r.data.Upstream), len(r.data.OFDM), len(r.data.OFDMA))
 }
 
-func (d *device) skip(ds hitron.Dataset, now time.Time) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	until, ok := d.unsupported[ds]
-	return ok && now.Before(until)
-}
-
-func (d *device) markUnsupported(ds hitron.Dataset, until time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.unsupported[ds] = until
-}
-
 var (
 	successDesc   = collector.NewGauge("probe_success", "Whether the probe succeeded: logged in and read every page.")
 	durationDesc  = collector.NewGauge("probe_duration_seconds", "How long the probe took.")
@@ -277,6 +287,8 @@ var (
 	collDurDesc   = collector.NewGauge("hitron_scrape_collector_duration_seconds", "Time to read a data page.", "collector")
 	logoutDesc    = collector.NewGauge("hitron_probe_logout_success", "Whether the modem accepted the logout after the probe logged in (present only when it logged in); 0 means its single session may stay taken, and nobody can log in until it expires.")
 	sourceDesc    = collector.NewGauge("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", "source", "profile")
+	dialectDesc   = collector.NewGauge("hitron_modem_dialect_info", "The modem's login dialect this probe used (value 1): cgn, open or coda-userid; auto when it could not be told.", "dialect")
+	insecureDesc  = collector.NewGauge("hitron_tls_insecure", "1 when the modem was reached over plain HTTP (insecure_http: nothing authenticates it), else 0.")
 )
 
 // finish builds the result registry.
@@ -287,7 +299,7 @@ func (r *probeRun) finish() *Result {
 	// The modem's samples first, bounded: a probe over the bound keeps
 	// none of them, only its own metrics, and fails too_large.
 	set := collector.NewSet()
-	if r.stages["login"] > 0 {
+	if r.opened {
 		set.SetMaxSamples(r.p.maxSamples)
 		collector.New(&r.data, r.plan.Location).AddTo(set)
 		if set.Overflowed() {
@@ -296,15 +308,15 @@ func (r *probeRun) finish() *Result {
 		}
 		set.SetMaxSamples(0)
 	}
-	success := r.reason == "" && r.stages["login"] > 0
+	success := r.reason == "" && r.opened
 	if r.reason == "" && !success {
-		r.reason, r.err = ReasonBadResponse, errors.New("probe did not log in")
+		r.reason, r.err = ReasonBadResponse, errors.New("probe did not open a session")
 	}
 	add := set.Add
 	add(successDesc, b2f(success))
 	add(durationDesc, dur.Seconds())
 	add(timeoutDesc, r.plan.Timeout.Seconds())
-	for _, st := range []string{"credentials", "connect", "login", "fetch", "logout"} {
+	for _, st := range append([]string{"credentials"}, hitron.Stages...) {
 		if d, ok := r.stages[st]; ok {
 			add(stageDesc, d.Seconds(), st)
 		}
@@ -328,7 +340,16 @@ func (r *probeRun) finish() *Result {
 		add(logoutDesc, b2f(*r.logout))
 	}
 	source, profile := r.plan.SourceName()
+	if r.dialect != nil && !r.dialect.NeedsCredentials() {
+		source, profile = "none", "" // detected open: nothing was looked up
+	}
 	add(sourceDesc, 1, source, profile)
+	dialect := r.plan.Dialect
+	if r.dialect != nil {
+		dialect = r.dialect.Name()
+	}
+	add(dialectDesc, 1, dialect)
+	add(insecureDesc, b2f(r.plan.Target.Insecure()))
 
 	res := &Result{Metrics: set, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
 	if !success {
@@ -380,4 +401,281 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// run is one probe of the modem, in stages: the modem's session slot, the
+// lock-out gate, the conversation (dialect, credentials and their refusal
+// gate, login with one retry after a rotation, the pages, the logout), and
+// what the outcome teaches about the dialect. Each stage records its own
+// failure; the result is built in one place.
+func (p *Prober) run(ctx context.Context, plan *Plan, dev *device, f *flight) *Result {
+	pr := newProbeRun(p, plan, dev)
+	if pr.takeSlot(ctx, f) {
+		if pr.lockOutGate() {
+			pr.converse(ctx)
+		}
+		pr.settleDialect()
+		<-dev.turn
+	}
+	res := pr.finish()
+	p.history.Add(res)
+	return res
+}
+
+// takeSlot waits for the modem's single session slot; on true the caller
+// holds it and must release it (<-dev.turn).
+func (r *probeRun) takeSlot(ctx context.Context, f *flight) bool {
+	waitStart := time.Now()
+	select {
+	case r.dev.turn <- struct{}{}:
+		r.dev.mu.Lock()
+		f.started = true
+		r.dev.mu.Unlock()
+	case <-ctx.Done():
+		r.fail(ReasonTimeout, fmt.Errorf("waiting for another probe of this modem: %w", ctx.Err()))
+		return false
+	}
+	r.trace.Addf("waited %s for the modem's session slot", time.Since(waitStart).Round(time.Millisecond))
+	if err := ctx.Err(); err != nil { // cancelled while the slot came free
+		<-r.dev.turn
+		r.fail(ReasonTimeout, fmt.Errorf("probe abandoned: %w", err))
+		return false
+	}
+	return true
+}
+
+// lockOutGate refuses to contact a modem that locked out logins.
+func (r *probeRun) lockOutGate() bool {
+	if until := r.dev.locked(r.p.now()); !until.IsZero() {
+		r.fail(ReasonLockedOut, fmt.Errorf("modem locked out logins (LoginProtect) until %s; not trying before", until.UTC().Format(time.RFC3339)))
+		return false
+	}
+	return true
+}
+
+// converse talks to the modem: the dialect (configured, remembered or
+// detected without credentials), the credentials only if the dialect
+// needs them, the session, the pages and the logout.
+func (r *probeRun) converse(ctx context.Context) {
+	dialect := r.knownDialect()
+	if dialect != nil && dialect.NeedsCredentials() && !r.credentialGate(ctx) {
+		return
+	}
+	client, err := r.newClient()
+	if err != nil {
+		r.fail(ReasonConnect, err)
+		return
+	}
+	defer client.Close()
+
+	// Keep time for the logout: the session must be freed even when the
+	// modem was slow.
+	r.deadline = deadlineOf(ctx)
+	logoutReserve := min(3*time.Second, time.Until(deadlineOf(ctx))/4)
+	work, cancelWork := context.WithDeadline(ctx, deadlineOf(ctx).Add(-logoutReserve))
+	defer cancelWork()
+
+	var pre *hitron.Session
+	if dialect == nil {
+		if dialect, pre = r.detect(work, client); dialect == nil {
+			return
+		}
+		if dialect.NeedsCredentials() && !r.credentialGate(ctx) {
+			return
+		}
+	}
+	session := r.open(ctx, work, client, pre, logoutReserve)
+	if session == nil {
+		return
+	}
+	r.fetch(work, session)
+	r.endSession(ctx, session, logoutReserve)
+}
+
+// knownDialect is the dialect known without asking the modem: the
+// configured one, or the one auto-detection found under the same pin.
+func (r *probeRun) knownDialect() hitron.Dialect {
+	name, how := r.plan.Dialect, "configured"
+	if name == hitron.DialectAuto {
+		if name, how = r.dev.knownDialect(r.plan.Pin.Key()), "remembered from an earlier probe"; name == "" {
+			return nil
+		}
+	}
+	d, err := hitron.DialectByName(name, r.plan.PasswordField)
+	if err != nil { // the configuration was validated: not reached
+		r.trace.Addf("dialect %q: %v", name, err)
+		return nil
+	}
+	r.dialect = d
+	r.trace.Addf("dialect %s (%s)", d.Name(), how)
+	return d
+}
+
+// detect asks the modem which dialect it speaks, sending no credentials.
+func (r *probeRun) detect(ctx context.Context, c *hitron.Client) (hitron.Dialect, *hitron.Session) {
+	d, s, err := c.Detect(ctx)
+	r.noteTLSVersion()
+	if err != nil {
+		r.fail(r.reasonFor(ctx, err), fmt.Errorf("detect the dialect: %w", err))
+		return nil, nil
+	}
+	r.dev.rememberDialect(d.Name(), r.plan.Pin.Key())
+	r.dialect = d
+	r.trace.Addf("dialect %s (detected)", d.Name())
+	return d, s
+}
+
+// settleDialect forgets a detected dialect when the probe failed in a way
+// a firmware change could explain, so that the next probe detects again.
+func (r *probeRun) settleDialect() {
+	if r.plan.Dialect != hitron.DialectAuto {
+		return
+	}
+	switch r.reason {
+	case ReasonBadResponse, ReasonHTTPStatus, ReasonNotLoggedIn:
+		r.dev.forgetDialect()
+		r.trace.Addf("the next probe detects the dialect again (this one failed with %s)", r.reason)
+	}
+}
+
+// newClient builds the probe's client: pinned TLS (none for an
+// insecure_http target), TLS 1.2 at most for a modem known to choose it
+// unless the target asks for more.
+func (r *probeRun) newClient() (*hitron.Client, error) {
+	r.maxTLS = r.dev.maxTLSVersion(r.p.now())
+	if r.plan.TLS.MinVersionID > tls.VersionTLS12 {
+		r.maxTLS = 0
+	}
+	return hitron.New(hitron.Options{
+		BaseURL:      r.plan.Target.URL(),
+		DialAddress:  r.plan.Address,
+		MaxBodyBytes: r.p.maxBody,
+		TLS: pin.ClientConfig(pin.Options{
+			Pin: r.plan.Pin, MinVersion: r.plan.TLS.MinVersionID, ExtraCipherSuites: r.plan.TLS.CipherIDs,
+			ServerName: serverName(r.plan.Target.Host), Observe: r.observeTLS, SessionCache: r.dev.sessions,
+			MaxVersion: r.maxTLS,
+		}),
+		Trace: r.httpTrace,
+	})
+}
+
+// noteTLSVersion records the version a pinned handshake chose; only a
+// probe that offered TLS 1.3 learns it.
+func (r *probeRun) noteTLSVersion() {
+	if o := r.observation(); o != nil && o.Matched && r.maxTLS == 0 {
+		r.dev.noteTLSVersion(o.Version, r.p.now())
+	}
+}
+
+// credentialGate resolves the credentials and refuses to send ones the
+// modem refused before (asking the backend again once the back-off ran
+// out: a rotated password ends it).
+func (r *probeRun) credentialGate(ctx context.Context) bool {
+	creds, lookup, err := r.credentials(ctx, false)
+	if err != nil {
+		return false
+	}
+	dev, now := r.dev, r.p.now()
+	if dev.isRefused(creds, now) {
+		if dev.backoffExpired(now) && r.plan.Profile != nil {
+			r.plan.Profile.Cache.Invalidate(lookup.Location, creds)
+			if creds, lookup, err = r.credentials(ctx, true); err != nil {
+				r.fail(ReasonCredentials, err)
+				return false
+			}
+		}
+		if dev.isRefused(creds, now) {
+			dev.extendBackoff(now)
+			r.fail(ReasonBackoff, errors.New("the modem refused these credentials before; not sending them again until they change"))
+			return false
+		}
+	}
+	r.creds, r.lookup = creds, lookup
+	return true
+}
+
+// open opens the session in the dialect: with no I/O for a dialect without
+// login, otherwise by logging in, and once more with re-fetched
+// credentials when the modem refused them (a rotation).
+func (r *probeRun) open(ctx, work context.Context, c *hitron.Client, pre *hitron.Session, logoutReserve time.Duration) *hitron.Session {
+	if !r.dialect.NeedsCredentials() {
+		s, err := c.LoginIn(work, pre, r.dialect, hitron.Credentials{})
+		if err != nil {
+			r.fail(r.reasonFor(work, err), err)
+			return nil
+		}
+		r.opened = true
+		return s
+	}
+	dev, creds := r.dev, r.creds
+	session, err := r.login(work, c, pre, creds)
+	r.noteTLSVersion()
+	if errors.Is(err, hitron.ErrBadCredentials) {
+		// Never again with these: recorded before anything else can fail.
+		dev.refuse(creds, r.p.now())
+		if r.plan.Profile != nil {
+			// Maybe the password was rotated: drop the cached value, fetch
+			// again, and retry once, only with credentials the modem has
+			// not refused.
+			r.plan.Profile.Cache.Invalidate(r.lookup.Location, creds)
+			newCreds, _, ferr := r.credentials(work, true)
+			switch {
+			case ferr != nil:
+				r.trace.Addf("re-fetching the credentials failed: %v", ferr)
+			case dev.isRefused(newCreds, r.p.now()):
+				r.trace.Addf("backend returned credentials the modem refused; not retrying, backing off")
+			default:
+				r.trace.Addf("backend returned new credentials; retrying the login once")
+				creds = newCreds
+				session, err = r.login(work, c, nil, creds)
+				if errors.Is(err, hitron.ErrBadCredentials) {
+					dev.refuse(creds, r.p.now())
+				}
+			}
+		}
+	}
+	if err != nil {
+		if session != nil {
+			// The login request went out but its answer was lost: the modem
+			// may hold a session for us; try to free it. If these
+			// credentials never worked here they may have been wrong: do
+			// not send them again for a while.
+			_ = session.Logout(ctx, max(logoutReserve, time.Second))
+			if !dev.wasAccepted(creds) {
+				dev.refuseUncertain(creds, r.p.now())
+			}
+		}
+		var locked *hitron.LockedOutError
+		if errors.As(err, &locked) && !dev.wasAccepted(creds) {
+			// The lock-out may be these credentials' doing.
+			dev.refuseUntil(creds, r.p.now().Add(refusalExpiry))
+		}
+		r.fail(r.reasonFor(work, err), err)
+		return nil
+	}
+	dev.accepted(creds)
+	r.opened = true
+	return session
+}
+
+// endSession logs the session out; a failed logout is remembered so that the next
+// probe logs that session out first.
+func (r *probeRun) endSession(ctx context.Context, s *hitron.Session, logoutReserve time.Duration) {
+	if !r.dialect.NeedsCredentials() {
+		return // no session on the modem to end
+	}
+	start := time.Now()
+	err := s.Logout(ctx, max(logoutReserve, time.Second))
+	r.dev.noteLogout(time.Since(start))
+	if err != nil {
+		r.dev.keepStale(s)
+		r.p.metrics.logouts.WithLabelValues("error").Inc()
+		r.loggedOut(false)
+		r.trace.Addf("logout failed: %v", err)
+		r.p.log.Warn("logout failed; the modem's session may stay taken until it times out",
+			zap.String("target", r.plan.Target.Raw), zap.Error(err))
+		return
+	}
+	r.p.metrics.logouts.WithLabelValues("success").Inc()
+	r.loggedOut(true)
 }

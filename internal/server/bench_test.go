@@ -45,7 +45,7 @@ func BenchmarkRawExchange(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := c.Login(ctx, "admin", password, false)
+		s, err := c.Login(ctx, hitron.CGN{}, hitron.Credentials{Username: "admin", Password: password})
 		if err != nil {
 			b.Fatal(err)
 		}

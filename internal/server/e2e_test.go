@@ -282,7 +282,7 @@ func TestSessionBusyLockoutAndForce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		_, _ = c.Login(context.Background(), "admin", fmt.Sprintf("guess-%d", i), false)
+		_, _ = c.Login(context.Background(), hitron.CGN{}, hitron.Credentials{Username: "admin", Password: fmt.Sprintf("guess-%d", i)})
 	}
 	c.Close()
 	before := len(e.sim.Stats().LoginAttempts)
@@ -451,7 +451,7 @@ targets:
 	}{
 		{"no target", "", "Missing parameter: 'target'"},
 		{"two targets", "target=a&target=b", "given 2 times"},
-		{"plain http", "target=http://" + addr, "only reached over https"},
+		{"plain http", "target=http://" + addr, "insecure_http: true"},
 		{"path in target", "target=" + addr + "/x", "without path"},
 		{"unknown auth", "target=" + addr + "&auth=nope", `unknown auth profile "nope"`},
 		{"unpinned strict profile", "target=127.0.0.1:1&auth=strict&fingerprint=" + url.QueryEscape(e.sim.Fingerprint().String()), "cannot stand in for it"},

@@ -23,6 +23,13 @@ type family struct {
 	name, typ, help string
 	labels          map[string]bool
 	sets            map[string]bool
+	dialects        map[string]bool
+}
+
+// docRun is one probe the reference is built from: a data set served in a
+// dialect (the data set's own unless given), as configured for the target.
+type docRun struct {
+	set, dialect, targetDialect string
 }
 
 // TestMetricsReferenceIsCurrent builds docs/metrics.md from what the code
@@ -30,20 +37,45 @@ type family struct {
 // exporter's own /metrics. Run with UPDATE_DOCS=1 to rewrite it.
 func TestMetricsReferenceIsCurrent(t *testing.T) {
 	probeFams := map[string]*family{}
+	var runs []docRun
 	for _, set := range append(modemsim.DataSets(), "(failed probe)", "(CGNV4-FX4, every page)") {
-		cfg := modemsim.Config{}
+		runs = append(runs, docRun{set: set})
+	}
+	// No CODA-4582U capture exists: its dialect is shown serving the
+	// CGNV4-FX4 pages, as the dialect's session around the same pages.
+	runs = append(runs, docRun{set: modemsim.DefaultDataSet, dialect: modemsim.DialectCODAUserID, targetDialect: modemsim.DialectCODAUserID})
+	for _, run := range runs {
+		set := run.set
+		cfg := modemsim.Config{Dialect: run.dialect}
 		if !strings.HasPrefix(set, "(") {
 			cfg.DataSet = set
+		}
+		if cfg.Dialect == "" {
+			cfg.Dialect = modemsim.DefaultDialect(cfg.DataSet)
 		}
 		config := pinnedConfig
 		if strings.Contains(set, "every page") {
 			config += "    datasets: [system_model, getSysInfo, getCMInit, getCmDocsisWan, dsinfo, usinfo, getConnectInfo]\n"
 		}
+		if run.targetDialect != "" {
+			config += "    dialect: " + run.targetDialect + "\n"
+		}
 		e := newEnv(t, cfg, config)
 		if set == "(failed probe)" {
 			e.sim.SetFault(modemsim.FaultHTTP500)
 		}
-		collect(t, e.probe("target="+e.sim.Addr()), set, probeFams)
+		body := e.probe("target=" + e.sim.Addr())
+		collect(t, body, set, probeFams)
+		if !strings.HasPrefix(set, "(") {
+			for _, f := range probeFams {
+				if strings.Contains(body, "\n"+f.name+" ") || strings.Contains(body, "\n"+f.name+"{") {
+					f.dialects[cfg.Dialect] = true
+				}
+			}
+		}
+		if run.dialect != "" {
+			continue // the default data set's /metrics is read once
+		}
 		if set == modemsim.DefaultDataSet {
 			ownFams := map[string]*family{}
 			_, body := e.get("/metrics")
@@ -63,7 +95,8 @@ func collect(t *testing.T, body, set string, into map[string]*family) {
 	for name, mf := range fams {
 		f, ok := into[name]
 		if !ok {
-			f = &family{name: name, typ: strings.ToLower(mf.GetType().String()), help: mf.GetHelp(), labels: map[string]bool{}, sets: map[string]bool{}}
+			f = &family{name: name, typ: strings.ToLower(mf.GetType().String()), help: mf.GetHelp(), labels: map[string]bool{},
+				sets: map[string]bool{}, dialects: map[string]bool{}}
 			into[name] = f
 		}
 		if set != "" {
@@ -96,13 +129,17 @@ func render(title, intro string, fams map[string]*family, showSets bool, b *byte
 	sort.Strings(names)
 	fmt.Fprintf(b, "## %s\n\n%s\n\n", title, intro)
 	if showSets {
-		b.WriteString("| metric | type | labels | help | seen with data sets |\n|---|---|---|---|---|\n")
+		b.WriteString("| metric | type | labels | help | seen with data sets | seen with dialects |\n|---|---|---|---|---|---|\n")
 	} else {
 		b.WriteString("| metric | type | labels | help |\n|---|---|---|---|\n")
 	}
 	for _, n := range names {
 		f := fams[n]
-		var labels, sets []string
+		var labels, sets, dialects []string
+		for d := range f.dialects {
+			dialects = append(dialects, "`"+d+"`")
+		}
+		sort.Strings(dialects)
 		for l := range f.labels {
 			labels = append(labels, "`"+l+"`")
 		}
@@ -113,7 +150,7 @@ func render(title, intro string, fams map[string]*family, showSets bool, b *byte
 		sort.Strings(sets)
 		help := strings.ReplaceAll(f.help, "|", "\\|")
 		if showSets {
-			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", n, f.typ, strings.Join(labels, ", "), help, strings.Join(sets, ", "))
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s |\n", n, f.typ, strings.Join(labels, ", "), help, strings.Join(sets, ", "), strings.Join(dialects, ", "))
 		} else {
 			fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", n, f.typ, strings.Join(labels, ", "), help)
 		}
@@ -145,7 +182,11 @@ func writeOrCompare(t *testing.T, probeFams, ownFams map[string]*family) {
 	render("On /probe", "One fresh registry per probe. The `hitron_channel_*`, `hitron_system_*`, `hitron_traffic_*`, "+
 		"`hitron_network_*` and `hitron_cm_bpi_info` families keep the original Python exporter's names and labels. "+
 		"`hitron_probe_failure_info` reasons: `bad_credentials`, `session_busy`, `locked_out`, `pin_mismatch`, `tls`, "+
-		"`connect`, `timeout`, `http_status`, `bad_response`, `not_logged_in`, `credentials`, `backoff`, `too_large`.", probeFams, true, &b)
+		"`connect`, `timeout`, `http_status`, `bad_response`, `not_logged_in`, `credentials`, `backoff`, `too_large`, `too_many_modems`.\n\n"+
+		"Each data set is probed in its firmware's login dialect: `open` for CODA-45 and CODA-56 (no login, so no "+
+		"`credentials` or `login` stage), `cgn` for the others; `coda-userid` (CODA-4582U) is shown serving the "+
+		"CGNV4-FX4 pages, as no capture of that model exists. The dialect changes how a session is opened, not the "+
+		"pages: a family missing for a dialect is missing from that data set's firmware.", probeFams, true, &b)
 	render("On /metrics", "The exporter's own metrics (plus the standard `go_*` and `process_*` collectors). Providers "+
 		"add their own families (Vault token expiry, FreeIPA ticket expiry, request counts) once configured; see the "+
 		"credentials documents.", ownFams, false, &b)

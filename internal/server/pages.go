@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -56,7 +57,8 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 `))
 
 // examples are the targets the landing page offers to try (the demo's
-// simulated modem).
+// simulated modem: a pinned target with a profile, or an open one that
+// needs none).
 func (s *Server) examples() []string {
 	snap := s.current.Load()
 	if snap == nil {
@@ -64,7 +66,7 @@ func (s *Server) examples() []string {
 	}
 	var out []string
 	for target, t := range snap.Config.Targets {
-		if t != nil && t.Auth != "" && t.Pin.IsSet() && s.opts.Banner != "" {
+		if t != nil && (t.Auth != "" || !hitron.NeedsCredentials(t.Dialect)) && t.Pin.IsSet() && s.opts.Banner != "" {
 			out = append(out, target)
 		}
 	}

@@ -177,7 +177,10 @@ func (s *Server) writeDebug(w http.ResponseWriter, plan *probe.Plan, res *probe.
 			pinText += " (from fingerprint=)"
 		}
 	}
-	fmt.Fprintf(&b, "  pin: %s\n  force: %v\n  timeout: %s\n", pinText, plan.Force, plan.Timeout)
+	if plan.Target.Insecure() {
+		pinText = "none: plain HTTP (insecure_http), nothing authenticates the modem"
+	}
+	fmt.Fprintf(&b, "  pin: %s\n  dialect: %s\n  force: %v\n  timeout: %s\n", pinText, plan.Dialect, plan.Force, plan.Timeout)
 	if res.Shared {
 		b.WriteString("  (joined a concurrent identical probe)\n")
 	}

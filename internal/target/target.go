@@ -1,5 +1,6 @@
 // Package target owns the syntax of a probe target (host, host:port,
-// [v6]:port or https://host[:port]) and its canonical form "host:port".
+// [v6]:port, https://host[:port] or http://host[:port]) and its canonical
+// form "host:port".
 // Pins, per-target credentials, allow-lists and per-modem state are all
 // looked up by the canonical form, so every package that names a modem
 // parses it here: two parsers that disagree on a spelling would let it
@@ -23,8 +24,11 @@ type Target struct {
 	Raw string
 	// Host is the host name or IP address.
 	Host string
-	// Port is the TCP port (443 by default).
+	// Port is the TCP port (443 by default, 80 for http://).
 	Port int
+	// Scheme is "https", or "http" for a target given as http:// (allowed
+	// only where its targets: entry sets insecure_http).
+	Scheme string
 }
 
 // HostPort returns the canonical form: host:port, bracketing IPv6
@@ -32,16 +36,20 @@ type Target struct {
 func (t Target) HostPort() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
 
 // URL returns the modem's base URL.
-func (t Target) URL() *url.URL { return &url.URL{Scheme: "https", Host: t.HostPort()} }
+func (t Target) URL() *url.URL { return &url.URL{Scheme: t.Scheme, Host: t.HostPort()} }
+
+// Insecure reports whether the target is reached without TLS.
+func (t Target) Insecure() bool { return t.Scheme == "http" }
 
 // hostName matches a DNS name (letters, digits, hyphens, dots, underscores).
 var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$`)
 
 // Parse reads a target: host, host:port, [v6]:port or
-// https://host[:port]. The port defaults to 443. Plain http is refused:
-// credentials only travel over pinned TLS.
+// https://host[:port], or http://host[:port] (port 80 by default), which
+// the caller allows only for targets configured with insecure_http. The
+// port defaults to 443.
 func Parse(s string) (Target, error) {
-	t := Target{Raw: s, Port: 443}
+	t := Target{Raw: s, Port: 443, Scheme: "https"}
 	if s == "" {
 		return t, errors.New("target is empty")
 	}
@@ -51,14 +59,18 @@ func Parse(s string) (Target, error) {
 	rest := s
 	if i := strings.Index(rest, "://"); i >= 0 {
 		scheme := strings.ToLower(rest[:i])
-		if scheme != "https" {
-			return t, fmt.Errorf("scheme %q is not supported: the modem is only reached over https", scheme)
+		switch scheme {
+		case "https":
+		case "http":
+			t.Scheme, t.Port = "http", 80
+		default:
+			return t, fmt.Errorf("scheme %q is not supported: the modem is reached over https (or http where insecure_http allows it)", scheme)
 		}
 		rest = rest[i+3:]
 		rest = strings.TrimSuffix(rest, "/")
 	}
 	if strings.ContainsAny(rest, "/?#@ \t\r\n\\") {
-		return t, errors.New("target must be host, host:port or https://host:port, without path, query or user")
+		return t, errors.New("target must be host, host:port or https://host:port (http:// with insecure_http), without path, query or user")
 	}
 	host, port, err := SplitHostPort(rest)
 	if err != nil {
@@ -157,14 +169,17 @@ func Canonical(s string) string {
 }
 
 // WithPort adds a port to a target that has none (the original exporter's
-// _port parameter); a target with a port, or one that does not parse, is
-// returned unchanged.
+// _port parameter), keeping an http:// scheme; a target with a port, or
+// one that does not parse, is returned unchanged.
 func WithPort(s string, port int) string {
 	t, err := Parse(s)
 	if err != nil || hasPort(s) {
 		return s
 	}
 	t.Port = port
+	if t.Insecure() {
+		return "http://" + t.HostPort()
+	}
 	return t.HostPort()
 }
 

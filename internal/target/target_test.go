@@ -17,7 +17,9 @@ func TestParse(t *testing.T) {
 		{"https://cm.example.com/", "cm.example.com:443", false},
 		{"[::1]:9443", "[::1]:9443", false},
 		{"::1", "[::1]:443", false},
-		{"http://192.0.2.1", "", true},
+		{"http://192.0.2.1", "192.0.2.1:80", false},
+		{"HTTP://192.0.2.1:8080/", "192.0.2.1:8080", false},
+		{"ftp://192.0.2.1", "", true},
 		{"192.0.2.1/evil", "", true},
 		{"user@host", "", true},
 		{"host:0", "", true},
@@ -62,6 +64,8 @@ func TestWithPort(t *testing.T) {
 		"[::1]:9":           "[::1]:9",
 		"https://[2001::1]": "[2001::1]:8443",
 		"host:":             "host:",
+		"http://host":       "http://host:8443",
+		"http://host:81":    "http://host:81",
 		"a/b":               "a/b",
 	}
 	for in, want := range tests {

@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/vaultenv"
+)
+
+// dialectModem is one simulated modem of TestDialectsEndToEnd and how its
+// targets: entry names its dialect.
+type dialectModem struct {
+	name string
+	sim  modemsim.Config
+	// entry is added to the target's entry (dialect, password field …).
+	entry string
+	// want is the dialect the probe must report.
+	want string
+	// open: the modem needs no credentials.
+	open bool
+}
+
+// TestDialectsEndToEnd probes a modem of every login dialect through the
+// binary, with the dialect detected (auto) and given: each answers
+// probe_success 1 with channel, OFDM and provisioning metrics. The open
+// modems are probed first: a real Vault's audit log shows no read at all
+// for them, and they receive no login request. The modems that log in
+// receive the password only in their login request, over the pinned
+// connection.
+func TestDialectsEndToEnd(t *testing.T) {
+	v := vaultenv.Start(t)
+	audit := v.EnableFileAudit(t)
+	v.WriteSecret(t, "secret", 2, "hitron/127.0.0.1", map[string]any{"username": "admin", "password": modemPassword})
+	v.PutPolicy(t, "hitron-read", vaultenv.ReadPolicy("secret/data/hitron/*"))
+	token := v.CreateToken(t, vaultenv.TokenOptions{Policies: []string{"hitron-read"}})
+
+	// CODA-45 pages (channels, OFDM, provisioning) served in every dialect.
+	modems := []dialectModem{
+		{"open, detected", modemsim.Config{Dialect: modemsim.DialectOpen, DataSet: "CODA-45"}, "", "open", true},
+		{"open, given", modemsim.Config{Dialect: modemsim.DialectOpen, DataSet: "CODA-56"}, "    dialect: open\n", "open", true},
+		{"open, given, plain HTTP", modemsim.Config{Dialect: modemsim.DialectOpen, DataSet: "CODA-56", PlainHTTP: true}, "    dialect: open\n    insecure_http: true\n", "open", true},
+		{"cgn, detected", modemsim.Config{DataSet: "CODA-45"}, "", "cgn", false},
+		{"cgn, given", modemsim.Config{DataSet: "CODA-45"}, "    dialect: cgn\n", "cgn", false},
+		{"coda-userid, pws", modemsim.Config{Dialect: modemsim.DialectCODAUserID, DataSet: "CODA-45"}, "    dialect: coda-userid\n", "coda-userid", false},
+		{"coda-userid, pwd", modemsim.Config{Dialect: modemsim.DialectCODAUserID, PasswordField: "pwd", DataSet: "CODA-45"},
+			"    dialect: coda-userid\n    password_field: pwd\n", "coda-userid", false},
+	}
+	dir := t.TempDir()
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, `auths:
+  default:
+    vault:
+      address: %s
+      auth:
+        method: token
+        token_file: %s
+      mount: secret
+      kv_version: 2
+      path: "hitron/{{ .Host }}"
+targets:
+`, v.Addr, writeFile(t, dir, "token", token))
+	sims := make([]*modemsim.Simulator, len(modems))
+	targets := make([]string, len(modems))
+	for i, m := range modems {
+		m.sim.Password = modemPassword
+		sims[i] = startSim(t, m.sim)
+		targets[i] = sims[i].Addr()
+		if m.sim.PlainHTTP {
+			targets[i] = sims[i].URL()
+			fmt.Fprintf(&cfg, "  %q:\n%s", targets[i], m.entry)
+			continue
+		}
+		fmt.Fprintf(&cfg, "  %q:\n    fingerprint: %q\n%s", targets[i], sims[i].Fingerprint().String(), m.entry)
+	}
+	e := startExporter(t, []string{modemPassword, token}, "--config.file="+writeFile(t, dir, "hitron-exporter.yml", cfg.String()))
+
+	probe := func(t *testing.T, i int) {
+		t.Helper()
+		m := modems[i]
+		for round := 0; round < 2; round++ { // the second auto probe uses the remembered dialect
+			_, body := e.fetch(t, "/probe?target="+targets[i], nil)
+			for _, line := range []string{"probe_success 1", `hitron_modem_dialect_info{dialect="` + m.want + `"} 1`} {
+				if !hasLine(body, line) {
+					t.Fatalf("round %d: no %q in\n%s", round, line, body)
+				}
+			}
+			for _, family := range []string{"hitron_downstream_power_dbmv{", "hitron_downstream_ofdm_snr_db{", "hitron_cm_init_step_success{"} {
+				if !strings.Contains(body, family) {
+					t.Fatalf("round %d: no %s series in\n%s", round, family, body)
+				}
+			}
+			insecure := "hitron_tls_insecure 0"
+			if m.sim.PlainHTTP {
+				insecure = "hitron_tls_insecure 1"
+			} else if !hasLine(body, "hitron_tls_pin_match 1") {
+				t.Fatalf("round %d: the pin did not match:\n%s", round, body)
+			}
+			if !hasLine(body, insecure) {
+				t.Fatalf("round %d: no %q in\n%s", round, insecure, body)
+			}
+			if m.open && !hasLine(body, `hitron_credential_source_info{profile="",source="none"} 1`) {
+				t.Fatalf("round %d: an open target names a credential source:\n%s", round, body)
+			}
+		}
+		st := sims[i].Stats()
+		if st.PasswordElsewhere != 0 {
+			t.Fatalf("the password reached the modem in %d requests other than a login", st.PasswordElsewhere)
+		}
+		if st.SessionActive {
+			t.Fatal("the modem's session was left open")
+		}
+		if m.open {
+			if st.LoginRequests != 0 || st.LoginAttempts != nil {
+				t.Fatalf("an open modem received %d login requests", st.LoginRequests)
+			}
+			return
+		}
+		if st.LoginRequests != 2 || len(st.LoginAttempts) != 2 {
+			t.Fatalf("%d login requests, want one per probe", st.LoginRequests)
+		}
+		for _, a := range st.LoginAttempts {
+			if a.Password != modemPassword || a.Result != "success" {
+				t.Fatalf("login attempt: result %q, the right password: %v", a.Result, a.Password == modemPassword)
+			}
+		}
+	}
+
+	// The open modems first: nothing has read the secret yet.
+	for i, m := range modems {
+		if m.open {
+			t.Run(m.name, func(t *testing.T) { probe(t, i) })
+		}
+	}
+	if reads := audit.Count(t, "read", "secret/data/hitron/127.0.0.1"); reads != 0 {
+		t.Fatalf("probes of open modems made %d Vault reads, want none", reads)
+	}
+	for i, m := range modems {
+		if !m.open {
+			t.Run(m.name, func(t *testing.T) { probe(t, i) })
+		}
+	}
+	// The audit log does record reads: the modems that log in caused one
+	// (then served from the cache).
+	if reads := audit.Count(t, "read", "secret/data/hitron/127.0.0.1"); reads != 1 {
+		t.Fatalf("%d Vault reads for the modems that log in, want 1", reads)
+	}
+}
