@@ -63,9 +63,12 @@ func TestRelease(t *testing.T) {
 	revision := strings.TrimSpace(run(t, repoRoot(t), "git", "rev-parse", "HEAD"))
 	date := strings.TrimSpace(run(t, repoRoot(t), "env", "TZ=UTC", "git", "log", "-1", "--date=format-local:%Y-%m-%dT%H:%M:%SZ", "--format=%cd"))
 
+	// Both clones are made before either build, so that they hold the same
+	// files even if the work tree is edited while the first build runs.
+	dirs := []string{cloneWorkTree(t), cloneWorkTree(t)}
 	var runs []releaseRun
-	for i := 0; i < 2; i++ {
-		r := releaseRun{dir: cloneWorkTree(t), image: podmanenv.Name("localhost/hitron-exporter-release-test") + ":snapshot"}
+	for i, dir := range dirs {
+		r := releaseRun{dir: dir, image: podmanenv.Name("localhost/hitron-exporter-release-test") + ":snapshot"}
 		r.dist = filepath.Join(r.dir, "dist")
 		cmd := exec.Command(filepath.Join(r.dir, "scripts", "release.sh"), "--snapshot")
 		cmd.Dir = r.dir

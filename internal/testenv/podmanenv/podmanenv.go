@@ -7,8 +7,9 @@
 //
 // Storage lives under ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}/containers
 // so that images survive between runs; the run root is under /tmp. Every
-// container a test starts is removed by t.Cleanup. A missing podman or runc
-// fails the test (scripts/test.sh installs them).
+// container a test starts is removed by t.Cleanup. A missing podman or runc,
+// or a user other than root, fails the test (scripts/test.sh installs them;
+// CI runs it as root).
 package podmanenv
 
 import (
@@ -62,6 +63,9 @@ func CacheDir() string {
 // New finds podman and runc and prepares the storage and configuration.
 func New(t testing.TB) *Podman {
 	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatalf("podmanenv: the container tests run podman as root (they give mounted files to uid 65532); run scripts/test.sh as root, as CI does")
+	}
 	bin, err := exec.LookPath("podman")
 	if err != nil {
 		t.Fatalf("podmanenv: podman is not installed (scripts/test.sh installs Debian's podman and runc): %v", err)
