@@ -45,11 +45,12 @@ func eventLogSteps(t *testing.T) [][]eventlog.Entry {
 	return append(steps, more)
 }
 
-// TestEventLogPanelsAndRulesWithRealPrometheus: the collector does not yet
-// probe an event log (the rest dialect will feed it), so a loopback
-// stand-in for /probe serves what the real collector code, AddEventLog over
-// a real eventlog.Memory, emits for the simulator's logs, advancing one log
-// every two scrapes. A real Prometheus scrapes it through the shipped job
+// TestEventLogPanelsAndRulesWithRealPrometheus: a loopback stand-in for
+// /probe serves what the real collector code, AddEventLog over a real
+// eventlog.Memory, emits for the simulator's logs, advancing one log every
+// two scrapes, so that every step is seen at the scrape interval (the path
+// through the binary, the rest dialect and the simulator is
+// internal/e2e TestRealPrometheusScrapesThroughTheExporter). A real Prometheus scrapes it through the shipped job
 // with the shipped rules: every event-log panel query returns data, and the
 // T3, T4 and critical-event alerts fire.
 func TestEventLogPanelsAndRulesWithRealPrometheus(t *testing.T) {

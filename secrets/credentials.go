@@ -5,7 +5,7 @@ import (
 	"log/slog"
 )
 
-// Redacted is what every printed or marshalled form of a secret shows.
+// Redacted is what every printed or marshalled form of Credentials shows.
 const Redacted = "<secret>"
 
 // Credentials is a modem username and password. Every way of printing or
@@ -63,37 +63,3 @@ func (Credentials) MarshalYAML() (any, error) { return Redacted, nil }
 
 // LogValue implements slog.LogValuer and returns Redacted.
 func (Credentials) LogValue() slog.Value { return slog.StringValue(Redacted) }
-
-// Secret is a single secret string (a token, a password, a key) with the same
-// redaction as Credentials. Reveal returns its value.
-type Secret struct{ value string }
-
-// NewSecret wraps value.
-func NewSecret(value string) Secret { return Secret{value: value} }
-
-// Reveal returns the secret value.
-func (s Secret) Reveal() string { return s.value }
-
-// IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.value == "" }
-
-// String implements fmt.Stringer and returns Redacted.
-func (Secret) String() string { return Redacted }
-
-// GoString implements fmt.GoStringer and returns Redacted.
-func (Secret) GoString() string { return Redacted }
-
-// Format implements fmt.Formatter and prints Redacted for every verb.
-func (Secret) Format(f fmt.State, verb rune) { Credentials{}.Format(f, verb) }
-
-// MarshalJSON implements json.Marshaler and returns "<secret>".
-func (Secret) MarshalJSON() ([]byte, error) { return Credentials{}.MarshalJSON() }
-
-// MarshalText implements encoding.TextMarshaler and returns Redacted.
-func (Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
-
-// MarshalYAML implements the YAML marshaller interface and returns Redacted.
-func (Secret) MarshalYAML() (any, error) { return Redacted, nil }
-
-// LogValue implements slog.LogValuer and returns Redacted.
-func (Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -17,8 +18,9 @@ type Request struct {
 	Target string
 	// Host is the target's host name or IP address without scheme or port.
 	Host string
-	// Params holds the probe's extra parameters that providers may read, such
-	// as ipa_vault_namespace. It never holds credentials.
+	// Params holds the probe parameters that the provider's Kind declares
+	// (Kind.Params) and that the probe gave, such as ipa_vault_namespace.
+	// It never holds credentials.
 	Params map[string]string
 }
 
@@ -58,6 +60,15 @@ type Closer interface {
 	Close() error
 }
 
+// Collector is implemented by providers that have metrics of their own (a
+// token's or a ticket's expiry, backend errors). The exporter collects the
+// current configuration's providers on /metrics, so a reload that replaces
+// a provider replaces its series too. Metric names should start with
+// hitron_exporter_ and the provider's kind.
+type Collector interface {
+	prometheus.Collector
+}
+
 // Options are what a Factory gets to build a provider.
 type Options struct {
 	// Profile is the name of the auths: entry being built.
@@ -82,6 +93,12 @@ type Kind struct {
 	// file provider). Profiles of other kinds require a pinned, configured
 	// target by default (require_fingerprint: true).
 	Local bool
+	// Params names the probe URL parameters (/probe?name=value) that this
+	// kind's providers read from Request.Params, such as freeipa's
+	// ipa_vault_namespace. A provider sees only the parameters its own kind
+	// declares; a name must not be one of the exporter's own (target,
+	// auth, fingerprint, force, debug, _port, usr, pwd).
+	Params []string
 }
 
 // Registry maps provider kind names to their factories. Build one with
@@ -93,9 +110,13 @@ type Registry struct {
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{kinds: map[string]Kind{}} }
 
-// Register adds a provider kind under name. It panics on a duplicate name,
-// which is a programming error.
+// Register adds a provider kind under name, the key that selects it in an
+// auths: profile. It panics on a duplicate or empty name or a kind without
+// New, which are programming errors.
 func (r *Registry) Register(name string, k Kind) {
+	if name == "" || k.New == nil {
+		panic(fmt.Sprintf("secrets: provider kind %q registered without a name or a factory", name))
+	}
 	if _, dup := r.kinds[name]; dup {
 		panic(fmt.Sprintf("secrets: provider kind %q registered twice", name))
 	}
@@ -116,6 +137,23 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Params returns the probe parameters that the registered kinds declare,
+// sorted and each once.
+func (r *Registry) Params() []string {
+	seen := map[string]bool{}
+	var params []string
+	for _, k := range r.kinds {
+		for _, p := range k.Params {
+			if !seen[p] {
+				seen[p] = true
+				params = append(params, p)
+			}
+		}
+	}
+	sort.Strings(params)
+	return params
 }
 
 // Error is a provider failure with a short, stable reason that becomes a
@@ -140,7 +178,6 @@ const (
 	ReasonInvalid          = "invalid_secret"
 	ReasonConfig           = "config"
 	ReasonTimeout          = "timeout"
-	ReasonBackoff          = "rejected_backoff"
 	ReasonUnknown          = "error"
 )
 

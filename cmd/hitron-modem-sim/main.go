@@ -38,10 +38,22 @@ func run(args []string) int {
 	amplifyBytes := fs.Int("amplify-bytes", 0, "Body length of the amplify fault's row pages (default just under 4 MiB).")
 	dripDelay := fs.Duration("drip-delay", 0, "Wait between bytes of the drip-body and drip-headers faults (default 100ms).")
 	cookieFlood := fs.Int("cookie-flood", 0, "Cookies the cookie-flood fault sets per answer (default 2000).")
-	dialect := fs.String("dialect", "", "Login dialect to speak: "+strings.Join(modemsim.Dialects, ", ")+" (default: the data set's, open for CODA-45/CODA-56, cgn otherwise).")
+	dialect := fs.String("dialect", "", "Login dialect to speak: "+strings.Join(modemsim.Dialects, ", ")+" (default: the data set's, open for CODA-45/CODA-56, rest for "+modemsim.DefaultRESTDataSet+", cgn otherwise; -dialect rest without -dataset serves "+modemsim.DefaultRESTDataSet+").")
+	eventLog := fs.String("event-log", "full", "Which event log (CM/Log) the rest dialect serves: full, wrapped (four newer events, the oldest gone) or cleared.")
 	passwordField := fs.String("password-field", "pws", "Password form field of the coda-userid login: pws (Rogers) or pwd (Shaw).")
 	plainHTTP := fs.Bool("insecure-http", false, "Serve plain HTTP instead of HTTPS, as some CODA firmware does.")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	dataSetGiven := false
+	fs.Visit(func(f *flag.Flag) { dataSetGiven = dataSetGiven || f.Name == "dataset" })
+	if *dialect == modemsim.DialectREST && !dataSetGiven {
+		*dataSet = modemsim.DefaultRESTDataSet
+	}
+	logStates := map[string]modemsim.EventLogState{"full": modemsim.EventLogFull, "wrapped": modemsim.EventLogWrapped, "cleared": modemsim.EventLogCleared}
+	logState, ok := logStates[*eventLog]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown -event-log %q (have full, wrapped, cleared)\n", *eventLog)
 		return 2
 	}
 	cfg := modemsim.Config{
@@ -78,6 +90,7 @@ func run(args []string) int {
 		return 2
 	}
 	sim.SetFault(modemsim.Fault(*fault))
+	sim.SetEventLog(logState)
 	if err := sim.Start(*listen); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

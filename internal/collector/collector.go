@@ -88,6 +88,7 @@ var (
 	netAccess   = NewGauge("hitron_cm_network_access_permitted", "Whether the CMTS permits network access (1) or denies it (0).")
 	cmIP        = NewGauge("hitron_cm_ip_info", "The cable modem's management address (value 1).", "ip", "netmask", "gateway")
 	cmLease     = NewGauge("hitron_cm_dhcp_lease_seconds", "Remaining DHCP lease time of the modem's management address.")
+	cmDataRate  = NewGauge("hitron_cm_data_rate_bytes_per_second", "The DOCSIS data rate the modem reports by direction (the REST family's CM/SysInfo DsDataRate and UsDataRate, bits per second divided by 8).", "direction")
 	lanPortUp   = NewGauge("hitron_lan_port_up", "Whether the LAN port has link.", "port")
 	lanSpeed    = NewGauge("hitron_lan_port_speed_bytes_per_second", "LAN port link speed.", "port")
 	clientCount = NewGauge("hitron_connected_clients", "Connected LAN/WiFi clients marked active, by interface.", "interface")
@@ -165,6 +166,8 @@ func (c *Collector) AddTo(s *Set) {
 			e.add(cmIP, one(), cm.IP, cm.NetMask, cm.Gateway)
 		}
 		e.add(cmLease, cm.Lease)
+		e.add(cmDataRate, bytesOfBits(cm.DataRateDown), "downstream")
+		e.add(cmDataRate, bytesOfBits(cm.DataRateUp), "upstream")
 	}
 	for _, l := range d.Links {
 		e.add(lanPortUp, l.Up, l.Port)
@@ -254,4 +257,12 @@ func (c *Collector) collectChannels(e emitter) {
 			e.add(ofdmaInfo, one(), u.Channel, u.FFT)
 		}
 	}
+}
+
+// bytesOfBits converts a rate in bits per second to bytes per second.
+func bytesOfBits(v hitron.Value) hitron.Value {
+	if v.Valid {
+		v.V /= 8
+	}
+	return v
 }

@@ -14,7 +14,7 @@ var (
 		"Entries in the modem's DOCSIS event log now, by DOCSIS priority.", "priority")
 	eventsTotal = NewCounter("hitron_event_log_events_total",
 		"DOCSIS events first seen since the exporter began watching the modem, each counted once across probes "+
-			"(the log found at the first probe is the baseline), by priority and DOCSIS event ID; "+
+			"(the log found at the first probe is the baseline: not counted, its kinds start at 0), by priority and DOCSIS event ID; "+
 			"kinds beyond 64 per modem are counted as event_id=\"other\".", "priority", "event_id")
 	eventLast = NewGauge("hitron_event_log_last_event_timestamp_seconds",
 		"Time of the newest event of each priority seen in the modem's log, as a Unix timestamp read in the target's configured time zone (UTC by default).",

@@ -54,7 +54,9 @@ func (c *Config) ByAddress(hostPort string) *Target {
 
 // Auth is one credential profile.
 type Auth struct {
-	// Provider is the provider kind ("file", "vault", "freeipa").
+	// Provider is the provider kind: the profile's one key that is not a
+	// common option. Which kinds exist is the provider registry's to say
+	// (probe.Build checks it, and lists them); "" when the profile has none.
 	Provider string `yaml:"-"`
 	// Block is the provider's own configuration.
 	Block yaml.Node `yaml:"-"`
@@ -106,12 +108,14 @@ type Target struct {
 	Timeout time.Duration `yaml:"timeout,omitempty"`
 	// TLS options for old firmware.
 	TLS TLSConfig `yaml:"tls,omitempty"`
-	// Datasets overrides the data pages fetched, in order.
-	Datasets []string `yaml:"datasets,omitempty"`
+	// DatasetNames overrides the data pages fetched, in order, as the
+	// configuration spells them (getSysInfo or /data/getSysInfo.asp);
+	// Datasets is the parsed list.
+	DatasetNames []string `yaml:"datasets,omitempty"`
 	// Timezone of the modem's clock (an IANA name); default UTC.
 	Timezone string `yaml:"timezone,omitempty"`
 	// Dialect is the firmware's login dialect: auto (the default), cgn,
-	// open or coda-userid (see hitron.DialectNames).
+	// open, coda-userid or rest (see hitron.DialectNames).
 	Dialect string `yaml:"dialect,omitempty"`
 	// PasswordField is the coda-userid login's password form field: pws
 	// (Rogers firmware, the default) or pwd (Shaw firmware).
@@ -124,7 +128,7 @@ type Target struct {
 	// Parsed forms.
 	Pin      pin.Pin          `yaml:"-"`
 	Location *time.Location   `yaml:"-"`
-	DataSets []hitron.Dataset `yaml:"-"`
+	Datasets []hitron.Dataset `yaml:"-"`
 	Line     int              `yaml:"-"`
 
 	fieldLines map[string]int
@@ -184,8 +188,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // profileKeys are the keys of an auths entry that are not provider kinds.
 var profileKeys = map[string]bool{"require_fingerprint": true, "cache": true, "timeout": true, "allowed_targets": true}
 
-// UnmarshalYAML reads a profile: exactly one provider key plus the common
-// options.
+// UnmarshalYAML reads a profile: at most one provider key plus the common
+// options (a profile without one is refused when it is built).
 func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return &Error{Line: n.Line, Err: errors.New("an auths entry must be a mapping")}
@@ -202,9 +206,6 @@ func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 			return &Error{Line: k.Line, Err: fmt.Errorf("more than one provider (%s and %s): a profile has exactly one", a.Provider, k.Value)}
 		}
 		a.Provider, a.Block = k.Value, *v
-	}
-	if a.Provider == "" {
-		return &Error{Line: n.Line, Err: errors.New("no provider: add one of file, vault or freeipa")}
 	}
 	for i := 0; i+1 < len(common.Content); i += 2 {
 		if k, v := common.Content[i], common.Content[i+1]; k.Value == "cache" {
@@ -332,7 +333,7 @@ func Parse(raw []byte) (*Config, error) {
 	if cfg.Targets == nil {
 		cfg.Targets = map[string]*Target{}
 	}
-	return cfg, cfg.validate()
+	return cfg, cfg.resolve()
 }
 
 // recordLines notes where each target starts, for error messages.
@@ -356,7 +357,12 @@ func recordLines(root *yaml.Node, cfg *Config) {
 	}
 }
 
-func (c *Config) validate() error {
+// resolve checks the configuration and fills in its parsed forms: the
+// profiles' allow-lists, each target's pin, dial address, TLS versions and
+// suites, data sets, dialect (auto when unset) and time zone, and the
+// lookup tables by canonical target and by address. The first problem is
+// returned as an *Error naming its line and field.
+func (c *Config) resolve() error {
 	for name, a := range c.Auths {
 		if a == nil {
 			return &Error{Field: "auths." + name, Err: errors.New("empty profile")}
@@ -438,14 +444,14 @@ func (c *Config) validate() error {
 			}
 			t.TLS.CipherIDs = append(t.TLS.CipherIDs, id)
 		}
-		for _, d := range t.Datasets {
+		for _, d := range t.DatasetNames {
 			ds := hitron.Dataset(strings.TrimSuffix(strings.TrimPrefix(d, "/data/"), ".asp"))
 			if !knownDataset(ds) {
 				return &Error{Line: t.lineOf("datasets"), Field: field + ".datasets", Err: fmt.Errorf("unknown dataset %q", d)}
 			}
-			t.DataSets = append(t.DataSets, ds)
+			t.Datasets = append(t.Datasets, ds)
 		}
-		if err := t.validateDialect(field, parsed); err != nil {
+		if err := t.resolveDialect(field, parsed); err != nil {
 			return err
 		}
 		t.Location = time.UTC
@@ -460,8 +466,9 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// validateDialect checks dialect, password_field and insecure_http.
-func (t *Target) validateDialect(field string, parsed target.Target) error {
+// resolveDialect checks dialect (auto when unset), password_field and
+// insecure_http.
+func (t *Target) resolveDialect(field string, parsed target.Target) error {
 	if t.Dialect == "" {
 		t.Dialect = hitron.DialectAuto
 	}
@@ -493,6 +500,12 @@ func (t *Target) validateDialect(field string, parsed target.Target) error {
 	case parsed.Scheme == "http" && t.Pin.IsSet():
 		return &Error{Line: t.lineOf("fingerprint"), Field: field + ".fingerprint",
 			Err: errors.New("a plain-HTTP target presents no certificate to pin")}
+	case parsed.Scheme == "http" && t.Dialect == hitron.DialectAuto:
+		// Detection over plain HTTP believes whoever answers: a spoofed
+		// preSession cookie would have the password sent in clear.
+		return &Error{Line: t.Line, Field: field + ".dialect",
+			Err: errors.New("an http:// target must name its dialect: open for a modem without login, or the login dialect " +
+				"(cgn, coda-userid) to send its password in clear; auto-detection over plain HTTP would believe whoever answers")}
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ targets:
 		}
 	}
 	tg := cfg.Targets["192.0.2.1"]
-	if !tg.Pin.IsSet() || tg.Timeout != 7*time.Second || len(tg.DataSets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
+	if !tg.Pin.IsSet() || tg.Timeout != 7*time.Second || len(tg.Datasets) != 2 || tg.TLS.MinVersionID == 0 || len(tg.TLS.CipherIDs) != 1 || tg.Location.String() != "Europe/London" {
 		t.Fatalf("target: %+v", tg)
 	}
 }
@@ -71,14 +71,14 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"unknown top key", "auth:\n  x: {}\n", ":1: field auth not found"},
 		{"unknown profile key", "auths:\n  lab:\n    file:\n      path: x\n    cache:\n      tll: 1m\n", ":6: cache: unknown field \"tll\""},
 		{"two providers", "auths:\n  lab:\n    file: {path: x}\n    vault: {}\n", "more than one provider"},
-		{"no provider", "auths:\n  lab:\n    timeout: 1s\n", "no provider"},
 		{"bad pin", "targets:\n  \"192.0.2.1\":\n    fingerprint: abc\n", `targets["192.0.2.1"].fingerprint`},
 		{"unknown auth", "targets:\n  a.example:\n    auth: nope\n", `no profile named "nope"`},
 		{"bad target", "targets:\n  \"ftp://x\": {}\n", "is not supported"},
 		{"http target without insecure_http", "targets:\n  \"http://x\": {}\n", "set insecure_http: true"},
 		{"insecure_http on an https target", "targets:\n  x:\n    insecure_http: true\n", `targets["x"].insecure_http`},
+		{"http target on auto", "targets:\n  \"http://x\":\n    insecure_http: true\n", "must name its dialect"},
 		{"http target with a pin", "targets:\n  \"http://x\":\n    insecure_http: true\n    fingerprint: \"" + strings.Repeat("ab", 32) + "\"\n", "no certificate to pin"},
-		{"unknown dialect", "targets:\n  x:\n    dialect: rest\n", `targets["x"].dialect`},
+		{"unknown dialect", "targets:\n  x:\n    dialect: restful\n", `targets["x"].dialect`},
 		{"password field without coda-userid", "targets:\n  x:\n    password_field: pwd\n", "only the coda-userid dialect"},
 		{"bad password field", "targets:\n  x:\n    dialect: coda-userid\n    password_field: password\n", "must be pws"},
 		{"bad tls", "targets:\n  a: {tls: {min_version: \"9\"}}\n", "tls.min_version"},

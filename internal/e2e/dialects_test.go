@@ -24,7 +24,8 @@ type dialectModem struct {
 
 // TestDialectsEndToEnd probes a modem of every login dialect through the
 // binary, with the dialect detected (auto) and given: each answers
-// probe_success 1 with channel, OFDM and provisioning metrics. The open
+// probe_success 1 with channel, OFDM and provisioning metrics (and the rest
+// dialect its event-log metrics). The open
 // modems are probed first: a real Vault's audit log shows no read at all
 // for them, and they receive no login request. The modems that log in
 // receive the password only in their login request, over the pinned
@@ -46,6 +47,9 @@ func TestDialectsEndToEnd(t *testing.T) {
 		{"coda-userid, pws", modemsim.Config{Dialect: modemsim.DialectCODAUserID, DataSet: "CODA-45"}, "    dialect: coda-userid\n", "coda-userid", false},
 		{"coda-userid, pwd", modemsim.Config{Dialect: modemsim.DialectCODAUserID, PasswordField: "pwd", DataSet: "CODA-45"},
 			"    dialect: coda-userid\n    password_field: pwd\n", "coda-userid", false},
+		// The REST family serves its own data set (CODA-4680).
+		{"rest, detected", modemsim.Config{Dialect: modemsim.DialectREST}, "", "rest", false},
+		{"rest, given", modemsim.Config{Dialect: modemsim.DialectREST}, "    dialect: rest\n", "rest", false},
 	}
 	dir := t.TempDir()
 	var cfg strings.Builder
@@ -86,9 +90,32 @@ targets:
 					t.Fatalf("round %d: no %q in\n%s", round, line, body)
 				}
 			}
-			for _, family := range []string{"hitron_downstream_power_dbmv{", "hitron_downstream_ofdm_snr_db{", "hitron_cm_init_step_success{"} {
+			families := []string{"hitron_downstream_power_dbmv{", "hitron_downstream_ofdm_snr_db{", "hitron_cm_init_step_success{"}
+			if m.want == "rest" {
+				// The REST data set's OFDM rows carry no SNR (as hitron_coda's
+				// test body); locks, PLC power and the OFDMA channels they do.
+				families = []string{"hitron_downstream_power_dbmv{", "hitron_downstream_ofdm_plc_power_dbmv{", "hitron_upstream_ofdma_power_dbmv{",
+					"hitron_cm_init_step_success{", "hitron_upstream_power_dbmv{"}
+			}
+			for _, family := range families {
 				if !strings.Contains(body, family) {
 					t.Fatalf("round %d: no %s series in\n%s", round, family, body)
+				}
+			}
+			if m.want == "rest" {
+				// The event log: its entries, and counters that start at 0
+				// (the first log is the baseline, the second has nothing new).
+				for _, line := range []string{`hitron_event_log_entries{priority="critical"} 6`, "hitron_docsis_t3_timeouts_total 0",
+					"hitron_docsis_t4_timeouts_total 0", `hitron_scrape_collector_success{collector="status_log"} 1`,
+					// What only this family reports: CM/SysInfo's data rates (bits/s ÷ 8).
+					`hitron_cm_data_rate_bytes_per_second{direction="downstream"} 1.3e+08`,
+					`hitron_cm_data_rate_bytes_per_second{direction="upstream"} 3.9e+06`} {
+					if !hasLine(body, line) {
+						t.Fatalf("round %d: no %q in\n%s", round, line, body)
+					}
+				}
+				if !strings.Contains(body, `hitron_event_log_last_event_timestamp_seconds{priority="critical"} `) {
+					t.Fatalf("round %d: no last-event timestamp in\n%s", round, body)
 				}
 			}
 			insecure := "hitron_tls_insecure 0"

@@ -28,9 +28,6 @@ type faultCase struct {
 	setup func(t *testing.T)
 	// reason is the wanted hitron_probe_failure_info reason ("" = success).
 	reason string
-	// bugReason is what the exporter answers today instead of reason
-	// because of a known, reported product bug; it is logged, not failed.
-	bugReason string
 	// debugReason is the reason of the second (debug) probe when it
 	// differs (back-off after a rejected password); default reason.
 	debugReason string
@@ -56,7 +53,7 @@ type faultCase struct {
 // matrixDialects are the dialects the fault matrix runs in: auto (the
 // targets name none, and the simulated modems speak cgn), then each one
 // given explicitly to modems speaking it.
-var matrixDialects = []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectOpen, hitron.DialectCODAUserID}
+var matrixDialects = []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectOpen, hitron.DialectCODAUserID, hitron.DialectREST}
 
 // TestFaultMatrix runs every fault of the simulated modem and every failure
 // mode of the credential providers through the real binary, in every login
@@ -78,6 +75,8 @@ func faultMatrix(t *testing.T, dialect string) {
 		simDialect = modemsim.DialectCGN
 	case hitron.DialectOpen:
 		dataSet = "CODA-56"
+	case hitron.DialectREST:
+		dataSet = modemsim.DefaultRESTDataSet
 	}
 	dir := t.TempDir()
 
@@ -123,6 +122,7 @@ func faultMatrix(t *testing.T, dialect string) {
 	wrongPassword := sim(modemsim.Config{Password: otherModemPassword})
 	wrongPin := sim(modemsim.Config{})
 	credsModem := sim(modemsim.Config{})
+	restError := sim(modemsim.Config{})
 	closedAddr := freePort(t)
 	closer, junk, plainHTTP, tls10 := notTLSEndpoints(t)
 
@@ -150,7 +150,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			fmt.Fprintf(&cfg, "    dialect: %s\n", dialect)
 		}
 	}
-	modems := []*modemsim.Simulator{healthy, slow, garbage, truncated, oversized, status500, lost, noPre, logoutFail, busy, locked, wrongPassword, credsModem}
+	modems := []*modemsim.Simulator{healthy, slow, garbage, truncated, oversized, status500, lost, noPre, logoutFail, busy, locked, wrongPassword, credsModem, restError}
 	for _, s := range modems {
 		pinned(s.Addr(), s.Fingerprint())
 	}
@@ -197,7 +197,7 @@ func faultMatrix(t *testing.T, dialect string) {
 	}
 	credsQuery := func(profile string) string { return "target=" + credsModem.Addr() + "&auth=" + profile }
 	var lockedBefore int
-	credentialDialects := []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectCODAUserID}
+	credentialDialects := []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectCODAUserID, hitron.DialectREST}
 
 	cases := []faultCase{
 		{
@@ -262,6 +262,30 @@ func faultMatrix(t *testing.T, dialect string) {
 			recover: func(t *testing.T) { probeOK(t, busy, "&force=1") },
 		},
 		{
+			// The REST family has no forcelogoff: another session is
+			// session_busy, answered by errCode 003, and left alone.
+			name: "REST: another session is logged in", dialects: []string{hitron.DialectREST}, sim: busy, query: "target=" + busy.Addr(),
+			setup: func(*testing.T) { busy.OpenForeignSession() }, reason: "session_busy", sessionKept: true,
+			after: func(t *testing.T) {
+				if st := busy.Stats(); st.Logins != 0 || st.RepeatLogins != 2 {
+					t.Errorf("logins %d, busy answers %d: want 0 and 2", st.Logins, st.RepeatLogins)
+				}
+			},
+		},
+		{
+			// A failure code other than a wrong password, a busy or a lost
+			// session: its own reason, not a parse error; the session is
+			// logged out.
+			name: "REST: errCode 099 on the pages", dialects: []string{hitron.DialectREST}, sim: restError, query: "target=" + restError.Addr(),
+			setup: fault(restError, modemsim.FaultRESTError), reason: "modem_error",
+			after: func(t *testing.T) {
+				if st := restError.Stats(); st.Logouts != st.Logins || st.Logins == 0 {
+					t.Errorf("%d logins, %d logouts: every session must be logged out", st.Logins, st.Logouts)
+				}
+			},
+			recover: faultOff(restError),
+		},
+		{
 			name: "LoginProtect", dialects: []string{hitron.DialectAuto, hitron.DialectCGN}, sim: locked, query: "target=" + locked.Addr(), reason: "locked_out",
 			setup: func(t *testing.T) {
 				// Someone else guesses wrong passwords until the modem locks.
@@ -285,7 +309,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			},
 		},
 		{
-			name: "wrong password", dialects: []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectCODAUserID}, sim: wrongPassword, query: "target=" + wrongPassword.Addr(), reason: "bad_credentials", debugReason: "backoff",
+			name: "wrong password", dialects: []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectCODAUserID, hitron.DialectREST}, sim: wrongPassword, query: "target=" + wrongPassword.Addr(), reason: "bad_credentials", debugReason: "backoff",
 			after: func(t *testing.T) {
 				if n := len(wrongPassword.Stats().LoginAttempts); n != 1 {
 					t.Errorf("the modem saw %d logins with a rejected password, want 1", n)
@@ -293,7 +317,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			},
 		},
 		{
-			name: "logout fails", dialects: []string{hitron.DialectAuto, hitron.DialectCGN}, sim: logoutFail, query: "target=" + logoutFail.Addr(), setup: fault(logoutFail, modemsim.FaultLogoutFail),
+			name: "logout fails", dialects: []string{hitron.DialectAuto, hitron.DialectCGN, hitron.DialectREST}, sim: logoutFail, query: "target=" + logoutFail.Addr(), setup: fault(logoutFail, modemsim.FaultLogoutFail),
 			// The modem refused the logout and keeps the session. The next
 			// probe logs that session out first (by its own cookies); while
 			// the modem still refuses, it meets Repeat Login. Nobody's session
@@ -545,14 +569,8 @@ func (c faultCase) checkOutcome(t *testing.T, body string) string {
 	if len(reasons) != 1 {
 		t.Fatalf("want exactly one hitron_probe_failure_info, got %q:\n%s", reasons, body)
 	}
-	switch reasons[0] {
-	case `hitron_probe_failure_info{reason="` + c.reason + `"} 1`:
+	if reasons[0] == `hitron_probe_failure_info{reason="`+c.reason+`"} 1` {
 		return c.reason
-	case `hitron_probe_failure_info{reason="` + c.bugReason + `"} 1`:
-		if c.bugReason != "" {
-			t.Logf("KNOWN PRODUCT BUG (reported): reason %q, want %q", c.bugReason, c.reason)
-			return c.bugReason
-		}
 	}
 	t.Fatalf("got %s, want reason %q", reasons[0], c.reason)
 	return ""

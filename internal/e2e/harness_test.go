@@ -86,6 +86,13 @@ func freePort(t *testing.T) string {
 // waits until it answers /-/healthy.
 func startExporter(t *testing.T, secrets []string, args ...string) *exporter {
 	t.Helper()
+	return startExporterBinary(t, binary, nil, secrets, args...)
+}
+
+// startExporterBinary is startExporter for another exporter binary (one
+// built with providers of its own), with env added to its environment.
+func startExporterBinary(t *testing.T, bin string, env, secrets []string, args ...string) *exporter {
+	t.Helper()
 	addr := freePort(t)
 	e := &exporter{t: t, addr: addr, scheme: "http", out: &lockedBuffer{}, secrets: secrets,
 		client: &http.Client{Timeout: 30 * time.Second}}
@@ -95,7 +102,10 @@ func startExporter(t *testing.T, secrets []string, args ...string) *exporter {
 			e.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // test CA
 		}
 	}
-	e.cmd = exec.Command(binary, append([]string{"--web.listen-address=" + addr, "--log.level=debug"}, args...)...)
+	e.cmd = exec.Command(bin, append([]string{"--web.listen-address=" + addr, "--log.level=debug"}, args...)...)
+	if env != nil {
+		e.cmd.Env = append(os.Environ(), env...)
+	}
 	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)

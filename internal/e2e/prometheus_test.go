@@ -11,13 +11,17 @@ import (
 )
 
 // TestRealPrometheusScrapesThroughTheExporter runs Debian's Prometheus with
-// the shipped deploy/prometheus scrape job (multi-target relabeling) against
-// the exporter and two simulated modems, and finds each modem's series under
-// its own instance label.
+// the shipped deploy/prometheus scrape job (multi-target relabeling) and
+// rules against the exporter and three simulated modems (CGNV4, CODA-45,
+// and a CODA-4680 in the rest dialect), and finds each modem's series under
+// its own instance label; the REST modem's event log then wraps, and its
+// new T4 timeout reaches Prometheus as an increase that fires the shipped
+// T4 alert.
 func TestRealPrometheusScrapesThroughTheExporter(t *testing.T) {
 	modems := []*modemsim.Simulator{
 		startSim(t, modemsim.Config{Password: modemPassword}),
 		startSim(t, modemsim.Config{Password: modemPassword, DataSet: "CODA-45"}),
+		startSim(t, modemsim.Config{Password: modemPassword, Dialect: modemsim.DialectREST}),
 	}
 	dir := t.TempDir()
 	creds := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
@@ -37,7 +41,13 @@ func TestRealPrometheusScrapesThroughTheExporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prom := promenv.Start(t, job, promenv.WithBaseDir(filepath.Join("..", "..", "deploy", "prometheus")))
+	// The shipped rules too: their rule_files resolve against the absolute
+	// folder (Prometheus runs in a temporary one).
+	base, err := filepath.Abs(filepath.Join("..", "..", "deploy", "prometheus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := promenv.Start(t, job, promenv.WithBaseDir(base))
 	for _, m := range modems {
 		samples := prom.WaitForSeries(t, `probe_success{job="hitron",instance="`+m.Addr()+`"} == 1`, 60*time.Second)
 		if len(samples) != 1 {
@@ -49,5 +59,15 @@ func TestRealPrometheusScrapesThroughTheExporter(t *testing.T) {
 	prom.WaitForSeries(t, `hitron_downstream_ofdm_snr_db{instance="`+modems[1].Addr()+`"}`, 30*time.Second)
 	if s, err := prom.Query(t.Context(), `hitron_downstream_ofdm_snr_db{instance="`+modems[0].Addr()+`"}`); err != nil || len(s) != 0 {
 		t.Fatalf("the CGNV4 has OFDM series: %v %v", s, err)
+	}
+	// The event log, through the binary from the REST modem: the baseline
+	// (T4 at 0) first, then the wrapped log's one T4 timeout.
+	rest := modems[2].Addr()
+	prom.WaitForSeries(t, `hitron_docsis_t4_timeouts_total{instance="`+rest+`"} == 0`, 30*time.Second)
+	modems[2].SetEventLog(modemsim.EventLogWrapped)
+	prom.WaitForSeries(t, `hitron_docsis_t4_timeouts_total{instance="`+rest+`"} == 1`, 30*time.Second)
+	prom.WaitForSeries(t, `ALERTS{alertname="HitronDocsisT4Timeouts", alertstate="firing", instance="`+rest+`"}`, 30*time.Second)
+	if s, err := prom.Query(t.Context(), `hitron_docsis_t4_timeouts_total{instance="`+modems[0].Addr()+`"}`); err != nil || len(s) != 0 {
+		t.Fatalf("the CGNV4 has event-log series: %v %v", s, err)
 	}
 }

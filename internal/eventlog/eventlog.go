@@ -251,3 +251,16 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// InLocation re-reads each entry's time as the same wall clock in loc
+// (entries read in UTC, then placed in the modem's configured zone).
+func InLocation(entries []Entry, loc *time.Location) {
+	if loc == nil {
+		return
+	}
+	for i, e := range entries {
+		if t := e.Time; !t.IsZero() {
+			entries[i].Time = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+		}
+	}
+}

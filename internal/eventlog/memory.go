@@ -72,7 +72,8 @@ func compareKeys(a, b key) int {
 //
 // Semantics. The first log a Memory observes is its baseline: those events
 // happened before the exporter watched the modem, so they are not counted
-// (they show in the entries gauge and the last-event timestamps). After
+// (they show in the entries gauge and the last-event timestamps); their
+// kinds' counters start at 0. After
 // that, every row whose (index, time, ID) was not in the previous log is a
 // new event and is counted once (see fresh for firmware that renumbers its
 // rows). The modem's buffer only ever drops its
@@ -147,7 +148,17 @@ func (m *Memory) Observe(entries []Entry) Delta {
 		}
 	}
 	positional := numberedByPosition(entries)
-	if !d.Baseline {
+	if d.Baseline {
+		// The kinds the baseline holds start at 0, so that their next event
+		// is an increase Prometheus sees (a series born at 1 is not).
+		for _, r := range rows {
+			p := r.e.Priority
+			if int(p) >= NumPriorities {
+				p = PriorityUnknown
+			}
+			m.add(Count{Kind{p, labelID(r.e.EventID)}, 0})
+		}
+	} else {
 		for _, r := range m.fresh(seen, positional && m.positional) {
 			e := rows[r].e
 			p := e.Priority

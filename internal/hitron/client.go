@@ -38,6 +38,10 @@ var (
 	ErrBadResponse = errors.New("unexpected response from modem")
 	// ErrNotFound: the firmware has no such data page (HTTP 404).
 	ErrNotFound = errors.New("modem has no such page")
+	// ErrNoLogout: the firmware answered the logout with 404 or 405, so it
+	// has no logout to send; the session ends when the modem times it out
+	// or the next login replaces it. Not a failed logout.
+	ErrNoLogout = errors.New("modem has no logout")
 	// ErrTLSHandshake: the connection failed during the TLS handshake (the
 	// peer closed it, reset it, or does not speak TLS).
 	ErrTLSHandshake = errors.New("TLS handshake with the modem failed")
@@ -116,7 +120,7 @@ func New(o Options) (*Client, error) {
 	}
 	conn := &serialConn{
 		dial:    func(ctx context.Context) (net.Conn, error) { return dialer.DialContext(ctx, "tcp", addr) },
-		timeout: connectTimeout,
+		timeout: connectTimeout, staleForBody: staleForBody,
 	}
 	if o.BaseURL.Scheme != "http" {
 		conn.tls = o.TLS

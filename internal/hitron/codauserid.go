@@ -76,7 +76,7 @@ func (CODAUserID) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
 func (CODAUserID) Logout(ctx context.Context, s *Session) error {
 	_, code, err := s.do(ctx, StageLogout, http.MethodPost, "/goform/logout", url.Values{"data": {"byebye"}}, 302, 200)
 	if code == http.StatusNotFound || code == http.StatusMethodNotAllowed {
-		return nil
+		return fmt.Errorf("POST /goform/logout answered HTTP %d: %w", code, ErrNoLogout)
 	}
 	return err
 }

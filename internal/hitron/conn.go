@@ -39,7 +39,18 @@ type serialConn struct {
 	// spoiled: a cancelled context's hook may still set a past deadline on
 	// the connection, so it must not carry another request.
 	spoiled bool
+	// lastAnswer is when the open connection last finished an answer;
+	// staleForBody is how long it may idle before a request with a body.
+	lastAnswer   time.Time
+	staleForBody time.Duration
 }
+
+// staleForBody is how long a kept-alive connection may have idled before
+// it carries a login or a logout. Such a request is never sent twice (the
+// modem may have acted on it), so it must not meet a connection the modem
+// closed while idle (a keep-alive timeout during a slow credential
+// look-up): after this long, it goes on a new connection instead.
+const staleForBody = time.Second
 
 // exchangeResult is one answer, its body already read.
 type exchangeResult struct {
@@ -64,6 +75,9 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 		// as the next answer: start afresh.
 		s.closeLocked()
 	}
+	if s.conn != nil && req.Body != nil && time.Since(s.lastAnswer) > s.staleForBody {
+		s.closeLocked() // the modem may have closed it while it idled
+	}
 	for attempt := 0; ; attempt++ {
 		reused := s.conn != nil
 		if s.conn == nil {
@@ -76,7 +90,7 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 			if res.resp.Close || res.tooLarge || s.spoiled || res.resp.StatusCode == http.StatusSwitchingProtocols {
 				s.closeLocked()
 			} else {
-				s.reused = true
+				s.reused, s.lastAnswer = true, time.Now()
 			}
 			return res, nil
 		}

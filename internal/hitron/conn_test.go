@@ -299,3 +299,46 @@ func cookieStrings(list []*http.Cookie) []string {
 	}
 	return out
 }
+
+// TestBodyRequestAfterIdleRedials: a login or logout is never sent twice,
+// so one that would go on a connection that idled past staleForBody (the
+// modem may have closed it, as during a slow credential look-up) goes on a
+// new connection instead, and a GET keeps the kept-alive one.
+func TestBodyRequestAfterIdleRedials(t *testing.T) {
+	tests := []struct {
+		name      string
+		method    string
+		wantConns int
+	}{
+		{"a POST after the idle limit dials again", http.MethodPost, 2},
+		{"a GET after the idle limit is sent again once", http.MethodGet, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The modem closes the connection after its first answer
+			// without saying so, as a keep-alive timeout does.
+			srv := startScripted(t, step{answer: okJSON, close: true})
+			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.conn.staleForBody = 0 // every pause counts as idle
+			s := &Session{c: c}
+			ctx := context.Background()
+			if _, _, err := s.do(ctx, StageConnect, http.MethodGet, "/", nil, 200); err != nil {
+				t.Fatal(err)
+			}
+			var form url.Values
+			if tt.method == http.MethodPost {
+				form = url.Values{"usr": {"admin"}, "pwd": {"s3cret-pw"}}
+			}
+			if _, _, err := s.do(ctx, StageLogin, tt.method, "/goform/login", form, 200); err != nil {
+				t.Fatalf("%s after the modem closed the idle connection: %v", tt.method, err)
+			}
+			if conns, reqs := srv.counts(); conns != tt.wantConns || len(reqs) != 2 {
+				t.Fatalf("%d connections, requests %q", conns, reqs)
+			}
+		})
+	}
+}

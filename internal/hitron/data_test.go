@@ -199,3 +199,16 @@ func TestNullNonFinite(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryKnownDatasetHasAReader: the page table and KnownDatasets name
+// the same pages.
+func TestEveryKnownDatasetHasAReader(t *testing.T) {
+	if len(pages) != len(KnownDatasets) {
+		t.Errorf("%d page readers for %d known datasets", len(pages), len(KnownDatasets))
+	}
+	for _, ds := range KnownDatasets {
+		if pages[ds] == nil {
+			t.Errorf("dataset %s has no reader", ds)
+		}
+	}
+}

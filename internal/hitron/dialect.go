@@ -19,25 +19,11 @@ import (
 //
 // One file per dialect: cgn.go (CGNV4, CGN3, CGNM, CVE: preSession, usr/pwd,
 // sessionindex), open.go (CODA-45, CODA-56: no session at all),
-// codauserid.go (CODA-4582U: user + pws|pwd, userid cookie).
-//
-// The CODA REST family (CODA-4680, CODA-5610Q) fits as one more file, a
-// sketch of which follows, on the page readers of rest_pages.go. Login
-// posts RESTLoginForm (one field, model={"username":…,"password":…}) to
-// /1/Device/Users/Login in StageLogin, keeps the cookie it is given and
-// reads the answer with ParseRESTLogin (errCode "000" ok, others
-// ErrBadCredentials, ErrSessionBusy or ErrBadResponse); NeedsCredentials is
-// true. Fetch maps each Dataset to its RESTPage (SystemModel → CM/Version,
-// SysInfo → Router/SysInfo, DocsisWan → CM/SysInfo, CMInit →
-// CM/DocsisProvision, Downstream → CM/DsInfo, Upstream → CM/UsInfo, OFDM →
-// CM/DsOfdm, OFDMA → CM/UsOfdm), answers ErrNotFound for datasets without
-// one (LinkStatus, ConnectInfo), maps HTTP errors with RESTStatusError, and
-// Parse is Data.ParseRESTLimit. Logout posts /1/Device/Users/Logout and reads it
-// with CheckREST. Auto-detection can learn it in Detect from a
-// /1/Device/ answer that is a REST envelope. Nothing outside the dialect's
-// file, the simulator and the docs changes.
+// codauserid.go (CODA-4582U: user + pws|pwd, userid cookie), rest.go (the
+// CODA REST family, CODA-4680 and CODA-5610Q: JSON under /1/Device/, the
+// model={"username","password"} login, PHPSESSID, errCode envelopes).
 type Dialect interface {
-	// Name is the dialect's configuration value: "cgn", "open", "coda-userid".
+	// Name is the dialect's configuration value: "cgn", "open", "coda-userid", "rest".
 	Name() string
 	// NeedsCredentials reports whether Login sends a username and password.
 	// When false, the caller must not look credentials up at all.
@@ -83,10 +69,11 @@ const (
 	DialectCGN        = "cgn"
 	DialectOpen       = "open"
 	DialectCODAUserID = "coda-userid"
+	DialectREST       = "rest"
 )
 
 // DialectNames are the values targets.<t>.dialect accepts.
-var DialectNames = []string{DialectAuto, DialectCGN, DialectOpen, DialectCODAUserID}
+var DialectNames = []string{DialectAuto, DialectCGN, DialectOpen, DialectCODAUserID, DialectREST}
 
 // DialectByName returns the dialect called name; passwordField is the
 // coda-userid password form field ("pws" or "pwd"; "" means pws). "auto" is
@@ -97,6 +84,8 @@ func DialectByName(name, passwordField string) (Dialect, error) {
 		return CGN{}, nil
 	case DialectOpen:
 		return Open{}, nil
+	case DialectREST:
+		return REST{}, nil
 	case DialectCODAUserID:
 		if passwordField == "" {
 			passwordField = PasswordFieldRogers
@@ -117,10 +106,10 @@ func NeedsCredentials(name string) bool {
 	return err != nil || d.NeedsCredentials()
 }
 
-// ErrUnknownDialect: auto-detection found neither a preSession cookie nor a
-// data page that answers without a session.
-var ErrUnknownDialect = fmt.Errorf("%w: cannot tell the login dialect (no preSession cookie on GET /, and the data pages need a session); "+
-	"set the target's dialect (coda-userid for a CODA-4582U)", ErrBadResponse)
+// ErrUnknownDialect: auto-detection found neither a preSession cookie, nor
+// a data page that answers without a session, nor a REST envelope.
+var ErrUnknownDialect = fmt.Errorf("%w: cannot tell the login dialect (no preSession cookie on GET /, the data pages need a session, "+
+	"and /1/Device/ is no REST API); set the target's dialect (coda-userid for a CODA-4582U)", ErrBadResponse)
 
 // detectPage is the data page auto-detection reads without a session:
 // every family serves it (CODA-45 lacks system_model).
@@ -128,9 +117,12 @@ const detectPage = SysInfo
 
 // Detect tells the dialect from what the modem answers, sending no
 // credentials: a preSession cookie on GET / means cgn; otherwise, a JSON
-// answer to a data page read without any session means open. The session
-// it returns keeps what was learnt (the preSession cookie, the page read)
-// for LoginIn. A modem that answers neither way gives ErrUnknownDialect.
+// answer to a data page read without any session means open; otherwise, a
+// REST envelope (a JSON object with errCode, whatever the code or the HTTP
+// status) from /1/Device/CM/Version means rest. The session it returns
+// keeps what was learnt (the preSession cookie, the page read) for
+// LoginIn. A modem that answers none of these ways gives
+// ErrUnknownDialect.
 func (c *Client) Detect(ctx context.Context) (Dialect, *Session, error) {
 	s := &Session{c: c}
 	if _, code, err := s.do(ctx, StageConnect, http.MethodGet, "/", nil, 200, 302); err != nil && (code == 0 || errors.Is(err, ErrTooLarge)) {
@@ -147,6 +139,16 @@ func (c *Client) Detect(ctx context.Context) (Dialect, *Session, error) {
 		s.ahead = map[Dataset][]byte{detectPage: body}
 		return Open{}, s, nil
 	}
+	body, code, err = s.do(ctx, StageDetect, http.MethodGet, restDetectPage.Path(), nil, 200)
+	if err != nil && (code == 0 || errors.Is(err, ErrTooLarge)) {
+		return nil, nil, fmt.Errorf("%s: %w", restDetectPage, err)
+	}
+	if isRESTEnvelope(body) {
+		if err == nil && CheckREST(body) == nil {
+			s.ahead = map[Dataset][]byte{SystemModel: body} // the page answered without a session
+		}
+		return REST{}, s, nil
+	}
 	return nil, nil, ErrUnknownDialect
 }
 
@@ -158,8 +160,14 @@ func looksJSON(body []byte) bool {
 
 // fetchDataPage reads /data/<name>.asp, as the families that share those
 // pages serve them: 200 with the JSON, a redirect when the session is
-// gone, 404 when the firmware lacks the page.
+// gone, 404 when the firmware lacks the page. The event log
+// (/data/status_log.asp) is not asked for: public clients read it, but no
+// captured answer confirms its shape on any /data/ family (see
+// docs/event-log.md), so it is ErrNotFound with no request sent.
 func fetchDataPage(ctx context.Context, s *Session, ds Dataset) ([]byte, error) {
+	if ds == EventLog {
+		return nil, fmt.Errorf("%s: %w (not read on the /data/ families until a capture confirms its shape)", ds, ErrNotFound)
+	}
 	body, code, err := s.do(ctx, StageFetch, http.MethodGet, ds.Path(), nil, 200)
 	if err != nil {
 		switch code {

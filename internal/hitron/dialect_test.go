@@ -56,6 +56,7 @@ func TestDialectsAgainstTheSimulator(t *testing.T) {
 		{"open CODA-45 over plain HTTP", modemsim.Config{Dialect: modemsim.DialectOpen, DataSet: "CODA-45", PlainHTTP: true}, Open{}, DialectOpen, 0},
 		{"coda-userid Rogers (pws)", modemsim.Config{Dialect: modemsim.DialectCODAUserID}, CODAUserID{PasswordField: "pws"}, "", 1},
 		{"coda-userid Shaw (pwd)", modemsim.Config{Dialect: modemsim.DialectCODAUserID, PasswordField: "pwd"}, CODAUserID{PasswordField: "pwd"}, "", 1},
+		{"rest CODA-4680", modemsim.Config{Dialect: modemsim.DialectREST}, REST{}, DialectREST, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +108,7 @@ func TestDialectsAgainstTheSimulator(t *testing.T) {
 				if ev.Stage == "" {
 					t.Errorf("%s %s has no stage", ev.Method, ev.Path)
 				}
-				if (ev.Stage == StageLogin) != (ev.Path == "/goform/login") {
+				if (ev.Stage == StageLogin) != (ev.Path == "/goform/login" || ev.Path == RESTLoginPath) {
 					t.Errorf("%s %s in stage %s", ev.Method, ev.Path, ev.Stage)
 				}
 			}
@@ -182,7 +183,8 @@ func TestDialectByName(t *testing.T) {
 		{"coda-userid", "pwd", "coda-userid", false},
 		{"coda-userid", "password", "", true},
 		{"auto", "", "", true},
-		{"rest", "", "", true},
+		{"rest", "", "rest", false},
+		{"rest-api", "", "", true},
 	}
 	for _, tt := range tests {
 		d, err := DialectByName(tt.name, tt.field)
@@ -192,16 +194,18 @@ func TestDialectByName(t *testing.T) {
 	}
 }
 
-// TestCODAUserIDLogout: the unverified logout tolerates a firmware without
-// one (404, 405) and fails on anything else but 200 and 302.
+// TestCODAUserIDLogout: the unverified logout reports a firmware without
+// one (404, 405) as ErrNoLogout, not as a logout, and fails on anything
+// else but 200 and 302.
 func TestCODAUserIDLogout(t *testing.T) {
 	answer := func(code int) string {
 		return fmt.Sprintf("HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n", code)
 	}
 	tests := []struct {
-		code    int
-		wantErr bool
-	}{{200, false}, {302, false}, {404, false}, {405, false}, {500, true}, {403, true}}
+		code     int
+		wantErr  bool
+		noLogout bool
+	}{{200, false, false}, {302, false, false}, {404, true, true}, {405, true, true}, {500, true, false}, {403, true, false}}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
 			srv := startScripted(t, step{answer: answer(tt.code)})
@@ -212,7 +216,7 @@ func TestCODAUserIDLogout(t *testing.T) {
 			defer c.Close()
 			s := &Session{c: c, dialect: CODAUserID{}}
 			err = s.Logout(context.Background(), 2*time.Second) // bounded by its timeout
-			if (err != nil) != tt.wantErr {
+			if (err != nil) != tt.wantErr || errors.Is(err, ErrNoLogout) != tt.noLogout {
 				t.Fatalf("logout after %d: %v", tt.code, err)
 			}
 			if _, reqs := srv.counts(); len(reqs) != 1 || reqs[0] != "POST /goform/logout" {

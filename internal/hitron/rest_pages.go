@@ -307,7 +307,8 @@ func (d *Data) parseRESTPayload(page RESTPage, body []byte, maxRows int) error {
 		d.CM = &CMStatus{
 			IP: placeholderToEmpty(firstIP(s.IP)), NetMask: placeholderToEmpty(s.SubMask.String()),
 			Gateway: placeholderToEmpty(s.Gateway.String()), NetworkAccess: s.Access.String(),
-			Lease: ParseDuration(s.Lease.String()),
+			Lease:        ParseDuration(s.Lease.String()),
+			DataRateDown: nonNegative(ParseNumber(s.DsDataRate.String())), DataRateUp: nonNegative(ParseNumber(s.UsDataRate.String())),
 		}
 	case RESTProvision:
 		// The same keys as getCMInit, in the envelope object itself.
@@ -466,22 +467,8 @@ func firstIP(raw json.RawMessage) string {
 	return ""
 }
 
-// DataRates are CM/SysInfo's WAN data rates, which only the REST family
-// reports, in bits per second (hitron_coda's reading; its exporter divides
-// by 8 for bytes).
-type DataRates struct {
-	Downstream, Upstream Value
-}
-
-// ParseRESTDataRates reads the data rates from a CM/SysInfo answer.
-func ParseRESTDataRates(body []byte) (DataRates, error) {
-	var s restSysInfoJSON
-	if err := decodeREST(RESTSysInfo, body, &s); err != nil {
-		return DataRates{}, err
-	}
-	return DataRates{Downstream: nonNegative(ParseNumber(s.DsDataRate.String())), Upstream: nonNegative(ParseNumber(s.UsDataRate.String()))}, nil
-}
-
+// nonNegative drops a negative rate (CM/SysInfo's DsDataRate and
+// UsDataRate, bits per second, read into CMStatus).
 func nonNegative(v Value) Value {
 	if v.Valid && v.V < 0 {
 		return Value{}

@@ -100,9 +100,8 @@ func TestParseRESTFixtures(t *testing.T) {
 	if c, err := ParseClock(d.System.Clock, time.UTC); err != nil || c.Unix() != 1605579153 {
 		t.Errorf("clock %v, %v", c, err)
 	}
-	rates, err := ParseRESTDataRates(restFixture(t, "CM/SysInfo.json"))
-	if err != nil || rates.Downstream != Some(1.04e9) || rates.Upstream != Some(31.2e6) {
-		t.Errorf("data rates %+v, %v", rates, err)
+	if d.CM == nil || d.CM.DataRateDown != Some(1.04e9) || d.CM.DataRateUp != Some(31.2e6) {
+		t.Errorf("data rates %+v", d.CM)
 	}
 }
 
@@ -155,8 +154,8 @@ func TestParseRESTValues(t *testing.T) {
 	if s := d.System; s.SerialNumber != "kept" || s.LANUptime != Some(3*86400+6002) || s.WANUptime.Valid || s.LANReceived != Some(1.5e9) {
 		t.Errorf("Router/SysInfo variants %+v", s)
 	}
-	if r, err := ParseRESTDataRates([]byte(sys)); err != nil || r.Downstream.Valid || r.Upstream.Valid {
-		t.Errorf("placeholder and negative rates %+v, %v", r, err)
+	if d.CM.DataRateDown.Valid || d.CM.DataRateUp.Valid {
+		t.Errorf("placeholder and negative rates %+v", d.CM)
 	}
 }
 

@@ -10,7 +10,9 @@
 //   - open (CODA-45/56): the data pages answer without any session, there
 //     is no login;
 //   - coda-userid (CODA-4582U): POST /goform/login with user and pws (or
-//     pwd) answered with a userid cookie, 302 without it.
+//     pwd) answered with a userid cookie, 302 without it;
+//   - rest (CODA-4680, CODA-5610Q): JSON envelopes under /1/Device/, the
+//     model= login, a PHPSESSID session, one session at a time (rest.go).
 //
 // Faults (slow, garbage, truncated, oversized, HTTP errors, lost sessions,
 // and a hostile server's amplified rows, dripped bytes, endless headers and
@@ -46,23 +48,44 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
 
-//go:embed fixtures
+//go:embed fixtures restfixtures
 var fixtures embed.FS
 
 // DefaultDataSet is served when Config.DataSet is empty.
 const DefaultDataSet = "CGNV4-FX4"
 
-// DataSets lists the embedded data sets.
+// DataSets lists the embedded data sets: the /data/*.asp ones (fixtures/)
+// and the REST ones (restfixtures/, served in the rest dialect).
 func DataSets() []string {
-	entries, _ := fs.ReadDir(fixtures, "fixtures")
 	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
+	for _, dir := range []string{"fixtures", "restfixtures"} {
+		entries, _ := fs.ReadDir(fixtures, dir)
+		for _, e := range entries {
+			if e.IsDir() {
+				names = append(names, e.Name())
+			}
 		}
 	}
 	sort.Strings(names)
 	return names
+}
+
+// dataSetExists reports whether name is an embedded data set.
+func dataSetExists(name string) bool {
+	_, err := fs.Stat(fixtures, path.Join("fixtures", name))
+	return name != "" && err == nil || isRESTDataSet(name)
+}
+
+// checkDataSet tells whether the data set can be served in dialect: a REST
+// data set only in rest, the others in every other dialect.
+func checkDataSet(name, dialect string) error {
+	if !dataSetExists(name) {
+		return fmt.Errorf("unknown data set %q (have %s)", name, strings.Join(DataSets(), ", "))
+	}
+	if isRESTDataSet(name) != (dialect == DialectREST) {
+		return fmt.Errorf("data set %q cannot be served in dialect %s (REST data sets only in rest, and rest only serves them)", name, dialect)
+	}
+	return nil
 }
 
 // testDataSets are data sets made for tests (odd values, another
@@ -95,6 +118,7 @@ const (
 	FaultHTTP500     Fault = "http500"       // data pages answer 500
 	FaultLostSession Fault = "lost-session"  // data pages answer 302, as if the session expired
 	FaultLogoutFail  Fault = "logout-fail"   // logout answers 500 and keeps the session
+	FaultNoLogout    Fault = "no-logout"     // logout answers 404 (firmware without one) and keeps the session
 	FaultLoginPage   Fault = "no-presession" // GET / sets no preSession cookie
 )
 
@@ -106,21 +130,24 @@ const (
 )
 
 // Dialects lists the dialects, for flags and tests.
-var Dialects = []string{DialectCGN, DialectOpen, DialectCODAUserID}
+var Dialects = []string{DialectCGN, DialectOpen, DialectCODAUserID, DialectREST}
 
 // DefaultDialect is the dialect a data set's firmware speaks: open for the
-// CODA-45 and CODA-56 captures, cgn for the rest.
+// CODA-45 and CODA-56 captures, rest for the REST data sets (CODA-4680),
+// cgn for the others.
 func DefaultDialect(dataSet string) string {
-	switch dataSet {
-	case "CODA-45", "CODA-56":
+	switch {
+	case dataSet == "CODA-45", dataSet == "CODA-56":
 		return DialectOpen
+	case isRESTDataSet(dataSet):
+		return DialectREST
 	}
 	return DialectCGN
 }
 
 // Faults lists every fault, for flags and tests.
-var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultLoginPage,
-	FaultAmplify, FaultDripBody, FaultDripHeaders, FaultEndlessHeaders, FaultCookieFlood}
+var Faults = []Fault{FaultSlow, FaultGarbage, FaultTruncated, FaultOversized, FaultHTTP500, FaultLostSession, FaultLogoutFail, FaultNoLogout, FaultLoginPage,
+	FaultAmplify, FaultDripBody, FaultDripHeaders, FaultEndlessHeaders, FaultCookieFlood, FaultRESTError}
 
 // Config configures a simulator.
 type Config struct {
@@ -160,7 +187,8 @@ type Config struct {
 	// whose counters are plain integers (the demo sets it; tests that
 	// compare values with the data set leave it 0).
 	CodewordGrowth int64
-	// Dialect is the login dialect (see Dialects); default cgn.
+	// Dialect is the login dialect (see Dialects); default rest for a REST
+	// data set, cgn otherwise.
 	Dialect string
 	// PasswordField is the coda-userid login's password field: "pws"
 	// (Rogers, the default) or "pwd" (Shaw).
@@ -221,6 +249,8 @@ type Simulator struct {
 	stats       Stats
 	// pageReads counts the reads of each codeword page (CodewordGrowth).
 	pageReads map[string]int64
+	// eventLog is the CM/Log the rest dialect serves.
+	eventLog EventLogState
 }
 
 // New builds a simulator; Start serves it.
@@ -233,9 +263,15 @@ func New(cfg Config) (*Simulator, error) {
 	}
 	if cfg.DataSet == "" {
 		cfg.DataSet = DefaultDataSet
+		if cfg.Dialect == DialectREST {
+			cfg.DataSet = DefaultRESTDataSet
+		}
 	}
 	if cfg.Dialect == "" {
 		cfg.Dialect = DialectCGN
+		if isRESTDataSet(cfg.DataSet) {
+			cfg.Dialect = DialectREST
+		}
 	}
 	if !slices.Contains(Dialects, cfg.Dialect) {
 		return nil, fmt.Errorf("unknown dialect %q (have %s)", cfg.Dialect, strings.Join(Dialects, ", "))
@@ -246,8 +282,8 @@ func New(cfg Config) (*Simulator, error) {
 	if cfg.PasswordField != "pws" && cfg.PasswordField != "pwd" {
 		return nil, fmt.Errorf("password field %q: must be pws or pwd", cfg.PasswordField)
 	}
-	if _, err := fs.Stat(fixtures, path.Join("fixtures", cfg.DataSet)); err != nil {
-		return nil, fmt.Errorf("unknown data set %q (have %s)", cfg.DataSet, strings.Join(DataSets(), ", "))
+	if err := checkDataSet(cfg.DataSet, cfg.Dialect); err != nil {
+		return nil, err
 	}
 	if cfg.LockAfter <= 0 {
 		cfg.LockAfter = 5
@@ -398,8 +434,8 @@ func (s *Simulator) SetFault(f Fault) {
 
 // SetDataSet switches the served data set.
 func (s *Simulator) SetDataSet(name string) error {
-	if _, err := fs.Stat(fixtures, path.Join("fixtures", name)); err != nil {
-		return fmt.Errorf("unknown data set %q", name)
+	if err := checkDataSet(name, s.cfg.Dialect); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -461,6 +497,9 @@ func (s *Simulator) Handler() http.Handler {
 	mux.HandleFunc("POST /goform/login", s.handleLogin)
 	mux.HandleFunc("POST /goform/logout", s.handleLogout)
 	mux.HandleFunc("GET /data/{page}", s.handleData)
+	mux.HandleFunc("POST "+restLoginPath, s.handleRESTLogin)
+	mux.HandleFunc("POST "+restLogoutPath, s.handleRESTLogout)
+	mux.HandleFunc("GET /1/Device/{group}/{page}", s.handleRESTPage)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(s.inFlight.Add(1))
 		defer s.inFlight.Add(-1)
@@ -486,7 +525,7 @@ func (s *Simulator) Handler() http.Handler {
 		if flood {
 			s.floodCookies(w)
 		}
-		if !(r.Method == http.MethodPost && r.URL.Path == "/goform/login") && s.carriesPassword(r) {
+		if !(r.Method == http.MethodPost && (r.URL.Path == "/goform/login" || r.URL.Path == restLoginPath)) && s.carriesPassword(r) {
 			s.mu.Lock()
 			s.stats.PasswordElsewhere++
 			s.mu.Unlock()
@@ -595,6 +634,11 @@ func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if s.cfg.Dialect == DialectREST {
+		// The REST firmware has no /goform/ login any more.
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -657,6 +701,8 @@ func (s *Simulator) sessionCookie() string {
 	switch s.cfg.Dialect {
 	case DialectCODAUserID:
 		return "userid"
+	case DialectREST:
+		return restSessionCookie
 	case DialectOpen:
 		return ""
 	}
@@ -694,7 +740,7 @@ func (s *Simulator) loginLocked(usr, pwd string, force bool, pre string, cookie 
 func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	_ = r.ParseForm()
-	if s.cfg.Dialect == DialectOpen {
+	if s.cfg.Dialect == DialectOpen || s.cfg.Dialect == DialectREST {
 		http.NotFound(w, r)
 		return
 	}
@@ -703,6 +749,11 @@ func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if s.fault == FaultLogoutFail {
 		s.mu.Unlock()
 		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if s.fault == FaultNoLogout {
+		s.mu.Unlock()
+		http.NotFound(w, r)
 		return
 	}
 	if ck != nil && ck.Value == s.session && s.session != "" {
@@ -719,6 +770,10 @@ func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 	page := r.PathValue("page")
+	if s.cfg.Dialect == DialectREST {
+		http.NotFound(w, r) // the REST firmware has no /data/ pages
+		return
+	}
 	ck, _ := r.Cookie(s.sessionCookie())
 	s.mu.Lock()
 	s.stats.DataRequests++
@@ -753,22 +808,7 @@ func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	switch fault {
-	case FaultSlow:
-		if !sleep(r.Context(), s.cfg.SlowDelay) {
-			return
-		}
-	case FaultGarbage:
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = w.Write([]byte("<html><body>Unknown error.</body></html>"))
-		return
-	case FaultTruncated:
-		body = body[:len(body)/2]
-	case FaultHTTP500:
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	case FaultOversized:
-		s.writeOversized(w, r)
+	if s.serveFault(w, r, fault, &body) {
 		return
 	}
 	if s.cfg.CodewordGrowth > 0 && codewordPages[name] {
@@ -780,6 +820,30 @@ func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
+}
+
+// serveFault applies a data-page fault: it reports whether it answered
+// the request itself, and may shorten *body (FaultTruncated).
+func (s *Simulator) serveFault(w http.ResponseWriter, r *http.Request, fault Fault, body *[]byte) bool {
+	switch fault {
+	case FaultSlow:
+		if !sleep(r.Context(), s.cfg.SlowDelay) {
+			return true
+		}
+	case FaultGarbage:
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><body>Unknown error.</body></html>"))
+		return true
+	case FaultTruncated:
+		*body = (*body)[:len(*body)/2]
+	case FaultHTTP500:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return true
+	case FaultOversized:
+		s.writeOversized(w, r)
+		return true
+	}
+	return false
 }
 
 // writeOversized streams cfg.OversizedBytes of a JSON array that never ends,

@@ -226,7 +226,7 @@ func TestLegacyTLSOnly(t *testing.T) {
 // but the test-only ones, and each test-only one exists.
 func TestModelDataSetsAreTheRealModels(t *testing.T) {
 	got := strings.Join(ModelDataSets(), " ")
-	if got != "CGNM-2250 CGNV4-FX4 CODA-45 CODA-56" {
+	if got != "CGNM-2250 CGNV4-FX4 CODA-45 CODA-4680 CODA-56" {
 		t.Fatalf("model data sets: %s", got)
 	}
 	all := strings.Join(DataSets(), " ")

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
@@ -55,10 +56,13 @@ type device struct {
 	// answer a login and a logout: no login starts with less time left
 	// than both need.
 	loginTakes, logoutTakes time.Duration
-	// dialect is the login dialect auto-detection found, for the pin it
-	// was found under (see rememberDialect).
-	dialect       string
-	dialectPinKey string
+	// dialect is the login dialect auto-detection found, for the target
+	// and pin it was found under (see rememberDialect).
+	dialect    string
+	dialectKey string
+	// events counts the modem's DOCSIS events across probes, each once
+	// (bounded: see eventlog.Memory); it is forgotten with the device.
+	events eventlog.Memory
 	// lastUsed is guarded by Prober.mu.
 	lastUsed time.Time
 }
@@ -116,31 +120,32 @@ func (d *device) noteLogout(took time.Duration) {
 
 func estimate(prev, took time.Duration) time.Duration { return max(took, (3*prev+took)/4) }
 
-// knownDialect is the dialect auto-detection found under the pin whose
-// key is pinKey ("" when none is remembered: never detected, forgotten,
-// or found under another pin).
-func (d *device) knownDialect(pinKey string) string {
+// knownDialect is the dialect auto-detection found under key, the target
+// and pin ("" when none is remembered: never detected, forgotten, or found
+// for another target or under another pin).
+func (d *device) knownDialect(key string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.dialectPinKey != pinKey {
+	if d.dialectKey != key {
 		return ""
 	}
 	return d.dialect
 }
 
-// rememberDialect keeps what auto-detection found, for this pin only: a
-// modem presenting another certificate is detected afresh.
-func (d *device) rememberDialect(name, pinKey string) {
+// rememberDialect keeps what auto-detection found, for this target and
+// pin only: another target at the address, or a modem presenting another
+// certificate, is detected afresh.
+func (d *device) rememberDialect(name, key string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.dialect, d.dialectPinKey = name, pinKey
+	d.dialect, d.dialectKey = name, key
 }
 
 // forgetDialect makes the next auto probe detect the dialect again.
 func (d *device) forgetDialect() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.dialect, d.dialectPinKey = "", ""
+	d.dialect, d.dialectKey = "", ""
 }
 
 // tls12Memory is how long a modem that chose TLS 1.2 is offered no more.
@@ -320,4 +325,13 @@ func (d *device) markUnsupported(ds hitron.Dataset, until time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.unsupported[ds] = until
+}
+
+// observeEvents counts the new events of the log the modem shows now and
+// returns the modem's event counters.
+func (d *device) observeEvents(entries []eventlog.Entry) eventlog.Snapshot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.events.Observe(entries)
+	return d.events.Snapshot()
 }

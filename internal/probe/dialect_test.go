@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
@@ -79,7 +80,11 @@ func exposition(t *testing.T, r *Result) string {
 			for _, l := range m.GetLabel() {
 				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 			}
-			fmt.Fprintf(&b, "%s{%s} %g\n", mf.GetName(), strings.Join(labels, ","), m.GetGauge().GetValue())
+			v := m.GetGauge().GetValue()
+			if c := m.GetCounter(); c != nil {
+				v = c.GetValue()
+			}
+			fmt.Fprintf(&b, "%s{%s} %g\n", mf.GetName(), strings.Join(labels, ","), v)
 		}
 	}
 	return b.String()
@@ -229,5 +234,55 @@ func TestInsecureHTTPProbe(t *testing.T) {
 				t.Fatalf("password elsewhere %d, session left %v", st.PasswordElsewhere, st.SessionActive)
 			}
 		})
+	}
+}
+
+// TestDetectedDialectIsPerTarget: two targets dialled at one address under
+// one certificate (a front end that routes by name) do not inherit each
+// other's detected dialect: each detects its own.
+func TestDetectedDialectIsPerTarget(t *testing.T) {
+	sim := startDialectSim(t, modemsim.Config{})
+	fp := sim.Fingerprint().String()
+	_, port, _ := strings.Cut(sim.Addr(), ":")
+	other := "127.0.0.2:" + port
+	p, s, _, _ := dialectEnv(t, fmt.Sprintf("  %q:\n    fingerprint: %q\n  %q:\n    address: %q\n    fingerprint: %q\n",
+		sim.Addr(), fp, other, sim.Addr(), fp))
+	for i, target := range []string{sim.Addr(), other, other} {
+		r, _ := probeOnce(t, p, s, target)
+		if !r.Success {
+			t.Fatalf("probe %d of %s: %s %v\n%s", i, target, r.Reason, r.Err, r.Trace)
+		}
+		want := "dialect cgn (detected)"
+		if i == 2 {
+			want = "dialect cgn (remembered"
+		}
+		if !strings.Contains(r.Trace.String(), want) {
+			t.Fatalf("probe %d of %s: no %q in the trace:\n%s", i, target, want, r.Trace)
+		}
+	}
+}
+
+// TestFirmwareWithoutLogout: a coda-userid modem that answers the logout
+// with 404 is reported as having no logout: hitron_probe_logout_success is
+// left out (neither a logout nor a failed one), the counter says
+// unsupported, and the next probe does not try to log a stale session out.
+func TestFirmwareWithoutLogout(t *testing.T) {
+	sim := startDialectSim(t, modemsim.Config{Dialect: "coda-userid"})
+	sim.SetFault(modemsim.FaultNoLogout)
+	p, s, _, _ := dialectEnv(t, fmt.Sprintf("  %q:\n    fingerprint: %q\n    dialect: coda-userid\n", sim.Addr(), sim.Fingerprint().String()))
+	for i := range 2 {
+		r, body := probeOnce(t, p, s, sim.Addr())
+		if !r.Success {
+			t.Fatalf("probe %d: %s %v\n%s", i, r.Reason, r.Err, r.Trace)
+		}
+		if strings.Contains(body, "hitron_probe_logout_success") {
+			t.Fatalf("probe %d claims a logout result:\n%s", i, body)
+		}
+		if !strings.Contains(r.Trace.String(), "the firmware has no logout") || strings.Contains(r.Trace.String(), "failed earlier") {
+			t.Fatalf("probe %d trace:\n%s", i, r.Trace)
+		}
+	}
+	if got := testutil.ToFloat64(p.metrics.logouts.WithLabelValues("unsupported")); got != 2 {
+		t.Fatalf("unsupported logouts %v, want 2", got)
 	}
 }

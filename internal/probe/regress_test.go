@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
@@ -47,7 +48,7 @@ func TestSlowRefetchDoesNotResendARefusedPassword(t *testing.T) {
 	prov := &slowSecondFetch{}
 	snap := &Snapshot{Config: cfg, Profiles: map[string]*Profile{"default": {
 		Name: "default", Auth: &config.Auth{Provider: "slow"},
-		Cache: secrets.NewCache("default", prov, secrets.CacheOptions{TTL: 5 * time.Minute, StaleIfError: time.Hour}),
+		Cache: credcache.NewCache("default", prov, credcache.CacheOptions{TTL: 5 * time.Minute, StaleIfError: time.Hour}),
 	}}}
 	p := New(Options{})
 	for i := 0; i < 4; i++ {

@@ -13,6 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/collector"
+	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
+	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
@@ -37,7 +39,7 @@ type probeRun struct {
 	opened bool
 	// creds and lookup are the credentials in use (dialects that need them).
 	creds  secrets.Credentials
-	lookup secrets.Lookup
+	lookup credcache.Lookup
 	// maxTLS is the highest TLS version offered (0: Go's).
 	maxTLS uint16
 
@@ -55,6 +57,9 @@ type probeRun struct {
 	logout *bool
 	// quiet results are not counted or logged (an abandoned caller's copy).
 	quiet bool
+	// events are the modem's event counters after this probe's log (nil
+	// when no log was read).
+	events *eventlog.Snapshot
 }
 
 func newProbeRun(p *Prober, plan *Plan, dev *device) *probeRun {
@@ -148,9 +153,9 @@ func (r *probeRun) httpTrace(ev hitron.TraceEvent) {
 }
 
 // credentials resolves the plan's credentials, through the cache.
-func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Credentials, secrets.Lookup, error) {
+func (r *probeRun) credentials(ctx context.Context, refetch bool) (secrets.Credentials, credcache.Lookup, error) {
 	if r.plan.Creds != nil {
-		return *r.plan.Creds, secrets.Lookup{Location: "url"}, nil
+		return *r.plan.Creds, credcache.Lookup{Location: "url"}, nil
 	}
 	start := time.Now()
 	prof := r.plan.Profile
@@ -180,7 +185,7 @@ func (r *probeRun) login(ctx context.Context, c *hitron.Client, pre *hitron.Sess
 	if stale := dev.takeStale(); stale != nil {
 		// Our previous logout failed: log that session out first, by its
 		// own cookies, so the login below does not meet Repeat Login.
-		if err := stale.Logout(ctx, 3*time.Second); err != nil {
+		if err := stale.Logout(ctx, 3*time.Second); err != nil && !errors.Is(err, hitron.ErrNoLogout) {
 			dev.keepStale(stale) // try again next time
 			r.trace.Addf("logging out the session whose logout failed earlier: %v", err)
 		} else {
@@ -273,6 +278,13 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 		r.trace.Addf("%s: parsed %d bytes", ds, len(body))
 	}
 	r.trace.Addf("parsed: %d downstream, %d upstream, %d OFDM, %d OFDMA channels", len(r.data.Downstream), len(r.data.Upstream), len(r.data.OFDM), len(r.data.OFDMA))
+	if l := r.data.EventLog; l != nil {
+		// The log's times are the modem's wall clock, in its configured zone.
+		eventlog.InLocation(l.Entries, r.plan.Location)
+		snap := dev.observeEvents(l.Entries)
+		r.events = &snap
+		r.trace.Addf("event log: %d entries (%d unreadable rows dropped)", len(l.Entries), l.Dropped)
+	}
 }
 
 var (
@@ -287,11 +299,11 @@ var (
 	collDurDesc   = collector.NewGauge("hitron_scrape_collector_duration_seconds", "Time to read a data page.", "collector")
 	logoutDesc    = collector.NewGauge("hitron_probe_logout_success", "Whether the modem accepted the logout after the probe logged in (present only when it logged in); 0 means its single session may stay taken, and nobody can log in until it expires.")
 	sourceDesc    = collector.NewGauge("hitron_credential_source_info", "Where the probe's credentials came from (value 1).", "source", "profile")
-	dialectDesc   = collector.NewGauge("hitron_modem_dialect_info", "The modem's login dialect this probe used (value 1): cgn, open or coda-userid; auto when it could not be told.", "dialect")
+	dialectDesc   = collector.NewGauge("hitron_modem_dialect_info", "The modem's login dialect this probe used (value 1): cgn, open, coda-userid or rest; auto when it could not be told.", "dialect")
 	insecureDesc  = collector.NewGauge("hitron_tls_insecure", "1 when the modem was reached over plain HTTP (insecure_http: nothing authenticates it), else 0.")
 )
 
-// finish builds the result registry.
+// finish builds the Result: the modem's samples (bounded) and the probe's own.
 func (r *probeRun) finish() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -302,6 +314,9 @@ func (r *probeRun) finish() *Result {
 	if r.opened {
 		set.SetMaxSamples(r.p.maxSamples)
 		collector.New(&r.data, r.plan.Location).AddTo(set)
+		if r.events != nil {
+			collector.AddEventLog(set, *r.events)
+		}
 		if set.Overflowed() {
 			r.failLocked(ReasonTooLarge, fmt.Errorf("the modem's data make more than %d samples (--probe.max-samples); none are kept", r.p.maxSamples))
 			set = collector.NewSet()
@@ -497,7 +512,7 @@ func (r *probeRun) converse(ctx context.Context) {
 func (r *probeRun) knownDialect() hitron.Dialect {
 	name, how := r.plan.Dialect, "configured"
 	if name == hitron.DialectAuto {
-		if name, how = r.dev.knownDialect(r.plan.Pin.Key()), "remembered from an earlier probe"; name == "" {
+		if name, how = r.dev.knownDialect(r.dialectKey()), "remembered from an earlier probe"; name == "" {
 			return nil
 		}
 	}
@@ -511,6 +526,12 @@ func (r *probeRun) knownDialect() hitron.Dialect {
 	return d
 }
 
+// dialectKey is what a detected dialect is remembered under: the target
+// and its pin. Two targets dialled at one address (a TLS front end that
+// routes by name) do not inherit each other's dialect, and a modem
+// presenting another certificate is detected afresh.
+func (r *probeRun) dialectKey() string { return r.plan.Target.HostPort() + " " + r.plan.Pin.Key() }
+
 // detect asks the modem which dialect it speaks, sending no credentials.
 func (r *probeRun) detect(ctx context.Context, c *hitron.Client) (hitron.Dialect, *hitron.Session) {
 	d, s, err := c.Detect(ctx)
@@ -519,7 +540,7 @@ func (r *probeRun) detect(ctx context.Context, c *hitron.Client) (hitron.Dialect
 		r.fail(r.reasonFor(ctx, err), fmt.Errorf("detect the dialect: %w", err))
 		return nil, nil
 	}
-	r.dev.rememberDialect(d.Name(), r.plan.Pin.Key())
+	r.dev.rememberDialect(d.Name(), r.dialectKey())
 	r.dialect = d
 	r.trace.Addf("dialect %s (detected)", d.Name())
 	return d, s
@@ -667,6 +688,13 @@ func (r *probeRun) endSession(ctx context.Context, s *hitron.Session, logoutRese
 	start := time.Now()
 	err := s.Logout(ctx, max(logoutReserve, time.Second))
 	r.dev.noteLogout(time.Since(start))
+	if errors.Is(err, hitron.ErrNoLogout) {
+		// Neither a logout nor a failed one: hitron_probe_logout_success
+		// is left out rather than claim either.
+		r.p.metrics.logouts.WithLabelValues("unsupported").Inc()
+		r.trace.Addf("the firmware has no logout (%v): the session ends when the modem times it out or the next login replaces it", err)
+		return
+	}
 	if err != nil {
 		r.dev.keepStale(s)
 		r.p.metrics.logouts.WithLabelValues("error").Inc()

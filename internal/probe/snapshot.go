@@ -1,8 +1,9 @@
 // Package probe runs one probe of one modem: it plans the probe from the
 // configuration and the request (refusing what must be refused before any
-// secret is fetched), resolves credentials through the secrets cache, logs
+// secret is fetched), resolves credentials through the credential cache, logs
 // in over pinned TLS, fetches the data pages one at a time, always logs out,
-// and returns a fresh registry with the device metrics and meta-metrics.
+// and returns a Result: a fresh set of samples (the device's metrics and the
+// probe's own), the trace and the parsed data.
 package probe
 
 import (
@@ -10,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -23,9 +26,27 @@ import (
 type Profile struct {
 	Name  string
 	Auth  *config.Auth
-	Cache *secrets.Cache
+	Cache *credcache.Cache
 	// Local is true for providers whose secrets stay on the machine.
 	Local bool
+	// Params are the probe parameters the provider's kind declares: the
+	// only ones its Locate sees.
+	Params []string
+}
+
+// params returns the given probe parameters that the profile's kind
+// declares; nil when there are none.
+func (p *Profile) params(given map[string]string) map[string]string {
+	var out map[string]string
+	for _, name := range p.Params {
+		if v, ok := given[name]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = v
+		}
+	}
+	return out
 }
 
 // Snapshot is an immutable, built configuration: what a reload swaps.
@@ -85,7 +106,7 @@ func (s *Snapshot) Retire() {
 
 // Build constructs the providers and caches of cfg. It does no network I/O
 // (providers connect in Start), so it also serves --config.check.
-func Build(cfg *config.Config, reg *secrets.Registry, metrics *secrets.Metrics, log *zap.Logger) (*Snapshot, error) {
+func Build(cfg *config.Config, reg *secrets.Registry, metrics *credcache.Metrics, log *zap.Logger) (*Snapshot, error) {
 	s := &Snapshot{Config: cfg, Profiles: map[string]*Profile{}, Loaded: time.Now()}
 	names := make([]string, 0, len(cfg.Auths))
 	for n := range cfg.Auths {
@@ -97,8 +118,11 @@ func Build(cfg *config.Config, reg *secrets.Registry, metrics *secrets.Metrics, 
 		kind, ok := reg.Lookup(a.Provider)
 		if !ok {
 			s.Close()
-			return nil, &config.Error{File: cfg.Source, Line: a.Line, Field: "auths." + name,
-				Err: fmt.Errorf("unknown provider %q (known: %v)", a.Provider, reg.Names())}
+			err := fmt.Errorf("unknown provider %q: use one of %s", a.Provider, oneOf(reg.Names()))
+			if a.Provider == "" {
+				err = fmt.Errorf("no provider: add one of %s", oneOf(reg.Names()))
+			}
+			return nil, &config.Error{File: cfg.Source, Line: a.Line, Field: "auths." + name, Err: err}
 		}
 		prov, err := kind.New(secrets.Options{
 			Profile: name,
@@ -126,8 +150,8 @@ func Build(cfg *config.Config, reg *secrets.Registry, metrics *secrets.Metrics, 
 			stale = *a.Cache.StaleIfError
 		}
 		s.Profiles[name] = &Profile{
-			Name: name, Auth: a, Local: kind.Local,
-			Cache: secrets.NewCache(name, prov, secrets.CacheOptions{TTL: ttl, StaleIfError: stale, Metrics: metrics}),
+			Name: name, Auth: a, Local: kind.Local, Params: kind.Params,
+			Cache: credcache.NewCache(name, prov, credcache.CacheOptions{TTL: ttl, StaleIfError: stale, Metrics: metrics}),
 		}
 	}
 	return s, nil
@@ -180,6 +204,14 @@ func (s *Snapshot) Close() {
 			_ = c.Close()
 		}
 	}
+}
+
+// oneOf joins names for an error message: "file, freeipa or vault".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func (s *Snapshot) profileNames() []string {

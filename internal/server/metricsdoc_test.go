@@ -182,11 +182,14 @@ func writeOrCompare(t *testing.T, probeFams, ownFams map[string]*family) {
 	render("On /probe", "One fresh registry per probe. The `hitron_channel_*`, `hitron_system_*`, `hitron_traffic_*`, "+
 		"`hitron_network_*` and `hitron_cm_bpi_info` families keep the original Python exporter's names and labels. "+
 		"`hitron_probe_failure_info` reasons: `bad_credentials`, `session_busy`, `locked_out`, `pin_mismatch`, `tls`, "+
-		"`connect`, `timeout`, `http_status`, `bad_response`, `not_logged_in`, `credentials`, `backoff`, `too_large`, `too_many_modems`.\n\n"+
+		"`connect`, `timeout`, `http_status`, `bad_response`, `not_logged_in`, `credentials`, `backoff`, `too_large`, `too_many_modems`, "+
+		"`modem_error` (`rest`: an `errCode` other than `000` that means no wrong password, busy or lost session).\n\n"+
 		"Each data set is probed in its firmware's login dialect: `open` for CODA-45 and CODA-56 (no login, so no "+
-		"`credentials` or `login` stage), `cgn` for the others; `coda-userid` (CODA-4582U) is shown serving the "+
-		"CGNV4-FX4 pages, as no capture of that model exists. The dialect changes how a session is opened, not the "+
-		"pages: a family missing for a dialect is missing from that data set's firmware.", probeFams, true, &b)
+		"`credentials` or `login` stage), `rest` for the CODA-4680 (the `/1/Device/` REST API, whose pages map onto the "+
+		"same families; the `hitron_event_log_*` and `hitron_docsis_t*_timeouts_total` families come from its `CM/Log`, "+
+		"see docs/event-log.md), `cgn` for the others; `coda-userid` (CODA-4582U) is shown serving the "+
+		"CGNV4-FX4 pages, as no capture of that model exists. For the `/data/` dialects, the dialect changes how a session "+
+		"is opened, not the pages: a family missing for a dialect is missing from that data set's firmware.", probeFams, true, &b)
 	render("On /metrics", "The exporter's own metrics (plus the standard `go_*` and `process_*` collectors). Providers "+
 		"add their own families (Vault token expiry, FreeIPA ticket expiry, request counts) once configured; see the "+
 		"credentials documents.", ownFams, false, &b)

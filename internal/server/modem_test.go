@@ -296,3 +296,25 @@ func TestLandingAndTracePages(t *testing.T) {
 		t.Fatalf("certificate subject not printed as is:\n%s", body)
 	}
 }
+
+// TestModemPageShowsTheRESTEventLog: once a dialect supplies the log (rest's
+// CM/Log), the modem page shows it, newest first, times in the target's
+// zone, text escaped and clipped.
+func TestModemPageShowsTheRESTEventLog(t *testing.T) {
+	e := newEnv(t, modemsim.Config{Dialect: modemsim.DialectREST}, pinnedConfig+"    timezone: Europe/Berlin\n")
+	e.probe("target=" + e.sim.Addr())
+	code, body := e.get("/modem?target=" + url.QueryEscape(e.sim.Addr()))
+	if code != 200 || !strings.Contains(body, `id="events"`) {
+		t.Fatalf("modem page %d without the event log:\n%s", code, body)
+	}
+	newest := strings.Index(body, "2020-11-17 09:12:40")
+	oldest := strings.Index(body, "1970-01-01 00:00:17")
+	if newest < 0 || oldest < 0 || newest > oldest {
+		t.Fatalf("the log is not shown newest first (%d, %d):\n%s", newest, oldest, body)
+	}
+	for _, want := range []string{`<td id="model">CODA-4680-TPIA`, "No Ranging Response received - T3 time-out", "critical"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("modem page lacks %q", want)
+		}
+	}
+}

@@ -36,8 +36,9 @@ type modemView struct {
 	// are computed against (zero: this is the first probe).
 	RatesSince time.Time
 	Interval   time.Duration
-	// Events is the modem's event log. No supported firmware page has one
-	// yet; the page shows the section only when it is not empty.
+	// Events is the modem's event log, newest first (the rest dialect's
+	// CM/Log, /data/status_log.asp where the firmware has it); the page
+	// shows the section only when it is not empty.
 	Events    []eventView
 	Truncated bool
 }
@@ -168,8 +169,24 @@ func buildModemView(d *hitron.Data, prev map[string]codewords, prevAt, readAt ti
 			FFT: clip(c.FFT), Power: unit(c.Power, "dBmV"),
 		})
 	}
+	if d.EventLog != nil {
+		entries := d.EventLog.Entries
+		for i := len(entries) - 1; i >= 0 && len(v.Events) < maxModemRows; i-- {
+			e := entries[i]
+			ev := eventView{Priority: e.Priority.String(), Text: clipTo(e.Text, maxEventText)}
+			if !e.Time.IsZero() {
+				ev.Time = e.Time.Format("2006-01-02 15:04:05")
+			}
+			v.Events = append(v.Events, ev)
+		}
+		v.Truncated = v.Truncated || len(entries) > maxModemRows
+	}
 	return v, counters
 }
+
+// maxEventText bounds an event's text on the page (its DOCSIS text and the
+// MAC addresses the modem appends).
+const maxEventText = 256
 
 // modelName is the model the firmware reports, or, when it has no
 // system_model page (CODA-45), the family its firmware version belongs
@@ -269,11 +286,14 @@ func formatUptime(seconds float64) string {
 
 // clip bounds a string the modem sent to maxModemText bytes, on a rune
 // boundary.
-func clip(s string) string {
-	if len(s) <= maxModemText {
+func clip(s string) string { return clipTo(s, maxModemText) }
+
+// clipTo cuts s to at most n bytes, at a character boundary.
+func clipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxModemText
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -28,8 +28,22 @@ const maxProbeTimeout = 120 * time.Second
 // metrics. An answer its client does not read is dropped then.
 const WriteTimeout = maxProbeTimeout + 30*time.Second
 
-// providerParams are the probe parameters passed on to providers.
-var providerParams = []string{"ipa_vault_namespace"}
+// ownParams are the probe parameters the exporter reads itself; a
+// provider kind may not declare one of them (secrets.Kind.Params).
+var ownParams = map[string]bool{"target": true, "auth": true, "fingerprint": true, "force": true,
+	"debug": true, "_port": true, "usr": true, "pwd": true}
+
+// providerParams returns the probe parameters that reg's kinds declare, or
+// an error when one is the exporter's own.
+func providerParams(reg *secrets.Registry) ([]string, error) {
+	params := reg.Params()
+	for _, p := range params {
+		if ownParams[p] || p == "" {
+			return nil, fmt.Errorf("a provider kind declares the probe parameter %q, which the exporter reads itself", p)
+		}
+	}
+	return params, nil
+}
 
 // handleProbe serves /probe?target=…: 400 for a refused request, otherwise
 // 200 with the probe's metrics, probe_success 0 included.
@@ -143,7 +157,7 @@ func (s *Server) probeRequest(r *http.Request) (probe.Request, string, error) {
 		c := secrets.NewCredentials(q.Get("usr"), q.Get("pwd"))
 		req.URLCredentials = &c
 	}
-	for _, p := range providerParams {
+	for _, p := range s.providerParams {
 		if v := q.Get(p); v != "" {
 			if req.Params == nil {
 				req.Params = map[string]string{}

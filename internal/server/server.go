@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
@@ -61,14 +62,17 @@ type Options struct {
 
 // Server serves the exporter.
 type Server struct {
-	opts     Options
-	log      *zap.Logger
-	prober   *probe.Prober
-	metrics  *prometheus.Registry
-	secrets  *secrets.Metrics
-	current  atomic.Pointer[probe.Snapshot]
-	ready    atomic.Bool
-	reloadMu sync.Mutex
+	opts    Options
+	log     *zap.Logger
+	prober  *probe.Prober
+	metrics *prometheus.Registry
+	secrets *credcache.Metrics
+	// providerParams are the probe parameters passed on to providers:
+	// those the registered kinds declare.
+	providerParams []string
+	current        atomic.Pointer[probe.Snapshot]
+	ready          atomic.Bool
+	reloadMu       sync.Mutex
 
 	reloadOK        prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
@@ -96,8 +100,15 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.ProbeWriteTimeout <= 0 {
 		o.ProbeWriteTimeout = DefaultProbeWriteTimeout
 	}
+	if o.Registry == nil {
+		return nil, errors.New("no provider registry: pass at least an empty secrets.Registry")
+	}
+	params, err := providerParams(o.Registry)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
-	s := &Server{opts: o, log: o.Logger, metrics: reg}
+	s := &Server{opts: o, log: o.Logger, metrics: reg, providerParams: params}
 	s.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "hitron_exporter_config_last_reload_successful",
 		Help: "Whether the last configuration load succeeded.",
@@ -118,7 +129,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	reg.MustRegister(s.reloadOK, s.reloadTimestamp, s.refused, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		providerCollector{s})
-	s.secrets = secrets.NewMetrics(reg)
+	s.secrets = credcache.NewMetrics(reg)
 	s.crossSite = newCrossSiteGuard(o.Logger, reg)
 	s.admit = newAdmission(o.MaxConcurrent, reg, o.Logger)
 	s.unsent = prometheus.NewCounter(prometheus.CounterOpts{
@@ -258,7 +269,7 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 }
 
 // providerCollector forwards the metrics of the current providers that
-// expose any (token and ticket expiry, request counts).
+// have any (secrets.Collector: token and ticket expiry, request counts).
 type providerCollector struct{ s *Server }
 
 func (providerCollector) Describe(chan<- *prometheus.Desc) {}
@@ -269,7 +280,7 @@ func (p providerCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, prov := range snap.Providers() {
-		if c, ok := prov.(prometheus.Collector); ok {
+		if c, ok := prov.(secrets.Collector); ok {
 			c.Collect(ch)
 		}
 	}

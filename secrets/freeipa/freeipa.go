@@ -41,7 +41,11 @@ const KindName = "freeipa"
 const NamespaceParam = "ipa_vault_namespace"
 
 // Kind returns the FreeIPA provider kind for a secrets.Registry.
-func Kind() secrets.Kind { return secrets.Kind{New: New, Local: false} }
+// It declares NamespaceParam, so the exporter passes that probe parameter
+// on to Locate.
+func Kind() secrets.Kind {
+	return secrets.Kind{New: New, Local: false, Params: []string{NamespaceParam}}
+}
 
 // Provider reads credentials from FreeIPA vaults. Build it with New.
 type Provider struct {
@@ -62,10 +66,10 @@ type Provider struct {
 }
 
 var (
-	_ secrets.Provider     = (*Provider)(nil)
-	_ secrets.Starter      = (*Provider)(nil)
-	_ secrets.Closer       = (*Provider)(nil)
-	_ prometheus.Collector = (*Provider)(nil)
+	_ secrets.Provider  = (*Provider)(nil)
+	_ secrets.Starter   = (*Provider)(nil)
+	_ secrets.Closer    = (*Provider)(nil)
+	_ secrets.Collector = (*Provider)(nil)
 )
 
 // New builds a provider from the profile's `freeipa:` block. It checks the

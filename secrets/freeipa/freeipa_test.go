@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/ipaemu"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
@@ -144,11 +145,11 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 // TestCacheOneRoundTripPerOwner runs many concurrent probes through the
-// secrets cache: each owner costs one retrieval per TTL.
+// credential cache: each owner costs one retrieval per TTL.
 func TestCacheOneRoundTripPerOwner(t *testing.T) {
 	e := newEnv(t, ipaemu.Options{})
 	p := e.started(t)
-	cache := secrets.NewCache("corp", p, secrets.CacheOptions{TTL: time.Minute})
+	cache := credcache.NewCache("corp", p, credcache.CacheOptions{TTL: time.Minute})
 	reqs := []secrets.Request{
 		{Target: modemHost, Host: modemHost},
 		{Target: "https://" + modemHost + ":443", Host: modemHost},

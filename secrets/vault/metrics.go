@@ -5,9 +5,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
-var _ prometheus.Collector = (*Provider)(nil)
+var _ secrets.Collector = (*Provider)(nil)
 
 // metrics are the provider's self-metrics, labelled with its profile.
 type metrics struct {

@@ -109,7 +109,7 @@ func New(opts secrets.Options) (secrets.Provider, error) {
 // (which honours VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT/KEY,
 // VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY and VAULT_NAMESPACE like the Vault
 // CLI) but takes the address only from the configuration, disables the
-// client's retries (the secrets cache retries) and applies our timeout.
+// client's retries (the exporter's credential cache retries) and applies our timeout.
 func newClient(cfg Config) (*api.Client, error) {
 	vc := api.DefaultConfig()
 	if vc.Error != nil {

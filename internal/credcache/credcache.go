@@ -1,4 +1,9 @@
-package secrets
+// Package credcache is the exporter's cache in front of a credentials
+// provider: entries keyed by the provider's location, concurrent look-ups
+// of one location coalesced into one backend call, stale values served
+// while a backend is down, and an entry dropped when the modem rejects it.
+// Its metrics are the hitron_exporter_credential_* counters on /metrics.
+package credcache
 
 import (
 	"context"
@@ -9,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
 // CacheOptions configure a Cache.
@@ -42,7 +49,7 @@ const (
 
 // Lookup is the result of Cache.Get.
 type Lookup struct {
-	Credentials Credentials
+	Credentials secrets.Credentials
 	// Location is the provider's location for the request (use it to
 	// Invalidate).
 	Location string
@@ -55,7 +62,7 @@ type Lookup struct {
 // cause one backend call.
 type Cache struct {
 	profile  string
-	provider Provider
+	provider secrets.Provider
 	opts     CacheOptions
 	group    singleflight.Group
 
@@ -69,12 +76,12 @@ type Cache struct {
 func (c *Cache) Served() bool { return c.served.Load() }
 
 type cacheEntry struct {
-	creds   Credentials
+	creds   secrets.Credentials
 	expires time.Time
 }
 
 // NewCache returns a cache in front of provider for the named profile.
-func NewCache(profile string, provider Provider, opts CacheOptions) *Cache {
+func NewCache(profile string, provider secrets.Provider, opts CacheOptions) *Cache {
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = 30 * time.Second
 	}
@@ -85,15 +92,12 @@ func NewCache(profile string, provider Provider, opts CacheOptions) *Cache {
 }
 
 // Provider returns the provider behind the cache.
-func (c *Cache) Provider() Provider { return c.provider }
-
-// Profile returns the profile name the cache serves.
-func (c *Cache) Profile() string { return c.profile }
+func (c *Cache) Provider() secrets.Provider { return c.provider }
 
 // Get returns credentials for req, from the cache when fresh, else from the
 // provider; when the provider fails and an entry expired less than
 // StaleIfError ago, that entry is served.
-func (c *Cache) Get(ctx context.Context, req Request) (Lookup, error) {
+func (c *Cache) Get(ctx context.Context, req secrets.Request) (Lookup, error) {
 	loc, err := c.provider.Locate(req)
 	if err != nil {
 		return Lookup{}, err
@@ -113,7 +117,7 @@ func (c *Cache) Get(ctx context.Context, req Request) (Lookup, error) {
 	case res := <-ch:
 		if res.Err == nil {
 			c.count(SourceMiss)
-			return Lookup{Credentials: res.Val.(Credentials), Location: loc, Source: SourceMiss}, nil
+			return Lookup{Credentials: res.Val.(secrets.Credentials), Location: loc, Source: SourceMiss}, nil
 		}
 		if ok && c.opts.StaleIfError > 0 && now.Before(e.expires.Add(c.opts.StaleIfError)) {
 			c.count(SourceStale)
@@ -124,17 +128,17 @@ func (c *Cache) Get(ctx context.Context, req Request) (Lookup, error) {
 }
 
 // fetch calls the provider once for all waiting callers.
-func (c *Cache) fetch(ctx context.Context, loc string) (Credentials, error) {
+func (c *Cache) fetch(ctx context.Context, loc string) (secrets.Credentials, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.FetchTimeout)
 	defer cancel()
 	start := time.Now()
 	res, err := c.provider.Fetch(ctx, loc)
 	c.opts.Metrics.observeFetch(c.profile, c.provider.Kind(), time.Since(start), err)
 	if err != nil {
-		return Credentials{}, err
+		return secrets.Credentials{}, err
 	}
 	if res.Credentials.IsZero() {
-		return Credentials{}, Errorf(ReasonInvalid, "%s provider returned empty credentials", c.provider.Kind())
+		return secrets.Credentials{}, secrets.Errorf(secrets.ReasonInvalid, "%s provider returned empty credentials", c.provider.Kind())
 	}
 	c.served.Store(true)
 	ttl := c.opts.TTL
@@ -152,7 +156,7 @@ func (c *Cache) fetch(ctx context.Context, loc string) (Credentials, error) {
 // Invalidate drops the entry at location if it still holds rejected (so a
 // rejection seen by a slow probe does not drop credentials that another
 // probe has already refreshed). It reports whether an entry was dropped.
-func (c *Cache) Invalidate(location string, rejected Credentials) bool {
+func (c *Cache) Invalidate(location string, rejected secrets.Credentials) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[location]
@@ -166,7 +170,7 @@ func (c *Cache) Invalidate(location string, rejected Credentials) bool {
 
 func (c *Cache) count(src Source) { c.opts.Metrics.countRequest(c.profile, c.provider.Kind(), src) }
 
-// Metrics are the secrets layer's counters, shared by every cache of an
+// Metrics are the credential caches' counters, shared by every cache of an
 // exporter (they survive configuration reloads).
 type Metrics struct {
 	requests      *prometheus.CounterVec
@@ -176,7 +180,7 @@ type Metrics struct {
 	fetchDuration *prometheus.HistogramVec
 }
 
-// NewMetrics creates the secrets layer's metrics and registers them on reg
+// NewMetrics creates the credential caches' metrics and registers them on reg
 // (when reg is not nil).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
@@ -227,6 +231,6 @@ func (m *Metrics) observeFetch(profile, provider string, d time.Duration, err er
 	m.fetches.WithLabelValues(profile, provider).Inc()
 	m.fetchDuration.WithLabelValues(profile, provider).Observe(d.Seconds())
 	if err != nil {
-		m.fetchErrors.WithLabelValues(profile, provider, ReasonOf(err)).Inc()
+		m.fetchErrors.WithLabelValues(profile, provider, secrets.ReasonOf(err)).Inc()
 	}
 }

@@ -1,9 +1,8 @@
-package secrets
+package credcache
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
 // countingProvider is a provider whose backend is a map; it counts calls.
@@ -24,25 +25,25 @@ type countingProvider struct {
 }
 
 func (p *countingProvider) Kind() string { return "test" }
-func (p *countingProvider) Locate(r Request) (string, error) {
+func (p *countingProvider) Locate(r secrets.Request) (string, error) {
 	if r.Target == "" {
 		return "", errors.New("no target")
 	}
 	return "loc/" + r.Target, nil
 }
-func (p *countingProvider) Fetch(ctx context.Context, loc string) (Result, error) {
+func (p *countingProvider) Fetch(ctx context.Context, loc string) (secrets.Result, error) {
 	p.calls.Add(1)
 	time.Sleep(p.delay)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {
-		return Result{}, p.fail
+		return secrets.Result{}, p.fail
 	}
 	pw, ok := p.data[loc]
 	if !ok {
-		return Result{}, Errorf(ReasonNotFound, "no secret at %s", loc)
+		return secrets.Result{}, secrets.Errorf(secrets.ReasonNotFound, "no secret at %s", loc)
 	}
-	return Result{Credentials: NewCredentials("admin", pw), TTL: p.ttl}, nil
+	return secrets.Result{Credentials: secrets.NewCredentials("admin", pw), TTL: p.ttl}, nil
 }
 
 type fakeClock struct{ t time.Time }
@@ -53,7 +54,7 @@ func TestCacheKeysByLocation(t *testing.T) {
 	p := &countingProvider{data: map[string]string{"loc/a": "pa", "loc/b": "pb"}}
 	c := NewCache("lab", p, CacheOptions{TTL: time.Minute})
 	for _, tt := range []struct{ target, want string }{{"a", "pa"}, {"b", "pb"}, {"a", "pa"}} {
-		l, err := c.Get(context.Background(), Request{Target: tt.target})
+		l, err := c.Get(context.Background(), secrets.Request{Target: tt.target})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +77,7 @@ func TestCacheSingleflight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.Get(context.Background(), Request{Target: "a"})
+			_, err := c.Get(context.Background(), secrets.Request{Target: "a"})
 			errs <- err
 		}()
 	}
@@ -102,7 +103,7 @@ func TestCacheExpiryStaleAndInvalidate(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1e9, 0)}
 	p := &countingProvider{data: map[string]string{"loc/a": "old"}}
 	c := NewCache("lab", p, CacheOptions{TTL: time.Minute, StaleIfError: 10 * time.Minute, Now: clock.now})
-	get := func() (Lookup, error) { return c.Get(context.Background(), Request{Target: "a"}) }
+	get := func() (Lookup, error) { return c.Get(context.Background(), secrets.Request{Target: "a"}) }
 
 	steps := []struct {
 		name       string
@@ -115,8 +116,8 @@ func TestCacheExpiryStaleAndInvalidate(t *testing.T) {
 	}{
 		{"first fetch", 0, nil, "", SourceMiss, "old", false},
 		{"fresh hit", 30 * time.Second, nil, "", SourceHit, "old", false},
-		{"expired, backend down: stale", time.Minute, Errorf(ReasonUnavailable, "down"), "", SourceStale, "old", false},
-		{"past stale window: error", 11 * time.Minute, Errorf(ReasonUnavailable, "down"), "", "", "", true},
+		{"expired, backend down: stale", time.Minute, secrets.Errorf(secrets.ReasonUnavailable, "down"), "", SourceStale, "old", false},
+		{"past stale window: error", 11 * time.Minute, secrets.Errorf(secrets.ReasonUnavailable, "down"), "", "", "", true},
 		{"backend back with rotation", 0, nil, "new", SourceMiss, "new", false},
 	}
 	for _, s := range steps {
@@ -139,7 +140,7 @@ func TestCacheExpiryStaleAndInvalidate(t *testing.T) {
 		}
 	}
 	l, _ := get()
-	if c.Invalidate(l.Location, NewCredentials("admin", "something else")) {
+	if c.Invalidate(l.Location, secrets.NewCredentials("admin", "something else")) {
 		t.Fatal("invalidated an entry holding other credentials")
 	}
 	if !c.Invalidate(l.Location, l.Credentials) {
@@ -158,9 +159,9 @@ func TestCacheProviderTTLAndCallerTimeout(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1e9, 0)}
 	p := &countingProvider{data: map[string]string{"loc/a": "pa"}, ttl: 10 * time.Second}
 	c := NewCache("lab", p, CacheOptions{TTL: time.Hour, Now: clock.now})
-	_, _ = c.Get(context.Background(), Request{Target: "a"})
+	_, _ = c.Get(context.Background(), secrets.Request{Target: "a"})
 	clock.t = clock.t.Add(11 * time.Second)
-	_, _ = c.Get(context.Background(), Request{Target: "a"})
+	_, _ = c.Get(context.Background(), secrets.Request{Target: "a"})
 	if got := p.calls.Load(); got != 2 {
 		t.Fatalf("lease TTL not honoured: %d calls", got)
 	}
@@ -168,38 +169,7 @@ func TestCacheProviderTTLAndCallerTimeout(t *testing.T) {
 	c = NewCache("lab", slow, CacheOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := c.Get(ctx, Request{Target: "a"}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.Get(ctx, secrets.Request{Target: "a"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("caller deadline: %v", err)
 	}
-}
-
-func TestRedaction(t *testing.T) {
-	c := NewCredentials("admin", "hunter2")
-	s := NewSecret("tok-123")
-	for _, out := range []string{
-		fmt.Sprintf("%v %+v %#v %s %q %x", c, c, c, c, c, c),
-		fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s),
-		fmt.Sprint(struct{ C Credentials }{c}),
-		fmt.Sprintf("%+v", struct{ S Secret }{s}),
-	} {
-		if containsAny(out, "hunter2", "admin", "tok-123") {
-			t.Fatalf("leak: %s", out)
-		}
-	}
-	j, _ := c.MarshalJSON()
-	y, _ := c.MarshalYAML()
-	if string(j) != `"<secret>"` || y != Redacted {
-		t.Fatalf("marshal: %s %v", j, y)
-	}
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		for i := 0; i+len(sub) <= len(s); i++ {
-			if s[i:i+len(sub)] == sub {
-				return true
-			}
-		}
-	}
-	return false
 }
