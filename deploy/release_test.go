@@ -76,13 +76,20 @@ func TestRelease(t *testing.T) {
 			"PODMAN="+p.Bin+" "+strings.Join(p.Global, " "), "IMAGE="+r.image,
 			"RUNTIME_IMAGE_AMD64="+imgs.RuntimeFor["amd64"], "RUNTIME_IMAGE_ARM64="+imgs.RuntimeFor["arm64"])
 		t.Cleanup(func() {
-			// The index and the images the run built.
+			// The index and the images the run built, by image ID: removing
+			// them by digest leaves them in the cached storage untagged.
+			var ids []string
 			if out, err := p.Try("manifest", "inspect", r.image); err == nil {
 				for _, digest := range platformDigests(out) {
-					_, _ = p.Try("rmi", "--force", r.image+"@"+digest)
+					if id, err := p.Try("image", "inspect", "--format", "{{.Id}}", r.image+"@"+digest); err == nil {
+						ids = append(ids, strings.TrimSpace(id))
+					}
 				}
 			}
 			_, _ = p.Try("manifest", "rm", r.image)
+			for _, id := range ids {
+				_, _ = p.Try("rmi", "--force", id)
+			}
 		})
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
