@@ -3,10 +3,10 @@ package exporter
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -24,13 +24,7 @@ func TestRunUsesTheGivenRegistry(t *testing.T) {
 	reg := secrets.NewRegistry()
 	reg.Register("nop", secrets.Kind{Local: true, New: func(secrets.Options) (secrets.Provider, error) { return nopProvider{}, nil }})
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return testkit.WriteFile(t, filepath.Join(dir, name), body) }
 	tests := []struct {
 		name string
 		args []string

@@ -6,11 +6,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // openFDs counts the exporter process's open file descriptors.
@@ -69,7 +72,7 @@ func TestIdleConnectionFlood(t *testing.T) {
 			const maxConns, flood = 64, 400
 			args := []string{"--web.max-connections=64", "--web.read-timeout=2s"}
 			if tt.webUsers {
-				web := writeFile(t, t.TempDir(), "web.yml", "basic_auth_users:\n  prometheus: "+string(hash)+"\n")
+				web := testkit.WriteFile(t, filepath.Join(t.TempDir(), "web.yml"), "basic_auth_users:\n  prometheus: "+string(hash)+"\n")
 				args = append(args, "--web.config.file="+web)
 			}
 			e := startExporter(t, []string{"scrape-pass"}, args...)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 const modemPassword = "modem-Pa55-e2e-never-shown"
@@ -28,23 +30,23 @@ const modemPassword = "modem-Pa55-e2e-never-shown"
 func fileSetup(t *testing.T, sim *modemsim.Simulator, extra string) (dir, cfgPath string) {
 	t.Helper()
 	dir = t.TempDir()
-	writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
+	testkit.WriteFile(t, filepath.Join(dir, "credentials.yml"), "username: admin\npassword: "+modemPassword+"\n")
 	return fileSetupInto(t, dir, sim, extra)
 }
 
 func TestConfigCheck(t *testing.T) {
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	dir, good := fileSetup(t, sim, "")
 	out, err := exec.Command(binary, "--config.file="+good, "--config.check").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OK") {
 		t.Fatalf("valid config: %v\n%s", err, out)
 	}
-	bad := writeFile(t, dir, "bad.yml", "auths:\n  lab:\n    file:\n      path: /nonexistent/creds.yml\ntargets:\n  \"192.0.2.1\":\n    fingerprint: nope\n")
+	bad := testkit.WriteFile(t, filepath.Join(dir, "bad.yml"), "auths:\n  lab:\n    file:\n      path: /nonexistent/creds.yml\ntargets:\n  \"192.0.2.1\":\n    fingerprint: nope\n")
 	out, err = exec.Command(binary, "--config.file="+bad, "--config.check").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), bad+":7") || !strings.Contains(string(out), `targets["192.0.2.1"].fingerprint`) {
 		t.Fatalf("invalid config: %v\n%s", err, out)
 	}
-	missingCreds := writeFile(t, dir, "missing.yml", "auths:\n  lab:\n    file:\n      path: /nonexistent/creds.yml\n")
+	missingCreds := testkit.WriteFile(t, filepath.Join(dir, "missing.yml"), "auths:\n  lab:\n    file:\n      path: /nonexistent/creds.yml\n")
 	out, err = exec.Command(binary, "--config.file="+missingCreds, "--config.check").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "auths.lab.file") {
 		t.Fatalf("missing credentials file: %v\n%s", err, out)
@@ -52,11 +54,11 @@ func TestConfigCheck(t *testing.T) {
 }
 
 func TestReloadBySignalAndHTTP(t *testing.T) {
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	dir, cfgPath := fileSetup(t, sim, "")
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfgPath)
 	probe := "/probe?target=" + sim.Addr()
-	if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+	if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("first probe:\n%s", body)
 	}
 	if code, _ := e.get("/-/reload"); code != http.StatusMethodNotAllowed {
@@ -96,7 +98,7 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		_, metrics := e.get("/metrics")
-		if !hasLine(metrics, "hitron_exporter_config_last_reload_successful "+s.wantOK) {
+		if !testkit.HasLine(metrics, "hitron_exporter_config_last_reload_successful "+s.wantOK) {
 			t.Fatalf("%s: reload_successful is not %s", s.name, s.wantOK)
 		}
 		_, cfg := e.get("/config")
@@ -104,11 +106,11 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 			t.Fatalf("%s: /config alias present = %v, want %v", s.name, !s.wantAlias, s.wantAlias)
 		}
 		// The exporter keeps serving with the config in force.
-		if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+		if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("%s: probe after reload:\n%s", s.name, body)
 		}
 		if s.wantAlias {
-			if _, body := e.get("/probe?target=alias.invalid"); !hasLine(body, "probe_success 1") {
+			if _, body := e.get("/probe?target=alias.invalid"); !testkit.HasLine(body, "probe_success 1") {
 				t.Fatalf("%s: the alias (address: binding) does not probe:\n%s", s.name, body)
 			}
 		}
@@ -128,20 +130,20 @@ targets:
   "` + sim.Addr() + `":
     fingerprint: "` + sim.Fingerprint().String() + `"
 ` + extra
-	return dir, writeFile(t, dir, "hitron-exporter.yml", cfg)
+	return dir, testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), cfg)
 }
 
 func TestWebConfigBasicAuthAndTLS(t *testing.T) {
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	dir, cfgPath := fileSetup(t, sim, "")
 	certPEM, keyPEM := selfSigned(t)
-	cert := writeFile(t, dir, "tls.crt", certPEM)
-	key := writeFile(t, dir, "tls.key", keyPEM)
+	cert := testkit.WriteFile(t, filepath.Join(dir, "tls.crt"), certPEM)
+	key := testkit.WriteFile(t, filepath.Join(dir, "tls.key"), keyPEM)
 	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-pass"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	web := writeFile(t, dir, "web.yml", "tls_server_config:\n  cert_file: "+cert+"\n  key_file: "+key+
+	web := testkit.WriteFile(t, filepath.Join(dir, "web.yml"), "tls_server_config:\n  cert_file: "+cert+"\n  key_file: "+key+
 		"\nbasic_auth_users:\n  prometheus: "+string(hash)+"\n")
 	e := startExporter(t, []string{modemPassword, "scrape-pass"}, "--config.file="+cfgPath, "--web.config.file="+web)
 	tests := []struct {
@@ -157,7 +159,7 @@ func TestWebConfigBasicAuthAndTLS(t *testing.T) {
 		if code != tt.want {
 			t.Fatalf("%s: HTTP %d, want %d", tt.name, code, tt.want)
 		}
-		if code == http.StatusOK && !hasLine(body, "probe_success 1") {
+		if code == http.StatusOK && !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("%s: %s", tt.name, body)
 		}
 	}
@@ -194,7 +196,7 @@ func selfSigned(t *testing.T) (certPEM, keyPEM string) {
 }
 
 func TestSlowModemEndsInsideTheScrapeTimeout(t *testing.T) {
-	sim := startSim(t, modemsim.Config{Password: modemPassword, SlowDelay: time.Minute})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword, SlowDelay: time.Minute})
 	_, cfgPath := fileSetup(t, sim, "")
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfgPath)
 	sim.SetFault(modemsim.FaultSlow)
@@ -203,7 +205,7 @@ func TestSlowModemEndsInsideTheScrapeTimeout(t *testing.T) {
 		code, body := e.do(http.MethodGet, "/probe?target="+sim.Addr(), map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": budget}, "", "")
 		elapsed := time.Since(start)
 		limit, _ := time.ParseDuration(budget + "s")
-		if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="timeout"} 1`) {
+		if code != 200 || !testkit.HasLine(body, "probe_success 0") || !testkit.HasLine(body, `hitron_probe_failure_info{reason="timeout"} 1`) {
 			t.Fatalf("budget %ss: %d\n%s", budget, code, body)
 		}
 		if elapsed > limit {
@@ -219,15 +221,15 @@ func TestSlowModemEndsInsideTheScrapeTimeout(t *testing.T) {
 }
 
 func TestTargetBindingRefusesUnpinnedBrokerTargets(t *testing.T) {
-	modem := startSim(t, modemsim.Config{Password: modemPassword})
-	attacker := startSim(t, modemsim.Config{Password: "whatever"})
-	autoModem := startSim(t, modemsim.Config{Password: modemPassword})
+	modem := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
+	attacker := testkit.StartSim(t, modemsim.Config{Password: "whatever"})
+	autoModem := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	dir := t.TempDir()
 	token := "hvs.e2e-token-never-shown"
-	tokenFile := writeFile(t, dir, "vault-token", token)
-	creds := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
-	closed := freePort(t) // nothing listens: the broker must not even be asked
-	cfg := writeFile(t, dir, "hitron-exporter.yml", `auths:
+	tokenFile := testkit.WriteFile(t, filepath.Join(dir, "vault-token"), token)
+	creds := testkit.WriteFile(t, filepath.Join(dir, "credentials.yml"), "username: admin\npassword: "+modemPassword+"\n")
+	closed := testkit.MustFreeAddr(t) // nothing listens: the broker must not even be asked
+	cfg := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), `auths:
   corp:
     vault:
       address: http://`+closed+`
@@ -268,7 +270,7 @@ targets:
 	}
 	// The pinned modem with the broker down: a clear failure, not a hang.
 	code, body := e.get("/probe?target=" + modem.Addr())
-	if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+	if code != 200 || !testkit.HasLine(body, "probe_success 0") || !testkit.HasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
 		t.Fatalf("broker down: %d\n%s", code, body)
 	}
 	if modem.Stats().Requests != 0 {
@@ -277,7 +279,7 @@ targets:
 	// With dialect auto, the first probe asks the modem its dialect (no
 	// credentials involved) before it looks them up: no login, no session.
 	code, body = e.get("/probe?target=" + autoModem.Addr())
-	if code != 200 || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+	if code != 200 || !testkit.HasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
 		t.Fatalf("auto, broker down: %d\n%s", code, body)
 	}
 	if st := autoModem.Stats(); st.LoginRequests != 0 || st.SessionActive || st.Requests > 2 {

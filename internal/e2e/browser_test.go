@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // chromium finds Debian's Chromium.
@@ -53,7 +54,7 @@ func newBrowser(t *testing.T) context.Context {
 // headless Chromium against the simulator, reads the result, then follows
 // the recent-probes table to the probe's trace.
 func TestLandingPageInABrowser(t *testing.T) {
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	_, cfgPath := fileSetup(t, sim, "")
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfgPath)
 
@@ -98,7 +99,7 @@ func TestLandingPageInABrowser(t *testing.T) {
 	if strings.Contains(strings.ToLower(form), "password") || strings.Contains(form, "pwd") {
 		t.Fatalf("the form has a credential field:\n%s", form)
 	}
-	if !hasLine(result, "probe_success 1") || !strings.Contains(result, "hitron_downstream_power_dbmv") {
+	if !testkit.HasLine(result, "probe_success 1") || !strings.Contains(result, "hitron_downstream_power_dbmv") {
 		t.Fatalf("probe result in the browser:\n%s", result)
 	}
 	if !strings.Contains(table, sim.Addr()) || !strings.Contains(table, "success") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/podmanenv"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // imageUID is the image's user (distroless "nonroot"); mounted secrets must
@@ -134,11 +135,11 @@ type runningExporter struct {
 // /-/healthy.
 func (img *exporterImage) runExporter(t *testing.T, secrets []string, flags ...string) *runningExporter {
 	t.Helper()
-	addr := freePort(t)
+	addr := testkit.MustFreeAddr(t)
 	args := append(append(append([]string{}, secureRunFlags...), flags...), img.Ref,
 		"--config.file=/etc/hitron-exporter/hitron-exporter.yml", "--web.listen-address="+addr)
 	c := img.p.Start(t, podmanenv.Name("hitron-exporter"), args...)
-	e := &exporter{t: t, addr: addr, scheme: "http", out: &lockedBuffer{}, secrets: secrets, client: httpClient()}
+	e := &exporter{t: t, addr: addr, scheme: "http", out: &testkit.LogBuffer{}, secrets: secrets, client: httpClient()}
 	waitHealthy(t, e, func() string { return c.Logs() })
 	t.Cleanup(func() {
 		logs := c.Logs()
@@ -174,7 +175,7 @@ func probeUntil(t *testing.T, e *exporter, target string, within time.Duration) 
 	var body string
 	for {
 		_, body = e.get("/probe?target=" + target)
-		if hasLine(body, "probe_success 1") || time.Now().After(deadline) {
+		if testkit.HasLine(body, "probe_success 1") || time.Now().After(deadline) {
 			return body
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -198,7 +199,7 @@ func secretDir(t *testing.T) string {
 // by the image's user.
 func writeSecret(t *testing.T, dir, name, content string) string {
 	t.Helper()
-	tmp := writeFile(t, dir, "."+name+".new", content)
+	tmp := testkit.WriteFile(t, filepath.Join(dir, "."+name+".new"), content)
 	if err := os.Chmod(tmp, 0o400); err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func assertConfined(t *testing.T, r *runningExporter) {
 // container uses the new password without a restart.
 func TestContainerHomeLab(t *testing.T) {
 	img := buildImage(t)
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	cfgDir, credDir := secretDir(t), secretDir(t)
 	cfg := retarget(t, readRepoFile(t, "deploy/podman/hitron-exporter-file.yml"), "192.168.100.1", sim)
 	writeSecret(t, cfgDir, "hitron-exporter.yml", cfg)
@@ -295,14 +296,14 @@ func TestContainerHomeLab(t *testing.T) {
 		"--volume", cfgDir+"/hitron-exporter.yml:/etc/hitron-exporter/hitron-exporter.yml:ro",
 		"--volume", credDir+":/run/secrets:ro")
 	assertConfined(t, r)
-	if body := probeUntil(t, r.exporter, sim.Addr(), 0); !hasLine(body, "probe_success 1") {
+	if body := probeUntil(t, r.exporter, sim.Addr(), 0); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("home-lab probe:\n%s", body)
 	}
 	started := r.c.Config(t, "{{.State.StartedAt}}")
 
 	sim.SetPassword(rotated)
 	writeSecret(t, credDir, "credentials.yml", "username: admin\npassword: "+rotated+"\n")
-	if body := probeUntil(t, r.exporter, sim.Addr(), 15*time.Second); !hasLine(body, "probe_success 1") {
+	if body := probeUntil(t, r.exporter, sim.Addr(), 15*time.Second); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("after rewriting the credentials file:\n%s", body)
 	}
 	if again := r.c.Config(t, "{{.State.StartedAt}} {{.State.Running}} {{.RestartCount}}"); again != started+" true 0" {
@@ -413,7 +414,7 @@ func TestContainerEnterprise(t *testing.T) {
 		"--env", "KRB5_CLIENT_KTNAME=/etc/hitron-exporter.keytab",
 		"--volume", cfgDir+"/hitron-exporter.yml:/etc/hitron-exporter/hitron-exporter.yml:ro")
 	assertConfined(t, r)
-	if body := probeUntil(t, r.exporter, sim.Addr(), 0); !hasLine(body, "probe_success 1") {
+	if body := probeUntil(t, r.exporter, sim.Addr(), 0); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("enterprise probe:\n%s", body)
 	}
 	if got := emu.Calls("vault_retrieve_internal"); got != 2 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/podmanenv"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/vaultenv"
 )
 
@@ -46,7 +47,7 @@ const (
 func TestContainerVaultAgentSidecar(t *testing.T) {
 	img := buildImage(t)
 	vaultBin := vaultenv.Binary(t)
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	v := vaultenv.Start(t)
 
 	deployment := readYAML(t, "deploy/kubernetes/vault-agent-file/deployment.yaml")
@@ -83,7 +84,7 @@ func TestContainerVaultAgentSidecar(t *testing.T) {
 	data["hitron-exporter.yml"] = retarget(t, []byte(data["hitron-exporter.yml"].(string)), "cm-hitron.example.com", sim)
 
 	// The pod: the Deployment's template, mutated as the injector would.
-	addr := freePort(t)
+	addr := testkit.MustFreeAddr(t)
 	podName := podmanenv.Name("hitron-exporter")
 	exp := podSpec["containers"].([]any)[0].(map[string]any)
 	exp["image"] = img.Ref
@@ -165,12 +166,12 @@ func TestContainerVaultAgentSidecar(t *testing.T) {
 	})
 	p.Output(t, "kube", "play", kubeFile)
 
-	e := &exporter{t: t, addr: addr, scheme: "http", out: &lockedBuffer{}, secrets: []string{modemPassword}, client: httpClient()}
+	e := &exporter{t: t, addr: addr, scheme: "http", out: &testkit.LogBuffer{}, secrets: []string{modemPassword}, client: httpClient()}
 	waitHealthy(t, e, func() string { return containerLog("hitron-exporter") })
 	if code, _ := e.get("/-/ready"); code != 200 {
 		t.Errorf("/-/ready = %d", code)
 	}
-	if body := probeUntil(t, e, sim.Addr(), 10*time.Second); !hasLine(body, "probe_success 1") {
+	if body := probeUntil(t, e, sim.Addr(), 10*time.Second); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("probe through the agent-rendered file:\n%s", body)
 	}
 	exporterName := podName + "-hitron-exporter"
@@ -181,7 +182,7 @@ func TestContainerVaultAgentSidecar(t *testing.T) {
 	e.secrets = append(e.secrets, rotated)
 	sim.SetPassword(rotated)
 	v.WriteSecret(t, "secret", 2, secretPath, map[string]any{"username": "admin", "password": rotated})
-	if body := probeUntil(t, e, sim.Addr(), 20*time.Second); !hasLine(body, "probe_success 1") {
+	if body := probeUntil(t, e, sim.Addr(), 20*time.Second); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("after the rotation in Vault:\n%s", body)
 	}
 	if again := strings.TrimSpace(p.Output(t, "inspect", "--format", "{{.State.StartedAt}} {{.State.Running}} {{.RestartCount}}", exporterName)); again != started+" true 0" {

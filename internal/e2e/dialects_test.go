@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/vaultenv"
 )
 
@@ -64,12 +66,12 @@ func TestDialectsEndToEnd(t *testing.T) {
       kv_version: 2
       path: "hitron/{{ .Host }}"
 targets:
-`, v.Addr, writeFile(t, dir, "token", token))
+`, v.Addr, testkit.WriteFile(t, filepath.Join(dir, "token"), token))
 	sims := make([]*modemsim.Simulator, len(modems))
 	targets := make([]string, len(modems))
 	for i, m := range modems {
 		m.sim.Password = modemPassword
-		sims[i] = startSim(t, m.sim)
+		sims[i] = testkit.StartSim(t, m.sim)
 		targets[i] = sims[i].Addr()
 		if m.sim.PlainHTTP {
 			targets[i] = sims[i].URL()
@@ -78,7 +80,7 @@ targets:
 		}
 		fmt.Fprintf(&cfg, "  %q:\n    fingerprint: %q\n%s", targets[i], sims[i].Fingerprint().String(), m.entry)
 	}
-	e := startExporter(t, []string{modemPassword, token}, "--config.file="+writeFile(t, dir, "hitron-exporter.yml", cfg.String()))
+	e := startExporter(t, []string{modemPassword, token}, "--config.file="+testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), cfg.String()))
 
 	probe := func(t *testing.T, i int) {
 		t.Helper()
@@ -86,7 +88,7 @@ targets:
 		for round := 0; round < 2; round++ { // the second auto probe uses the remembered dialect
 			_, body := e.fetch(t, "/probe?target="+targets[i], nil)
 			for _, line := range []string{"probe_success 1", `hitron_modem_dialect_info{dialect="` + m.want + `"} 1`} {
-				if !hasLine(body, line) {
+				if !testkit.HasLine(body, line) {
 					t.Fatalf("round %d: no %q in\n%s", round, line, body)
 				}
 			}
@@ -110,7 +112,7 @@ targets:
 					// What only this family reports: CM/SysInfo's data rates (bits/s ÷ 8).
 					`hitron_cm_data_rate_bytes_per_second{direction="downstream"} 1.3e+08`,
 					`hitron_cm_data_rate_bytes_per_second{direction="upstream"} 3.9e+06`} {
-					if !hasLine(body, line) {
+					if !testkit.HasLine(body, line) {
 						t.Fatalf("round %d: no %q in\n%s", round, line, body)
 					}
 				}
@@ -121,13 +123,13 @@ targets:
 			insecure := "hitron_tls_insecure 0"
 			if m.sim.PlainHTTP {
 				insecure = "hitron_tls_insecure 1"
-			} else if !hasLine(body, "hitron_tls_pin_match 1") {
+			} else if !testkit.HasLine(body, "hitron_tls_pin_match 1") {
 				t.Fatalf("round %d: the pin did not match:\n%s", round, body)
 			}
-			if !hasLine(body, insecure) {
+			if !testkit.HasLine(body, insecure) {
 				t.Fatalf("round %d: no %q in\n%s", round, insecure, body)
 			}
-			if m.open && !hasLine(body, `hitron_credential_source_info{profile="",source="none"} 1`) {
+			if m.open && !testkit.HasLine(body, `hitron_credential_source_info{profile="",source="none"} 1`) {
 				t.Fatalf("round %d: an open target names a credential source:\n%s", round, body)
 			}
 		}

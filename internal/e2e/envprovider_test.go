@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // exampleModule is the example provider's module: a module of its own, as
@@ -26,7 +27,7 @@ func buildExample(t *testing.T, args ...string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, tmp, f, string(b))
+		testkit.WriteFile(t, filepath.Join(tmp, f), string(b))
 	}
 	cmd := exec.Command("go", append([]string{args[0], "-modfile=" + filepath.Join(tmp, "go.mod"), "-mod=mod"}, args[1:]...)...)
 	cmd.Dir = exampleModule
@@ -47,10 +48,10 @@ func TestExampleProviderBuildsAWorkingExporter(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "hitron-exporter-env")
 	buildExample(t, "build", "-o", bin, "./cmd/hitron-exporter-env")
 
-	home := startSim(t, modemsim.Config{Password: modemPassword})
-	lab := startSim(t, modemsim.Config{Password: labPassword})
+	home := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
+	lab := testkit.StartSim(t, modemsim.Config{Password: labPassword})
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "hitron-exporter.yml", `auths:
+	cfg := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), `auths:
   default:
     env:
       prefix: HITRON
@@ -63,7 +64,7 @@ targets:
 	if out, err := exec.Command(bin, "--config.file="+cfg, "--config.check").CombinedOutput(); err != nil || !strings.Contains(string(out), "OK (1 auth profiles") {
 		t.Fatalf("--config.check: %v\n%s", err, out)
 	}
-	bad := writeFile(t, dir, "bad.yml", "auths:\n  default:\n    environment: {prefix: HITRON}\n")
+	bad := testkit.WriteFile(t, filepath.Join(dir, "bad.yml"), "auths:\n  default:\n    environment: {prefix: HITRON}\n")
 	out, err := exec.Command(bin, "--config.file="+bad, "--config.check").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `unknown provider "environment": use one of env, file, freeipa or vault`) {
 		t.Fatalf("an unknown kind: %v\n%s", err, out)
@@ -78,7 +79,7 @@ targets:
 		{"an unset site fails the probe, not the exporter", "target=" + lab.Addr() + "&env_site=attic", `hitron_probe_failure_info{reason="credentials"} 1`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if code, body := e.get("/probe?" + tt.query); code != 200 || !hasLine(body, tt.want) {
+			if code, body := e.get("/probe?" + tt.query); code != 200 || !testkit.HasLine(body, tt.want) {
 				t.Fatalf("HTTP %d, want %q:\n%s", code, tt.want, body)
 			}
 		})

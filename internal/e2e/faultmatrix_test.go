@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/vaultenv"
 )
 
@@ -106,7 +108,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			cfg.Password = modemPassword
 		}
 		cfg.Dialect, cfg.DataSet = simDialect, dataSet
-		return startSim(t, cfg)
+		return testkit.StartSim(t, cfg)
 	}
 	healthy := sim(modemsim.Config{})
 	slow := sim(modemsim.Config{SlowDelay: time.Minute})
@@ -123,14 +125,14 @@ func faultMatrix(t *testing.T, dialect string) {
 	wrongPin := sim(modemsim.Config{})
 	credsModem := sim(modemsim.Config{})
 	restError := sim(modemsim.Config{})
-	closedAddr := freePort(t)
+	closedAddr := testkit.MustFreeAddr(t)
 	closer, junk, plainHTTP, tls10 := notTLSEndpoints(t)
 
 	// Configuration: every modem pinned; wrongPin pinned to another one.
 	var cfg strings.Builder
-	credsFile := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
-	missingFile := writeFile(t, dir, "credentials-missing.yml", "username: admin\npassword: "+modemPassword+"\n")
-	malformedFile := writeFile(t, dir, "credentials-malformed.yml", "username: admin\npassword: "+modemPassword+"\n")
+	credsFile := testkit.WriteFile(t, filepath.Join(dir, "credentials.yml"), "username: admin\npassword: "+modemPassword+"\n")
+	missingFile := testkit.WriteFile(t, filepath.Join(dir, "credentials-missing.yml"), "username: admin\npassword: "+modemPassword+"\n")
+	malformedFile := testkit.WriteFile(t, filepath.Join(dir, "credentials-malformed.yml"), "username: admin\npassword: "+modemPassword+"\n")
 	fmt.Fprintf(&cfg, "auths:\n  default:\n    file:\n      path: %s\n", credsFile)
 	fmt.Fprintf(&cfg, "  file-missing:\n    file:\n      path: %s\n", missingFile)
 	fmt.Fprintf(&cfg, "  file-malformed:\n    file:\n      path: %s\n", malformedFile)
@@ -139,7 +141,7 @@ func faultMatrix(t *testing.T, dialect string) {
 		if name == "vault-down" {
 			addr = vaultenv.ClosedAddr(t)
 		}
-		tokenFile := writeFile(t, dir, name+".token", tokens[name])
+		tokenFile := testkit.WriteFile(t, filepath.Join(dir, name+".token"), tokens[name])
 		fmt.Fprintf(&cfg, "  %s:\n    vault:\n      address: %s\n      auth:\n        method: token\n        token_file: %s\n"+
 			"      mount: secret\n      kv_version: 2\n      path: \"hitron/{{ .Host }}\"\n", name, addr, tokenFile)
 	}
@@ -158,7 +160,7 @@ func faultMatrix(t *testing.T, dialect string) {
 	for _, addr := range []string{closedAddr, closer, junk, plainHTTP, tls10} {
 		pinned(addr, healthy.Fingerprint())
 	}
-	cfgPath := writeFile(t, dir, "hitron-exporter.yml", cfg.String())
+	cfgPath := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), cfg.String())
 
 	e := startExporter(t, secretList, "--config.file="+cfgPath)
 	pid := e.cmd.Process.Pid
@@ -167,7 +169,7 @@ func faultMatrix(t *testing.T, dialect string) {
 	probeOK := func(t *testing.T, s *modemsim.Simulator, extra string) {
 		t.Helper()
 		code, body := e.fetch(t, "/probe?target="+s.Addr()+extra, nil)
-		if code != http.StatusOK || !hasLine(body, "probe_success 1") || len(samples(body, "hitron_probe_failure_info")) != 0 {
+		if code != http.StatusOK || !testkit.HasLine(body, "probe_success 1") || len(samples(body, "hitron_probe_failure_info")) != 0 {
 			t.Fatalf("probe of a healthy modem (%s%s): HTTP %d\n%s", s.Addr(), extra, code, body)
 		}
 		if s.Stats().SessionActive {
@@ -205,7 +207,7 @@ func faultMatrix(t *testing.T, dialect string) {
 			header: map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "3"},
 			setup:  fault(slow, modemsim.FaultSlow), reason: "timeout", within: 3 * time.Second,
 			check: func(t *testing.T, body string) {
-				if !hasLine(body, "probe_timeout_seconds 2.5") {
+				if !testkit.HasLine(body, "probe_timeout_seconds 2.5") {
 					t.Errorf("probe_timeout_seconds is not the 3 s budget minus the 0.5 s offset")
 				}
 			},
@@ -221,7 +223,7 @@ func faultMatrix(t *testing.T, dialect string) {
 		{
 			name: "wrong pin", sim: wrongPin, query: "target=" + wrongPin.Addr(), reason: "pin_mismatch", untouched: true,
 			check: func(t *testing.T, body string) {
-				if !hasLine(body, "hitron_tls_pin_match 0") || !strings.Contains(body, strings.ToLower(wrongPin.Fingerprint().String())) {
+				if !testkit.HasLine(body, "hitron_tls_pin_match 0") || !strings.Contains(body, strings.ToLower(wrongPin.Fingerprint().String())) {
 					t.Errorf("the pin mismatch and the observed fingerprint are not shown:\n%s", body)
 				}
 			},
@@ -461,10 +463,10 @@ func faultMatrix(t *testing.T, dialect string) {
 				debugReason = got
 			}
 			if debugReason == "" {
-				if strings.Contains(debug, "FAILED") || !hasLine(debug, "probe_success 1") {
+				if strings.Contains(debug, "FAILED") || !testkit.HasLine(debug, "probe_success 1") {
 					t.Errorf("debug probe did not succeed:\n%s", debug)
 				}
-			} else if !strings.Contains(debug, "FAILED ("+debugReason+")") || !hasLine(debug, `hitron_probe_failure_info{reason="`+debugReason+`"} 1`) {
+			} else if !strings.Contains(debug, "FAILED ("+debugReason+")") || !testkit.HasLine(debug, `hitron_probe_failure_info{reason="`+debugReason+`"} 1`) {
 				t.Errorf("debug probe does not show reason %s:\n%s", debugReason, debug)
 			}
 			if c.after != nil {
@@ -558,12 +560,12 @@ func (c faultCase) checkOutcome(t *testing.T, body string) string {
 	t.Helper()
 	reasons := samples(body, "hitron_probe_failure_info")
 	if c.reason == "" {
-		if !hasLine(body, "probe_success 1") || len(reasons) != 0 {
+		if !testkit.HasLine(body, "probe_success 1") || len(reasons) != 0 {
 			t.Fatalf("want probe_success 1 without a failure reason:\n%s", body)
 		}
 		return ""
 	}
-	if !hasLine(body, "probe_success 0") {
+	if !testkit.HasLine(body, "probe_success 0") {
 		t.Fatalf("want probe_success 0:\n%s", body)
 	}
 	if len(reasons) != 1 {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/ipaemu"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/kdc"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 const exporterPrincipal = "HTTP/hitron-exporter.example.test"
@@ -37,9 +39,9 @@ func freeIPASetupKDC(t *testing.T, kdcOpts ...kdc.Option) (*modemsim.Simulator, 
 	emu.ArchiveStandard("service:host/cm-hitron.example.test", "usr", []byte("admin"), member)
 	emu.ArchiveStandard("service:host/cm-hitron.example.test", "pwd", []byte(modemPassword), member)
 
-	sim := startSim(t, modemsim.Config{Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword})
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "hitron-exporter.yml", `auths:
+	cfg := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), `auths:
   corp:
     freeipa:
       server: `+emu.Server()+`
@@ -68,7 +70,7 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+			if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 				failed <- body
 			}
 		}()
@@ -79,7 +81,7 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 		t.Fatalf("a probe failed:\n%s", body)
 	}
 	for i := 0; i < 3; i++ {
-		if _, body := e.get(probe); !hasLine(body, "probe_success 1") {
+		if _, body := e.get(probe); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("sequential probe:\n%s", body)
 		}
 	}
@@ -89,7 +91,7 @@ func TestFreeIPAProfileEndToEnd(t *testing.T) {
 
 	// The original exporter's ipa_vault_namespace parameter picks the owner.
 	ns := "&ipa_vault_namespace=" + url.QueryEscape("service:host/cm-hitron.example.test")
-	if _, body := e.get(probe + ns); !hasLine(body, "probe_success 1") {
+	if _, body := e.get(probe + ns); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("ipa_vault_namespace:\n%s", body)
 	}
 	if got := emu.Calls("vault_retrieve_internal"); got != 4 {
@@ -136,19 +138,19 @@ func TestFreeIPAFaults(t *testing.T) {
 			e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
 			code, body := e.get("/probe?target=" + sim.Addr())
 			if tt.reason == "" {
-				if code != 200 || !hasLine(body, "probe_success 1") {
+				if code != 200 || !testkit.HasLine(body, "probe_success 1") {
 					t.Fatalf("HTTP %d\n%s", code, body)
 				}
 				if tt.expireAfterFirst {
 					emu.ExpireSessions()
 					ns := "&ipa_vault_namespace=" + url.QueryEscape("service:host/cm-hitron.example.test")
-					if _, body := e.get("/probe?target=" + sim.Addr() + ns); !hasLine(body, "probe_success 1") {
+					if _, body := e.get("/probe?target=" + sim.Addr() + ns); !testkit.HasLine(body, "probe_success 1") {
 						t.Fatalf("after the IPA session expired:\n%s", body)
 					}
 				}
 				return
 			}
-			if code != 200 || !hasLine(body, "probe_success 0") || !hasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
+			if code != 200 || !testkit.HasLine(body, "probe_success 0") || !testkit.HasLine(body, `hitron_probe_failure_info{reason="credentials"} 1`) {
 				t.Fatalf("HTTP %d\n%s", code, body)
 			}
 			_, metrics := e.get("/metrics")
@@ -182,7 +184,7 @@ func TestFreeIPAWrongPasswordReachesTheModemOnce(t *testing.T) {
 	sim.SetPassword("the-modem-was-changed")
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
 	for i := 0; i < 4; i++ {
-		if _, body := e.get("/probe?target=" + sim.Addr()); !hasLine(body, "probe_success 0") {
+		if _, body := e.get("/probe?target=" + sim.Addr()); !testkit.HasLine(body, "probe_success 0") {
 			t.Fatalf("probe %d:\n%s", i, body)
 		}
 	}

@@ -1,24 +1,21 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/loadtest"
-	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // binary is the exporter built once for all tests.
@@ -41,24 +38,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // exporter is a running hitron-exporter process.
 type exporter struct {
 	t      *testing.T
@@ -66,20 +45,9 @@ type exporter struct {
 	addr   string
 	scheme string
 	client *http.Client
-	out    *lockedBuffer
+	out    *testkit.LogBuffer
 	// secrets that must never appear in output or logs.
 	secrets []string
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }
 
 // startExporter runs the binary with args plus a loopback listen address and
@@ -93,8 +61,8 @@ func startExporter(t *testing.T, secrets []string, args ...string) *exporter {
 // built with providers of its own), with env added to its environment.
 func startExporterBinary(t *testing.T, bin string, env, secrets []string, args ...string) *exporter {
 	t.Helper()
-	addr := freePort(t)
-	e := &exporter{t: t, addr: addr, scheme: "http", out: &lockedBuffer{}, secrets: secrets,
+	addr := testkit.MustFreeAddr(t)
+	e := &exporter{t: t, addr: addr, scheme: "http", out: &testkit.LogBuffer{}, secrets: secrets,
 		client: &http.Client{Timeout: 30 * time.Second}}
 	for _, a := range args {
 		if web, ok := strings.CutPrefix(a, "--web.config.file="); ok && webConfigHasTLS(t, web) {
@@ -187,34 +155,3 @@ func (e *exporter) do(method, path string, header map[string]string, user, pass 
 }
 
 func (e *exporter) get(path string) (int, string) { return e.do(http.MethodGet, path, nil, "", "") }
-
-func startSim(t *testing.T, cfg modemsim.Config) *modemsim.Simulator {
-	t.Helper()
-	sim, err := modemsim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
-}
-
-func writeFile(t *testing.T, dir, name, body string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func hasLine(body, line string) bool {
-	for _, l := range strings.Split(body, "\n") {
-		if l == line {
-			return true
-		}
-	}
-	return false
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // hostileSetup starts n simulated modems with fault on, and writes the
@@ -23,11 +25,11 @@ func hostileSetup(t *testing.T, n int, cfg modemsim.Config, fault modemsim.Fault
 	cfg.Password = modemPassword
 	sims := make([]*modemsim.Simulator, n)
 	for i := range sims {
-		sims[i] = startSim(t, cfg)
+		sims[i] = testkit.StartSim(t, cfg)
 		sims[i].SetFault(fault)
 	}
-	creds := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
-	return sims, writeFile(t, dir, "config.yml", fmt.Sprintf("auths:\n  default:\n    file:\n      path: %s\n", creds))
+	creds := testkit.WriteFile(t, filepath.Join(dir, "credentials.yml"), "username: admin\npassword: "+modemPassword+"\n")
+	return sims, testkit.WriteFile(t, filepath.Join(dir, "config.yml"), fmt.Sprintf("auths:\n  default:\n    file:\n      path: %s\n", creds))
 }
 
 // TestHostileModemMemory: eight concurrent probes of modems answering
@@ -59,7 +61,7 @@ func TestHostileModemMemory(t *testing.T) {
 					t.Errorf("%s: HTTP %d", round.name, code)
 				}
 				for _, l := range []string{"probe_success 0", `hitron_probe_failure_info{reason="too_large"} 1`} {
-					if !hasLine(body, l) {
+					if !testkit.HasLine(body, l) {
 						t.Errorf("%s: no line %q in:\n%.2000s", round.name, l, body)
 					}
 				}
@@ -142,7 +144,7 @@ func TestProbeConcurrencyLimit(t *testing.T) {
 		t.Error("no log line says probes were refused")
 	}
 	sims[2].SetFault(modemsim.FaultNone)
-	if code, body := e.fetch(t, "/probe?target="+sims[2].Addr(), nil); code != http.StatusOK || !hasLine(body, "probe_success 1") {
+	if code, body := e.fetch(t, "/probe?target="+sims[2].Addr(), nil); code != http.StatusOK || !testkit.HasLine(body, "probe_success 1") {
 		t.Errorf("after the probes ended: HTTP %d:\n%.1000s", code, body)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/promenv"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // TestRealPrometheusScrapesThroughTheExporter runs Debian's Prometheus with
@@ -19,19 +20,19 @@ import (
 // T4 alert.
 func TestRealPrometheusScrapesThroughTheExporter(t *testing.T) {
 	modems := []*modemsim.Simulator{
-		startSim(t, modemsim.Config{Password: modemPassword}),
-		startSim(t, modemsim.Config{Password: modemPassword, DataSet: "CODA-45"}),
-		startSim(t, modemsim.Config{Password: modemPassword, Dialect: modemsim.DialectREST}),
+		testkit.StartSim(t, modemsim.Config{Password: modemPassword}),
+		testkit.StartSim(t, modemsim.Config{Password: modemPassword, DataSet: "CODA-45"}),
+		testkit.StartSim(t, modemsim.Config{Password: modemPassword, Dialect: modemsim.DialectREST}),
 	}
 	dir := t.TempDir()
-	creds := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
+	creds := testkit.WriteFile(t, filepath.Join(dir, "credentials.yml"), "username: admin\npassword: "+modemPassword+"\n")
 	cfg := "auths:\n  default:\n    file:\n      path: " + creds + "\ntargets:\n"
 	var targets []string
 	for _, m := range modems {
 		cfg += "  \"" + m.Addr() + "\":\n    fingerprint: \"" + m.Fingerprint().String() + "\"\n"
 		targets = append(targets, m.Addr())
 	}
-	e := startExporter(t, []string{modemPassword}, "--config.file="+writeFile(t, dir, "hitron-exporter.yml", cfg))
+	e := startExporter(t, []string{modemPassword}, "--config.file="+testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), cfg))
 
 	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "prometheus", "prometheus.yml"))
 	if err != nil {

@@ -2,26 +2,28 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // restExporter starts a rest-dialect modem and the binary with a
 // credentials file and the target under targets: (timezone tz when set).
 func restExporter(t *testing.T, tz string) (*modemsim.Simulator, *exporter) {
 	t.Helper()
-	sim := startSim(t, modemsim.Config{Dialect: modemsim.DialectREST, Password: modemPassword})
+	sim := testkit.StartSim(t, modemsim.Config{Dialect: modemsim.DialectREST, Password: modemPassword})
 	dir := t.TempDir()
-	creds := writeFile(t, dir, "credentials.yml", "username: admin\npassword: "+modemPassword+"\n")
+	creds := testkit.WriteFile(t, filepath.Join(dir, "credentials.yml"), "username: admin\npassword: "+modemPassword+"\n")
 	cfg := fmt.Sprintf("auths:\n  default:\n    file:\n      path: %s\ntargets:\n  %q:\n    fingerprint: %q\n    dialect: rest\n",
 		creds, sim.Addr(), sim.Fingerprint().String())
 	if tz != "" {
 		cfg += "    timezone: " + tz + "\n"
 	}
-	return sim, startExporter(t, []string{modemPassword}, "--config.file="+writeFile(t, dir, "hitron-exporter.yml", cfg))
+	return sim, startExporter(t, []string{modemPassword}, "--config.file="+testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), cfg))
 }
 
 // TestRestEventLogCountsEachEventOnce feeds the modem's log through the
@@ -76,7 +78,7 @@ func TestRestEventLogCountsEachEventOnce(t *testing.T) {
 		sim.SetEventLog(st.state)
 		for round := 0; round < 2; round++ {
 			_, body := e.get("/probe?target=" + sim.Addr())
-			if !hasLine(body, "probe_success 1") {
+			if !testkit.HasLine(body, "probe_success 1") {
 				t.Fatalf("log %q, probe %d failed:\n%s", st.state, round, body)
 			}
 			// No event text (it carries MAC addresses) in any label.
@@ -117,10 +119,10 @@ func TestRestLogoutOnEveryPath(t *testing.T) {
 		before := sim.Stats()
 		_, body := e.get("/probe?target=" + sim.Addr())
 		if c.reason == "" {
-			if !hasLine(body, "probe_success 1") {
+			if !testkit.HasLine(body, "probe_success 1") {
 				t.Fatalf("healthy probe:\n%s", body)
 			}
-		} else if !hasLine(body, `hitron_probe_failure_info{reason="`+c.reason+`"} 1`) {
+		} else if !testkit.HasLine(body, `hitron_probe_failure_info{reason="`+c.reason+`"} 1`) {
 			t.Errorf("fault %q: no reason %s in\n%s", c.fault, c.reason, body)
 		}
 		after := sim.Stats()
@@ -128,7 +130,7 @@ func TestRestLogoutOnEveryPath(t *testing.T) {
 			t.Errorf("fault %q: logins %d→%d, logouts %d→%d, session left %v: want one login and its logout",
 				c.fault, before.Logins, after.Logins, before.Logouts, after.Logouts, after.SessionActive)
 		}
-		if !hasLine(body, "hitron_probe_logout_success 1") {
+		if !testkit.HasLine(body, "hitron_probe_logout_success 1") {
 			t.Errorf("fault %q: the logout is not reported:\n%s", c.fault, body)
 		}
 	}

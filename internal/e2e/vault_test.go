@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/vaultenv"
 )
 
@@ -17,7 +19,7 @@ import (
 // secret/hitron/127.0.0.1 (KV v2), readable with a policy-limited token.
 func vaultModem(t *testing.T) (*modemsim.Simulator, *vaultenv.Server, string) {
 	t.Helper()
-	sim := startSim(t, modemsim.Config{Password: modemPassword, Latency: time.Millisecond})
+	sim := testkit.StartSim(t, modemsim.Config{Password: modemPassword, Latency: time.Millisecond})
 	v := vaultenv.Start(t)
 	v.WriteSecret(t, "secret", 2, "hitron/127.0.0.1", map[string]any{"username": "admin", "password": modemPassword})
 	v.PutPolicy(t, "hitron-read", vaultenv.ReadPolicy("secret/data/hitron/*"))
@@ -29,11 +31,11 @@ func TestVaultProfileEndToEnd(t *testing.T) {
 	sim, v, token := vaultModem(t)
 	audit := v.EnableFileAudit(t)
 	dir := t.TempDir()
-	tokenFile := writeFile(t, dir, "token", token)
+	tokenFile := testkit.WriteFile(t, filepath.Join(dir, "token"), token)
 	pinned := `    auth: vault
     fingerprint: "` + sim.Fingerprint().String() + `"
 `
-	cfg := writeFile(t, dir, "hitron-exporter.yml", `auths:
+	cfg := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), `auths:
   vault:
     vault:
       address: `+v.Addr+`
@@ -57,7 +59,7 @@ targets:
 		wg.Add(1)
 		go func(q string) {
 			defer wg.Done()
-			if _, body := e.get(q); !hasLine(body, "probe_success 1") {
+			if _, body := e.get(q); !testkit.HasLine(body, "probe_success 1") {
 				failures <- body
 			}
 		}(queries[i%2])
@@ -95,7 +97,7 @@ targets:
 	before := len(sim.Stats().LoginAttempts)
 	sim.SetPassword(rotated)
 	v.WriteSecret(t, "secret", 2, "hitron/127.0.0.1", map[string]any{"username": "admin", "password": rotated})
-	if _, body := e.get(queries[0]); !hasLine(body, "probe_success 1") {
+	if _, body := e.get(queries[0]); !testkit.HasLine(body, "probe_success 1") {
 		t.Fatalf("after rotation:\n%s", body)
 	}
 	if got := audit.Count(t, "read", "secret/data/hitron/127.0.0.1"); got != 2 {
@@ -126,7 +128,7 @@ password: {{ .Data.data.password | toJSON }}
 	dir := t.TempDir()
 	pin := `    fingerprint: "` + sim.Fingerprint().String() + `"
 `
-	cfg := writeFile(t, dir, "hitron-exporter.yml", `auths:
+	cfg := testkit.WriteFile(t, filepath.Join(dir, "hitron-exporter.yml"), `auths:
   rendered:
     file:
       path: `+agent.Templates[0]+`
@@ -149,7 +151,7 @@ targets:
 `+pin)
 	e := startExporter(t, []string{modemPassword}, "--config.file="+cfg)
 	for _, profile := range []string{"rendered", "agent", "proxy"} {
-		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !hasLine(body, "probe_success 1") {
+		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("auth=%s:\n%s", profile, body)
 		}
 	}
@@ -171,7 +173,7 @@ targets:
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, profile := range []string{"rendered", "proxy", "agent"} {
-		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !hasLine(body, "probe_success 1") {
+		if _, body := e.get("/probe?target=" + sim.Addr() + "&auth=" + profile); !testkit.HasLine(body, "probe_success 1") {
 			t.Fatalf("auth=%s after rotation:\n%s", profile, body)
 		}
 	}

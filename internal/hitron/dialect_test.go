@@ -12,6 +12,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 const simPassword = "dialect-test-Pa55"
@@ -21,14 +22,7 @@ const simPassword = "dialect-test-Pa55"
 func simClient(t *testing.T, cfg modemsim.Config, events *[]TraceEvent) (*modemsim.Simulator, *Client) {
 	t.Helper()
 	cfg.Password = simPassword
-	sim, err := modemsim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := testkit.StartSim(t, cfg)
 	base, _ := url.Parse(sim.URL())
 	c, err := New(Options{BaseURL: base, TLS: pin.ClientConfig(pin.Options{Pin: pin.Require(sim.Fingerprint())}),
 		Trace: func(ev TraceEvent) { *events = append(*events, ev) }})

@@ -8,7 +8,6 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // Options configure a run.
@@ -41,6 +41,9 @@ type Options struct {
 	Duration time.Duration
 	// Latency the simulated modems add to each request.
 	Latency time.Duration
+	// LatencyTail adds a long-tailed delay per request (modem i draws from
+	// a generator seeded with i+1, so a run is reproducible).
+	LatencyTail modemsim.LongTail
 	// DataSet served by the modems.
 	DataSet string
 	// Dialect is the modems' login dialect (cgn, open, coda-userid; "" is
@@ -80,6 +83,32 @@ type Report struct {
 	IdleCPUShare   float64
 	CPUPerProbeNet time.Duration
 	PeakRSSBytes   int64
+	// Goroutines and HeapInuseBytes: the exporter's means over the measured
+	// window, sampled from its /metrics once a second, and before the run
+	// (Idle…). InFlight is the mean number of probes in flight (Little's
+	// law: rate × mean latency); the per-probe figures divide the growth by
+	// it.
+	Goroutines, IdleGoroutines         float64
+	HeapInuseBytes, IdleHeapInuseBytes float64
+	InFlight                           float64
+}
+
+// GoroutinesPerProbe is how many more goroutines the exporter ran per
+// probe in flight than when idle.
+func (r Report) GoroutinesPerProbe() float64 {
+	if r.InFlight <= 0 {
+		return 0
+	}
+	return (r.Goroutines - r.IdleGoroutines) / r.InFlight
+}
+
+// HeapPerProbe is how much more heap the exporter had in use per probe in
+// flight than when idle.
+func (r Report) HeapPerProbe() float64 {
+	if r.InFlight <= 0 {
+		return 0
+	}
+	return (r.HeapInuseBytes - r.IdleHeapInuseBytes) / r.InFlight
 }
 
 // String formats the report.
@@ -88,11 +117,12 @@ func (r Report) String() string {
 	if r.RawCPUPerProbe > 0 {
 		ratio = float64(r.CPUPerProbe) / float64(r.RawCPUPerProbe)
 	}
-	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s raw_failures=%d overhead_p50=%s cpu_per_probe=%s (net of idle %s) raw_cpu_per_probe=%s cpu_ratio=%.2f cpu_share_of_one_core=%.2f%% (idle %.2f%%) peak_rss=%.1fMiB",
+	return fmt.Sprintf("modems=%d probes=%d failures=%d rate=%.1f/s p50=%s p99=%s raw_p50=%s raw_p99=%s raw_failures=%d overhead_p50=%s overhead_p99=%s cpu_per_probe=%s (net of idle %s) raw_cpu_per_probe=%s cpu_ratio=%.2f cpu_share_of_one_core=%.2f%% (idle %.2f%%) peak_rss=%.1fMiB in_flight=%.1f goroutines=%.0f (idle %.0f, %.2f per probe in flight) heap_inuse=%.1fMiB (idle %.1fMiB, %.1fKiB per probe in flight)",
 		r.Modems, r.Probes, r.Failures, r.ProbesPerSec, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
-		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), r.RawFailures, (r.P50 - r.RawP50).Round(time.Microsecond),
+		r.RawP50.Round(time.Microsecond), r.RawP99.Round(time.Microsecond), r.RawFailures, (r.P50 - r.RawP50).Round(time.Microsecond), (r.P99 - r.RawP99).Round(time.Microsecond),
 		r.CPUPerProbe.Round(time.Microsecond), r.CPUPerProbeNet.Round(time.Microsecond), r.RawCPUPerProbe.Round(time.Microsecond), ratio,
-		r.CPUShareOfCore*100, r.IdleCPUShare*100, float64(r.PeakRSSBytes)/(1<<20))
+		r.CPUShareOfCore*100, r.IdleCPUShare*100, float64(r.PeakRSSBytes)/(1<<20),
+		r.InFlight, r.Goroutines, r.IdleGoroutines, r.GoroutinesPerProbe(), r.HeapInuseBytes/(1<<20), r.IdleHeapInuseBytes/(1<<20), r.HeapPerProbe()/1024)
 }
 
 // exporterPackage is the import path of the exporter's command.
@@ -118,27 +148,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		o.Log = io.Discard
 	}
 	rep := Report{Modems: o.Modems}
-	cert, err := modemsim.GenerateCertificate()
+	sims, fp, err := startModems(o.Modems, o.Latency, o.LatencyTail, o.DataSet, o.Dialect)
+	defer closeModems(sims)
 	if err != nil {
 		return rep, err
-	}
-	fp := pin.Of(cert.Certificate[0])
-	sims := make([]*modemsim.Simulator, 0, o.Modems)
-	defer func() {
-		for _, s := range sims {
-			_ = s.Close()
-		}
-	}()
-	for i := 0; i < o.Modems; i++ {
-		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: o.DataSet, Latency: o.Latency, SessionIdle: time.Minute,
-			Dialect: o.Dialect})
-		if err != nil {
-			return rep, err
-		}
-		if err := s.Start("127.0.0.1:0"); err != nil {
-			return rep, err
-		}
-		sims = append(sims, s)
 	}
 	fmt.Fprintf(o.Log, "started %d simulated modems\n", len(sims))
 
@@ -151,7 +164,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
 		return rep, err
 	}
-	addr, err := freeAddr()
+	addr, err := testkit.FreeAddr()
 	if err != nil {
 		return rep, err
 	}
@@ -202,10 +215,20 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, err
 	}
 	time.Sleep(idleWindow)
+	if g, h, err := runtimeFigures(client, "http://"+addr+"/metrics"); err == nil {
+		rep.IdleGoroutines, rep.IdleHeapInuseBytes = g, h
+	}
 	cpuBefore, _ := cpuTime(cmd.Process.Pid)
 	rep.IdleCPUShare = (cpuBefore - idleStart).Seconds() / idleWindow.Seconds()
+	sampled := make(chan [3]float64, 1)
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	go func() { sampled <- sampleRuntime(sampleCtx, client, "http://"+addr+"/metrics") }()
 	lat, failures := drive(ctx, client, "http://"+addr, sims, o.Interval, o.Duration)
 	cpuAfter, _ := cpuTime(cmd.Process.Pid)
+	stopSampling()
+	if s := <-sampled; s[2] > 0 {
+		rep.Goroutines, rep.HeapInuseBytes = s[0]/s[2], s[1]/s[2]
+	}
 	rep.Probes, rep.Failures = len(lat), failures
 	rep.Elapsed = o.Duration
 	rep.ProbesPerSec = float64(len(lat)) / o.Duration.Seconds()
@@ -215,10 +238,119 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rep.CPUPerProbe = (cpuAfter - cpuBefore) / time.Duration(len(lat))
 		idle := time.Duration(rep.IdleCPUShare * float64(o.Duration))
 		rep.CPUPerProbeNet = max(cpuAfter-cpuBefore-idle, 0) / time.Duration(len(lat))
+		var sum time.Duration
+		for _, d := range lat {
+			sum += d
+		}
+		rep.InFlight = rep.ProbesPerSec * (sum / time.Duration(len(lat))).Seconds()
 	}
 	rep.CPUShareOfCore = (cpuAfter - cpuBefore).Seconds() / o.Duration.Seconds()
 	rep.PeakRSSBytes, _ = peakRSS(cmd.Process.Pid)
 	return rep, nil
+}
+
+// startModems starts n simulated modems sharing one certificate, modem i
+// with the latency tail seeded i+1, spread over loopback addresses
+// (ModemHost), speaking dialect ("" is cgn). On an error it returns those it started, for closeModems.
+func startModems(n int, latency time.Duration, tail modemsim.LongTail, dataSet, dialect string) ([]*modemsim.Simulator, pin.Fingerprint, error) {
+	cert, err := modemsim.GenerateCertificate()
+	if err != nil {
+		return nil, pin.Fingerprint{}, err
+	}
+	fp := pin.Of(cert.Certificate[0])
+	sims := make([]*modemsim.Simulator, 0, n)
+	for i := 0; i < n; i++ {
+		t := tail
+		t.Seed = uint64(i) + 1
+		s, err := modemsim.New(modemsim.Config{Password: simPassword, Certificate: &cert, DataSet: dataSet, Latency: latency, LatencyTail: t, SessionIdle: time.Minute, Dialect: dialect})
+		if err != nil {
+			return sims, fp, err
+		}
+		if err := s.Start(net.JoinHostPort(ModemHost(i, n), "0")); err != nil {
+			return sims, fp, err
+		}
+		sims = append(sims, s)
+	}
+	return sims, fp, nil
+}
+
+func closeModems(sims []*modemsim.Simulator) {
+	for _, s := range sims {
+		_ = s.Close()
+	}
+}
+
+// modemsPerHost is how many simulated modems share one loopback address
+// in a large run, so the exporter's and the worker's connections (each
+// probe's connection spends a minute in TIME_WAIT) do not run out of
+// ephemeral ports towards one address.
+const modemsPerHost = 500
+
+// ModemHost is the loopback address modem i of n listens on: 127.0.0.1 up
+// to modemsPerHost modems, then 127.0.1.1, 127.0.1.2, … with modemsPerHost
+// each.
+func ModemHost(i, n int) string {
+	if n <= modemsPerHost {
+		return "127.0.0.1"
+	}
+	h := i / modemsPerHost
+	return fmt.Sprintf("127.0.%d.%d", 1+h/250, 1+h%250)
+}
+
+// sampleRuntime reads the exporter's goroutines and heap in use once a
+// second until ctx ends, and returns their sums and the sample count.
+func sampleRuntime(ctx context.Context, client *http.Client, u string) [3]float64 {
+	var sum [3]float64
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return sum
+		case <-t.C:
+		}
+		if g, h, err := runtimeFigures(client, u); err == nil {
+			sum[0] += g
+			sum[1] += h
+			sum[2]++
+		}
+	}
+}
+
+// runtimeFigures reads go_goroutines and go_memstats_heap_inuse_bytes from
+// the exporter's /metrics.
+func runtimeFigures(client *http.Client, u string) (goroutines, heapInuse float64, err error) {
+	resp, err := client.Get(u)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "go_goroutines":
+			goroutines, err = strconv.ParseFloat(value, 64)
+			found++
+		case "go_memstats_heap_inuse_bytes":
+			heapInuse, err = strconv.ParseFloat(value, 64)
+			found++
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("%s: no go_goroutines or go_memstats_heap_inuse_bytes", u)
+	}
+	return goroutines, heapInuse, nil
 }
 
 func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint, dialect string) string {
@@ -239,25 +371,7 @@ func buildConfig(dir string, sims []*modemsim.Simulator, fp pin.Fingerprint, dia
 // given duration, and returns the probe latencies and the failure count.
 func drive(ctx context.Context, client *http.Client, base string, sims []*modemsim.Simulator, interval, duration time.Duration) ([]time.Duration, int) {
 	return paced(ctx, len(sims), interval, duration, func(ctx context.Context, i int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/probe?target="+url.QueryEscape(sims[i].Addr()), nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-		req.Header.Set("Accept", prometheusAccept)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if !bytes.Contains(body, []byte("\nprobe_success 1\n")) {
-			return fmt.Errorf("probe of %s failed", sims[i].Addr())
-		}
-		return nil
+		return probeOnce(ctx, client, base+"/probe?target="+url.QueryEscape(sims[i].Addr()), "\nprobe_success 1\n")
 	})
 }
 
@@ -265,8 +379,11 @@ func drive(ctx context.Context, client *http.Client, base string, sims []*modems
 const prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
 // paced calls probe for modem i%n once every interval/n, each call on its
-// own goroutine, for the given duration, and returns the latencies of the
-// calls that succeeded and how many failed.
+// own goroutine, duration×n/interval times (at least once), and returns the
+// latencies of the calls that succeeded and how many failed. Call i starts
+// at i×interval/n from the first, or at once if the loop is late, so a
+// loaded machine neither drops nor adds calls: every side of a comparison
+// makes the same number.
 func paced(ctx context.Context, n int, interval, duration time.Duration, probe func(ctx context.Context, i int) error) ([]time.Duration, int) {
 	var (
 		mu       sync.Mutex
@@ -274,15 +391,17 @@ func paced(ctx context.Context, n int, interval, duration time.Duration, probe f
 		failures atomic.Int32
 		wg       sync.WaitGroup
 	)
-	tick := time.NewTicker(interval / time.Duration(n))
-	defer tick.Stop()
-	deadline := time.Now().Add(duration)
-	for i := 0; time.Now().Before(deadline); i++ {
+	step := interval / time.Duration(n)
+	calls := max(int(duration/step), 1)
+	t0 := time.Now()
+	for i := 0; i < calls; i++ {
+		wait := time.NewTimer(time.Until(t0.Add(time.Duration(i+1) * step)))
 		select {
 		case <-ctx.Done():
+			wait.Stop()
 			wg.Wait()
 			return lat, int(failures.Load())
-		case <-tick.C:
+		case <-wait.C:
 		}
 		wg.Add(1)
 		go func() {
@@ -308,15 +427,6 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	}
 	i := int(q * float64(len(sorted)-1))
 	return sorted[i]
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String(), nil
 }
 
 func waitUp(u string) error {

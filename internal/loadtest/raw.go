@@ -83,18 +83,11 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	if len(addrs) == 0 {
 		return errors.New("raw worker: no modem addresses on standard input")
 	}
-	name := o.Dialect
-	if name == "" {
-		name = hitron.DialectCGN
-	}
-	dialect, err := hitron.DialectByName(name, "")
+	dialect, err := rawDialect(o.Dialect)
 	if err != nil {
-		return fmt.Errorf("raw worker: %w", err)
+		return err
 	}
-	modems := make([]*rawModem, len(addrs))
-	for i, a := range addrs {
-		modems[i] = &rawModem{addr: a, dialect: dialect, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(o.Fingerprint), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
-	}
+	modems := newRawModems(addrs, o.Fingerprint, dialect)
 	if _, err := fmt.Fprintln(out, "ready"); err != nil {
 		return err
 	}
@@ -114,6 +107,28 @@ func RawWorker(ctx context.Context, in io.Reader, out io.Writer, o RawWorkerOpti
 	}
 	_, _ = io.Copy(io.Discard, in) // the parent reads our CPU time, then closes
 	return nil
+}
+
+// rawDialect is the login dialect named name ("" is cgn).
+func rawDialect(name string) (hitron.Dialect, error) {
+	if name == "" {
+		name = hitron.DialectCGN
+	}
+	d, err := hitron.DialectByName(name, "")
+	if err != nil {
+		return nil, fmt.Errorf("raw worker: %w", err)
+	}
+	return d, nil
+}
+
+// newRawModems is the raw client's state for the modems at addrs, whose
+// certificates have the fingerprint fp and which speak dialect.
+func newRawModems(addrs []string, fp pin.Fingerprint, dialect hitron.Dialect) []*rawModem {
+	modems := make([]*rawModem, len(addrs))
+	for i, a := range addrs {
+		modems[i] = &rawModem{addr: a, dialect: dialect, tls: pin.ClientConfig(pin.Options{Pin: pin.Require(fp), SessionCache: tls.NewLRUClientSessionCache(1)}), missing: map[hitron.Dataset]bool{}}
+	}
+	return modems
 }
 
 // rawModem is the state a minimal client keeps per modem.

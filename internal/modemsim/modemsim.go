@@ -163,6 +163,9 @@ type Config struct {
 	SessionIdle time.Duration
 	// Latency is added to every request (the device is slow); default 0.
 	Latency time.Duration
+	// LatencyTail adds a long-tailed delay drawn per request on top of
+	// Latency (see LongTail); zero adds none.
+	LatencyTail LongTail
 	// SlowDelay is the extra wait of FaultSlow (default 30 s).
 	SlowDelay time.Duration
 	// OversizedBytes is the body length of FaultOversized (default 100 MB).
@@ -233,6 +236,9 @@ type Simulator struct {
 	listener net.Listener
 	server   *http.Server
 
+	// latency draws each request's delay.
+	latency *latencySource
+
 	// serial makes the device handle one request at a time.
 	serial   sync.Mutex
 	inFlight atomic.Int32
@@ -301,7 +307,7 @@ func New(cfg Config) (*Simulator, error) {
 		cfg.OversizedBytes = 100 << 20
 	}
 	cfg.hostileDefaults()
-	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}, pageReads: map[string]int64{}}
+	s := &Simulator{cfg: cfg, dataSet: cfg.DataSet, password: cfg.Password, preSessions: map[string]bool{}, pageReads: map[string]int64{}, latency: newLatencySource(cfg.Latency, cfg.LatencyTail)}
 	if cfg.Certificate != nil {
 		s.cert = *cfg.Certificate
 	} else {
@@ -515,7 +521,7 @@ func (s *Simulator) Handler() http.Handler {
 			return
 		}
 		defer s.serial.Unlock()
-		if s.cfg.Latency > 0 && !sleep(r.Context(), s.cfg.Latency) {
+		if d := s.latency.next(); d > 0 && !sleep(r.Context(), d) {
 			return
 		}
 		w.Header().Set("Server", "GoAhead-Webs")

@@ -1,31 +1,33 @@
-package modemsim
+package modemsim_test
 
 import (
 	"bytes"
 	"crypto/tls"
-	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // browser is a raw HTTP client with its own cookie jar, like a person's
 // browser or the original Python exporter.
 type browser struct {
 	t    *testing.T
-	sim  *Simulator
+	sim  *modemsim.Simulator
 	http *http.Client
 }
 
-func newBrowser(t *testing.T, sim *Simulator) *browser {
+func newBrowser(t *testing.T, sim *modemsim.Simulator) *browser {
 	jar, _ := cookiejar.New(nil)
 	cfg := pin.ClientConfig(pin.Options{Pin: pin.Require(sim.Fingerprint())})
 	return &browser{t: t, sim: sim, http: &http.Client{
@@ -102,19 +104,6 @@ func (b *browser) logout() int {
 	return code
 }
 
-func start(t *testing.T, cfg Config) *Simulator {
-	t.Helper()
-	sim, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
-}
-
 func TestLoginFlow(t *testing.T) {
 	for _, mp := range []bool{false, true} {
 		name := "urlencoded"
@@ -122,7 +111,7 @@ func TestLoginFlow(t *testing.T) {
 			name = "multipart"
 		}
 		t.Run(name, func(t *testing.T) {
-			sim := start(t, Config{Password: "pw"})
+			sim := testkit.StartSim(t, modemsim.Config{Password: "pw"})
 			b := newBrowser(t, sim)
 			if code, _, h := b.get("/data/dsinfo.asp"); code != http.StatusFound || h.Get("Location") != "/login.html" {
 				t.Fatalf("logged-out data request: %d %q", code, h.Get("Location"))
@@ -148,7 +137,7 @@ func TestLoginFlow(t *testing.T) {
 }
 
 func TestOneSessionRepeatLoginAndForce(t *testing.T) {
-	sim := start(t, Config{Password: "pw"})
+	sim := testkit.StartSim(t, modemsim.Config{Password: "pw"})
 	person, exporter := newBrowser(t, sim), newBrowser(t, sim)
 	if got := person.login("admin", "pw", false, false); got != "success" {
 		t.Fatal(got)
@@ -165,7 +154,7 @@ func TestOneSessionRepeatLoginAndForce(t *testing.T) {
 }
 
 func TestLockOutAndPreSession(t *testing.T) {
-	sim := start(t, Config{Password: "pw", LockAfter: 3, LockFor: time.Minute})
+	sim := testkit.StartSim(t, modemsim.Config{Password: "pw", LockAfter: 3, LockFor: time.Minute})
 	b := newBrowser(t, sim)
 	answers := []string{"Wrong Credentials.", "Wrong Credentials."}
 	for _, want := range answers {
@@ -189,7 +178,7 @@ func TestLockOutAndPreSession(t *testing.T) {
 }
 
 func TestSerialRequests(t *testing.T) {
-	sim := start(t, Config{Password: "pw", Latency: 50 * time.Millisecond})
+	sim := testkit.StartSim(t, modemsim.Config{Password: "pw", Latency: 50 * time.Millisecond})
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < 4; i++ {
@@ -209,7 +198,7 @@ func TestSerialRequests(t *testing.T) {
 }
 
 func TestLegacyTLSOnly(t *testing.T) {
-	sim := start(t, Config{})
+	sim := testkit.StartSim(t, modemsim.Config{})
 	// Go's default client suites (ECDHE only since Go 1.22) are refused,
 	// like an old modem does.
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
@@ -217,44 +206,8 @@ func TestLegacyTLSOnly(t *testing.T) {
 		_ = resp.Body.Close()
 		t.Fatal("a default Go TLS client connected to the legacy-TLS simulator")
 	}
-	if _, err := New(Config{DataSet: "nope"}); err == nil {
+	if _, err := modemsim.New(modemsim.Config{DataSet: "nope"}); err == nil {
 		t.Fatal("unknown data set accepted")
-	}
-}
-
-// TestModelDataSetsAreTheRealModels: the demo choices are every data set
-// but the test-only ones, and each test-only one exists.
-func TestModelDataSetsAreTheRealModels(t *testing.T) {
-	got := strings.Join(ModelDataSets(), " ")
-	if got != "CGNM-2250 CGNV4-FX4 CODA-45 CODA-4680 CODA-56" {
-		t.Fatalf("model data sets: %s", got)
-	}
-	all := strings.Join(DataSets(), " ")
-	for n := range testDataSets {
-		if !strings.Contains(" "+all+" ", " "+n+" ") {
-			t.Errorf("test data set %s does not exist", n)
-		}
-	}
-}
-
-// TestGrowCodewords: integer counters move by the reads, placeholders and
-// odd spellings stay, and a body of another shape is served as it is.
-func TestGrowCodewords(t *testing.T) {
-	body, err := fixtures.ReadFile("fixtures/CODA-45/dsofdminfo.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []map[string]string
-	if err := json.Unmarshal(growCodewords(body, 3, 100), &rows); err != nil {
-		t.Fatal(err)
-	}
-	if rows[0]["correcteds"] != "NA" || rows[1]["correcteds"] != "8896752475" || rows[1]["uncorrect"] != "619458" || rows[1]["dsoctets"] != "18013053386" {
-		t.Fatalf("grown rows: %v", rows)
-	}
-	for _, odd := range []string{`{"correcteds":"5"}`, `not json`, `[{"correcteds":"1e3","uncorrect":"-"}]`} {
-		if got := string(growCodewords([]byte(odd), 3, 100)); got != odd {
-			t.Errorf("%s became %s", odd, got)
-		}
 	}
 }
 
@@ -293,12 +246,35 @@ func TestPasswordElsewhereIsCounted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sim := start(t, Config{Password: pw})
+			sim := testkit.StartSim(t, modemsim.Config{Password: pw})
 			b := newBrowser(t, sim)
 			b.do(tt.req(sim.URL()))
 			if got := sim.Stats().PasswordElsewhere; got != tt.count {
 				t.Fatalf("PasswordElsewhere = %d, want %d", got, tt.count)
 			}
 		})
+	}
+}
+
+func TestHostileFaults(t *testing.T) {
+	sim := testkit.StartSim(t, modemsim.Config{AmplifyBytes: 32 << 10, CookieFloodCount: 300})
+	b := newBrowser(t, sim)
+	if got := b.login("admin", "password", false, false); got != "success" {
+		t.Fatalf("login: %q", got)
+	}
+	sim.SetFault(modemsim.FaultAmplify)
+	if code, body, _ := b.get("/data/dsinfo.asp"); code != http.StatusOK || len(body) < 30<<10 {
+		t.Errorf("amplify: HTTP %d, %d bytes", code, len(body))
+	}
+	sim.SetFault(modemsim.FaultCookieFlood)
+	_, _, h := b.get("/data/getSysInfo.asp")
+	if n := len(h.Values("Set-Cookie")); n != 300 {
+		t.Errorf("cookie-flood: %d cookies, want 300", n)
+	}
+	sim.SetFault(modemsim.FaultEndlessHeaders)
+	req, _ := http.NewRequest(http.MethodGet, sim.URL()+"/data/dsinfo.asp", nil)
+	if resp, err := b.http.Do(req); err == nil {
+		_ = resp.Body.Close()
+		t.Error("endless-headers: net/http read an answer (its header limit should stop it): " + strconv.Itoa(resp.StatusCode))
 	}
 }

@@ -1,4 +1,4 @@
-package modemsim
+package modemsim_test
 
 import (
 	"encoding/json"
@@ -6,13 +6,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // restLogin posts the REST login form as a browser would.
 func (b *browser) restLogin(user, pass string) map[string]any {
 	b.t.Helper()
 	model, _ := json.Marshal(map[string]string{"username": user, "password": pass})
-	req, _ := http.NewRequest(http.MethodPost, b.sim.URL()+restLoginPath, strings.NewReader(url.Values{"model": {string(model)}}.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, b.sim.URL()+"/1/Device/Users/Login", strings.NewReader(url.Values{"model": {string(model)}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	_, body, _ := b.do(req)
 	return envelopeOf(b.t, body)
@@ -43,10 +46,7 @@ func envelopeOf(t *testing.T, body string) map[string]any {
 // session (401 with the not-logged-in envelope without it), the /data/
 // pages and the /goform/ login are gone, and logout frees the slot.
 func TestRESTSessionRules(t *testing.T) {
-	sim := start(t, Config{Dialect: DialectREST})
-	if sim.dataSet != DefaultRESTDataSet {
-		t.Fatalf("data set %s", sim.dataSet)
-	}
+	sim := testkit.StartSim(t, modemsim.Config{Dialect: modemsim.DialectREST})
 	a, b := newBrowser(t, sim), newBrowser(t, sim)
 	if code, body, _ := a.get("/1/Device/CM/DsInfo"); code != http.StatusUnauthorized || envelopeOf(t, body)["errCode"] != "002" {
 		t.Fatalf("page without a session: %d %s", code, body)
@@ -70,7 +70,7 @@ func TestRESTSessionRules(t *testing.T) {
 	if code, _, _ := a.get("/1/Device/CM/Nope"); code != http.StatusNotFound {
 		t.Fatalf("unknown page: %d", code)
 	}
-	if code, got := a.restPost(restLogoutPath); code != http.StatusOK || got["errCode"] != "000" {
+	if code, got := a.restPost("/1/Device/Users/Logout"); code != http.StatusOK || got["errCode"] != "000" {
 		t.Fatalf("logout: %d %v", code, got)
 	}
 	if got := b.restLogin("admin", "password"); got["errCode"] != "000" {
@@ -86,24 +86,24 @@ func TestRESTSessionRules(t *testing.T) {
 // wrapped and cleared states; rest-error answers a failure code with 200;
 // lost-session answers 401.
 func TestRESTEventLogStatesAndFaults(t *testing.T) {
-	sim := start(t, Config{DataSet: DefaultRESTDataSet})
-	if sim.Dialect() != DialectREST {
+	sim := testkit.StartSim(t, modemsim.Config{DataSet: modemsim.DefaultRESTDataSet})
+	if sim.Dialect() != modemsim.DialectREST {
 		t.Fatalf("dialect %s", sim.Dialect())
 	}
 	b := newBrowser(t, sim)
 	b.restLogin("admin", "password")
-	for state, first := range map[EventLogState]string{EventLogFull: `"index":1,"time":"01\/01\/1970 00:00:17"`,
-		EventLogWrapped: `"index":5,`, EventLogCleared: `"index":1,"time":"11\/19\/2020 10:00:01"`} {
+	for state, first := range map[modemsim.EventLogState]string{modemsim.EventLogFull: `"index":1,"time":"01\/01\/1970 00:00:17"`,
+		modemsim.EventLogWrapped: `"index":5,`, modemsim.EventLogCleared: `"index":1,"time":"11\/19\/2020 10:00:01"`} {
 		sim.SetEventLog(state)
 		if _, body, _ := b.get("/1/Device/CM/Log"); !strings.Contains(body, `"Log_List":[{`+first) {
 			t.Errorf("log %q: %.120s", state, body)
 		}
 	}
-	sim.SetFault(FaultRESTError)
+	sim.SetFault(modemsim.FaultRESTError)
 	if code, body, _ := b.get("/1/Device/CM/Version"); code != http.StatusOK || envelopeOf(t, body)["errCode"] != "099" {
 		t.Fatalf("rest-error: %d %s", code, body)
 	}
-	sim.SetFault(FaultLostSession)
+	sim.SetFault(modemsim.FaultLostSession)
 	if code, _, _ := b.get("/1/Device/CM/Version"); code != http.StatusUnauthorized {
 		t.Fatalf("lost-session: %d", code)
 	}
@@ -112,13 +112,13 @@ func TestRESTEventLogStatesAndFaults(t *testing.T) {
 // TestRESTDataSetNeedsRESTDialect: a REST data set is served only in the
 // rest dialect, and the rest dialect serves only REST data sets.
 func TestRESTDataSetNeedsRESTDialect(t *testing.T) {
-	if _, err := New(Config{DataSet: DefaultRESTDataSet, Dialect: DialectCGN}); err == nil {
+	if _, err := modemsim.New(modemsim.Config{DataSet: modemsim.DefaultRESTDataSet, Dialect: modemsim.DialectCGN}); err == nil {
 		t.Error("CODA-4680 in cgn accepted")
 	}
-	if _, err := New(Config{DataSet: DefaultDataSet, Dialect: DialectREST}); err == nil {
+	if _, err := modemsim.New(modemsim.Config{DataSet: modemsim.DefaultDataSet, Dialect: modemsim.DialectREST}); err == nil {
 		t.Error("CGNV4-FX4 in rest accepted")
 	}
-	if DefaultDialect(DefaultRESTDataSet) != DialectREST {
+	if modemsim.DefaultDialect(modemsim.DefaultRESTDataSet) != modemsim.DialectREST {
 		t.Error("CODA-4680's default dialect")
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -55,15 +56,7 @@ func dialectEnv(t *testing.T, targets string) (*Prober, *Snapshot, *atomic.Int32
 func startDialectSim(t *testing.T, cfg modemsim.Config) *modemsim.Simulator {
 	t.Helper()
 	cfg.Password = dialectPassword
-	sim, err := modemsim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
+	return testkit.StartSim(t, cfg)
 }
 
 // exposition renders a result's metrics as "name{labels} value" lines.

@@ -115,6 +115,10 @@ type Prober struct {
 	maxRows, maxSamples int
 	metrics             *proberMetrics
 	history             *History
+	// dialectByName resolves a configured dialect: hitron.DialectByName.
+	// It is the seam the package's tests use to put a scripted fake modem
+	// session (a hitron.Dialect that answers without I/O) in its place.
+	dialectByName func(name, passwordField string) (hitron.Dialect, error)
 
 	mu      sync.Mutex
 	devices map[string]*device
@@ -158,7 +162,7 @@ func New(o Options) *Prober {
 		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, maxDevices: o.MaxModems, maxQueued: o.MaxQueued,
 		maxRows: o.MaxPageRows, maxSamples: o.MaxSamples,
 		metrics: newProberMetrics(o.Registerer), history: NewHistory(o.HistoryLimit),
-		devices: map[string]*device{},
+		devices: map[string]*device{}, dialectByName: hitron.DialectByName,
 	}
 }
 

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"testing"
@@ -82,5 +83,23 @@ func TestTLSVersionMemory(t *testing.T) {
 				t.Errorf("offered at most %#x, want %#x", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDeviceStateIsCapped: five times MaxModems distinct unreachable
+// targets leave at most MaxModems entries.
+func TestDeviceStateIsCapped(t *testing.T) {
+	const maxDevices = 512
+	s := snapshot(t, "auths:\n  default: {local: {}}\n")
+	p := New(Options{MaxModems: maxDevices})
+	for i := 0; i < 5*maxDevices; i++ {
+		plan, err := NewPlan(s, Request{Target: fmt.Sprintf("127.%d.%d.%d:1", (i>>14)&255, (i>>6)&255, (i&63)+1), Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Probe(context.Background(), plan)
+	}
+	if n := p.Devices(); n > maxDevices {
+		t.Fatalf("%d device entries after probes of %d distinct targets", n, 5*maxDevices)
 	}
 }

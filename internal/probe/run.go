@@ -516,7 +516,7 @@ func (r *probeRun) knownDialect() hitron.Dialect {
 			return nil
 		}
 	}
-	d, err := hitron.DialectByName(name, r.plan.PasswordField)
+	d, err := r.p.dialectByName(name, r.plan.PasswordField)
 	if err != nil { // the configuration was validated: not reached
 		r.trace.Addf("dialect %q: %v", name, err)
 		return nil

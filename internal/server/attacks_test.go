@@ -5,9 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
@@ -168,104 +166,4 @@ func TestEveryAnswerIsNosniff(t *testing.T) {
 			t.Errorf("%s: X-Content-Type-Options %q, want nosniff", path, got)
 		}
 	}
-}
-
-// TestStateFloodKeepsRefusals: probing thousands of throwaway targets
-// that answer "Wrong Credentials." used to evict the real modem's state,
-// refusals included, and the next probe re-sent the refused password. With
-// the table full of protective state, unknown targets fail with
-// too_many_modems instead; a target listed under targets: still gets in.
-func TestStateFloodKeepsRefusals(t *testing.T) {
-	listed := startSim(t, modemsim.Config{Password: password})
-	e := newEnv(t, modemsim.Config{Password: "the-real-one", LockAfter: 50}, `
-auths:
-  default:
-    file:
-      path: {{creds}}
-targets:
-  "`+listed.Addr()+`":
-    fingerprint: "`+listed.Fingerprint().String()+`"
-`, func(o *Options) { o.MaxModems = 4 })
-	real := e.sim.Addr()
-	wantLines(t, e.probe("target="+real), `hitron_probe_failure_info{reason="bad_credentials"} 1`)
-	var throwaway []*modemsim.Simulator
-	for i := 0; i < 6; i++ {
-		throwaway = append(throwaway, startSim(t, modemsim.Config{Password: "throwaway", LockAfter: 50}))
-	}
-	for i, sim := range throwaway {
-		body := e.probe("target=" + sim.Addr())
-		if i < 3 {
-			wantLines(t, body, `hitron_probe_failure_info{reason="bad_credentials"} 1`)
-			continue
-		}
-		wantLines(t, body, "probe_success 0", `hitron_probe_failure_info{reason="too_many_modems"} 1`)
-		if n := len(sim.Stats().LoginAttempts); n != 0 {
-			t.Errorf("a modem refused a slot in the state table saw %d logins", n)
-		}
-	}
-	wantLines(t, e.probe("target="+real), `hitron_probe_failure_info{reason="backoff"} 1`)
-	if n := loginsWith(e.sim, password); n != 1 {
-		t.Fatalf("the real modem saw the refused password %d times, want 1", n)
-	}
-	wantLines(t, e.probe("target="+listed.Addr()), "probe_success 1")
-}
-
-// TestQueueFloodIsBounded: a probe whose deadline is more than a second
-// later than the queued run's replaces it, and the replaced run used to
-// stop counting against the queue: 30 probes 1.1 s apart all queued and
-// the modem saw 16 logins. Replaced runs count now.
-func TestQueueFloodIsBounded(t *testing.T) {
-	e := newEnv(t, modemsim.Config{Latency: 30 * time.Millisecond}, pinnedConfig, func(o *Options) { o.MaxQueuedPerModem = 8 })
-	const probes = 20
-	var wg sync.WaitGroup
-	refused := make(chan struct{}, probes)
-	for i := 0; i < probes; i++ {
-		wg.Add(1)
-		go func(timeout int) {
-			defer wg.Done()
-			body := e.probe("target="+e.sim.Addr(), "X-Prometheus-Scrape-Timeout-Seconds", strconv.Itoa(timeout))
-			if strings.Contains(body, "not queuing more") || has(body, `hitron_probe_failure_info{reason="timeout"} 1`) {
-				refused <- struct{}{}
-			}
-		}(30 + 2*i) // each deadline 2 s after the last: each replaces the queued run
-		time.Sleep(10 * time.Millisecond)
-	}
-	wg.Wait()
-	close(refused)
-	if n := e.sim.Stats().Logins; n > 8 {
-		t.Fatalf("the modem saw %d logins from %d probes queued at once, want at most 8", n, probes)
-	}
-	if len(refused) < probes-8 {
-		t.Fatalf("%d probes refused, want at least %d", len(refused), probes-8)
-	}
-}
-
-// TestNoLoginWithoutTimeToLogOut: a probe whose budget is nearly spent
-// when its turn comes used to log in anyway, with under a second left; the
-// answer came too late and the modem's only session stayed taken.
-func TestNoLoginWithoutTimeToLogOut(t *testing.T) {
-	e := newEnv(t, modemsim.Config{Latency: 400 * time.Millisecond}, pinnedConfig)
-	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 1") // the exporter learns how slow it is
-	before := e.sim.Stats().Logins
-	// 1.5 s minus the 0.5 s offset: GET / takes 0.4 s, leaving 0.6 s for a
-	// login and a logout of 0.4 s each.
-	body := e.probe("target="+e.sim.Addr(), "X-Prometheus-Scrape-Timeout-Seconds", "1.5")
-	wantLines(t, body, "probe_success 0", `hitron_probe_failure_info{reason="timeout"} 1`)
-	if n := e.sim.Stats().Logins - before; n != 0 {
-		t.Fatalf("the modem saw %d logins with too little time left, want 0", n)
-	}
-	e.assertSessionFreed()
-}
-
-func startSim(t *testing.T, cfg modemsim.Config) *modemsim.Simulator {
-	t.Helper()
-	sim, err := modemsim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
 }

@@ -240,7 +240,7 @@ func ranged(v hitron.Value, r signalRange) cell {
 		return cell{Text: "–", Title: "not reported"}
 	}
 	c := r.Class(v.V)
-	return cell{Text: strconv.FormatFloat(v.V, 'f', 1, 64), Class: c, Title: fmt.Sprintf("%s: good %s, marginal %s", c, r.Good(), r.Marginal())}
+	return cell{Text: strconv.FormatFloat(v.V, 'f', 1, 64), Class: c, Title: c + ": " + r.legend}
 }
 
 func count(v hitron.Value) cell {

@@ -23,6 +23,15 @@ type signalRange struct {
 	GoodLow, GoodHigh         float64
 	MarginalLow, MarginalHigh float64
 	Source                    string
+	// legend is "good …, marginal …", formatted once (withLegend) because
+	// every ranged cell of every probe's modem view carries it.
+	legend string
+}
+
+// withLegend returns r with its legend formatted.
+func (r signalRange) withLegend() signalRange {
+	r.legend = "good " + r.Good() + ", marginal " + r.Marginal()
+	return r
 }
 
 // The ranges are rules of thumb for a healthy line, not limits the firmware
@@ -33,20 +42,20 @@ var (
 		GoodLow: -10, GoodHigh: 10, MarginalLow: -15, MarginalHigh: 15,
 		Source: "DOCSIS 3.0 PHY specification (CM-SP-PHYv3.0) receive range of −15 to +15 dBmV per channel, as tabulated in Cisco's " +
 			"cable-modem RF troubleshooting guide (\"Determining RF or Configuration Issues on the CMTS\"); the good band keeps 5 dB of headroom to it",
-	}
+	}.withLegend()
 	downstreamSNRRange = signalRange{
 		Quantity: "Downstream SNR / MER (SC-QAM channels and OFDM)", Unit: "dB",
 		GoodLow: 35, GoodHigh: math.Inf(1), MarginalLow: 30, MarginalHigh: math.Inf(1),
 		Source: "Cisco's cable-modem RF troubleshooting guide: acceptance above 35 dB for 256-QAM and above 30 dB for 64-QAM " +
 			"(256-QAM needs about 6 dB more than 64-QAM); OFDM carries higher orders, so for it 35 dB is a floor rather than a target",
-	}
+	}.withLegend()
 	upstreamPowerRange = signalRange{
 		Quantity: "Upstream transmit power (SC-QAM channels)", Unit: "dBmV",
 		GoodLow: 40, GoodHigh: 50, MarginalLow: 35, MarginalHigh: 52,
 		Source: "Volpe Firm, \"DOCSIS 3.1 cable modem transmit power\" (https://volpefirm.com/docsis-3-1-cable-modem-transmit-power/: " +
 			"the ideal spot is 40–50 dBmV with four bonded channels) and \"Why are my DOCSIS 3.0 cable modems transmitting at 52.2 dBmV?\" " +
 			"(https://volpefirm.com/docsis-3-0-cable-modems/: 52.2 dBmV is a DOCSIS 3.0 modem's maximum with four channels)",
-	}
+	}.withLegend()
 	signalRanges = []signalRange{downstreamPowerRange, downstreamSNRRange, upstreamPowerRange}
 )
 

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -24,16 +25,9 @@ func newProvider(t *testing.T, path string) (secrets.Provider, error) {
 	return New(secrets.Options{Profile: "lab", Decode: func(into any) error { return node.Decode(into) }})
 }
 
-func write(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestFetch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "creds.yml")
-	write(t, path, "username: admin\npassword: hunter2\ntargets:\n  \"192.0.2.9\":\n    username: cusadmin\n    password: other\n")
+	testkit.WriteFile(t, path, "username: admin\npassword: hunter2\ntargets:\n  \"192.0.2.9\":\n    username: cusadmin\n    password: other\n")
 	p, err := newProvider(t, path)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +52,7 @@ func TestFetch(t *testing.T) {
 		}
 	}
 	// A rotation is seen without a restart.
-	write(t, path, "username: admin\npassword: rotated\n")
+	testkit.WriteFile(t, path, "username: admin\npassword: rotated\n")
 	res, err := p.Fetch(context.Background(), "192.0.2.1")
 	if err != nil || res.Credentials.Password() != "rotated" {
 		t.Fatalf("after rotation: %v", err)
@@ -81,7 +75,7 @@ func TestErrorsNeverShowContents(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
 			if tt.name != "missing" {
-				write(t, path, tt.body)
+				testkit.WriteFile(t, path, tt.body)
 			}
 			_, err := newProvider(t, path)
 			if err == nil {
@@ -99,12 +93,12 @@ func TestErrorsNeverShowContents(t *testing.T) {
 
 func TestBrokenLaterIsAnErrorNotAPanic(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "creds.yml")
-	write(t, path, "username: admin\npassword: hunter2\n")
+	testkit.WriteFile(t, path, "username: admin\npassword: hunter2\n")
 	p, err := newProvider(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, path, string(bytes.Repeat([]byte("x"), maxFileBytes+10)))
+	testkit.WriteFile(t, path, string(bytes.Repeat([]byte("x"), maxFileBytes+10)))
 	if _, err := p.Fetch(context.Background(), "t"); err == nil {
 		t.Fatal("oversized file accepted")
 	}
@@ -127,7 +121,7 @@ func TestChangesAreSeen(t *testing.T) {
 	}{
 		{"renamed over, as Vault Agent and kubelet write", func(t *testing.T, path string) {
 			tmp := path + ".tmp"
-			write(t, tmp, "username: admin\npassword: renamed\n")
+			testkit.WriteFile(t, tmp, "username: admin\npassword: renamed\n")
 			if err := os.Rename(tmp, path); err != nil {
 				t.Fatal(err)
 			}
@@ -135,10 +129,10 @@ func TestChangesAreSeen(t *testing.T) {
 		{"rewritten in place, same size, at once", func(t *testing.T, path string) {
 			// Coarse time stamps may leave the metadata unchanged: the read
 			// before was within the racy window, so it is not trusted.
-			write(t, path, "username: admin\npassword: hunter3\n")
+			testkit.WriteFile(t, path, "username: admin\npassword: hunter3\n")
 		}, "hunter3"},
 		{"rewritten in place, same size, time stamp set back", func(t *testing.T, path string) {
-			write(t, path, "username: admin\npassword: hunter4\n")
+			testkit.WriteFile(t, path, "username: admin\npassword: hunter4\n")
 			if err := os.Chtimes(path, old, old); err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +142,7 @@ func TestChangesAreSeen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "creds.yml")
-			write(t, path, "username: admin\npassword: hunter2\n")
+			testkit.WriteFile(t, path, "username: admin\npassword: hunter2\n")
 			p, err := newProvider(t, path)
 			if err != nil {
 				t.Fatal(err)
@@ -170,7 +164,7 @@ func TestChangesAreSeen(t *testing.T) {
 // metadata matches serves the parsed content without reading the file.
 func TestUnchangedFileIsNotReadAgain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "creds.yml")
-	write(t, path, "username: admin\npassword: hunter2\n")
+	testkit.WriteFile(t, path, "username: admin\npassword: hunter2\n")
 	old := time.Now().Add(-time.Hour)
 	if err := os.Chtimes(path, old, old); err != nil {
 		t.Fatal(err)
@@ -181,7 +175,7 @@ func TestUnchangedFileIsNotReadAgain(t *testing.T) {
 	}
 	// Same inode, size and time stamp, different bytes: only a read would
 	// see them.
-	write(t, path, "username: admin\npassword: XXXXXXX\n")
+	testkit.WriteFile(t, path, "username: admin\npassword: XXXXXXX\n")
 	if err := os.Chtimes(path, old, old); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +187,7 @@ func TestUnchangedFileIsNotReadAgain(t *testing.T) {
 		t.Errorf("password %q: the file was read again", got)
 	}
 	// Any change of size or time stamp is read.
-	write(t, path, "username: admin\npassword: rotated-longer\n")
+	testkit.WriteFile(t, path, "username: admin\npassword: rotated-longer\n")
 	if err := os.Chtimes(path, old, old); err != nil {
 		t.Fatal(err)
 	}

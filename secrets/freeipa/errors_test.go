@@ -12,6 +12,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/ipaemu"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/kdc"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -178,7 +179,7 @@ func TestRuntimeErrors(t *testing.T) {
 			extra := append([]string(nil), tc.extra...)
 			for i, x := range extra {
 				x = strings.ReplaceAll(x, "OTHER", e.emu.OtherCAFile)
-				extra[i] = strings.ReplaceAll(x, "WRONGPW", writeFile(t, e.dir, "wrong-pw", "not the password\n"))
+				extra[i] = strings.ReplaceAll(x, "WRONGPW", testkit.WriteFile(t, filepath.Join(e.dir, "wrong-pw"), "not the password\n"))
 			}
 			p, err := e.provider(t, extra...)
 			if err != nil {
@@ -200,15 +201,6 @@ func TestRuntimeErrors(t *testing.T) {
 			t.Logf("error: %v", err)
 		})
 	}
-}
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestTimeout checks that a server that accepts connections but never

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/ipaemu"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/kdc"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -178,7 +180,7 @@ func TestNoSecretsLeak(t *testing.T) {
 	time.Sleep(400 * time.Millisecond) // session expires: 401, re-login
 	_, err := fetch(t, p, modemHost)
 	record(err)
-	wrong := writeFile(t, e.dir, "wrong", "wrong password")
+	wrong := testkit.WriteFile(t, filepath.Join(e.dir, "wrong"), "wrong password")
 	p2 := e.started(t, "vault_password_file: "+wrong)
 	_, err = fetch(t, p2, modemHost, NamespaceParam+"=user:alice")
 	if reasonOf(err) != ReasonVaultPassword {
@@ -280,7 +282,7 @@ func TestSHA2Realm(t *testing.T) {
 			kept = append(kept, l)
 		}
 	}
-	plain := writeFile(t, e.dir, "krb5-no-enctypes.conf", strings.Join(kept, "\n"))
+	plain := testkit.WriteFile(t, filepath.Join(e.dir, "krb5-no-enctypes.conf"), strings.Join(kept, "\n"))
 	p := e.started(t, "krb5_conf: "+plain)
 	got, err := fetch(t, p, modemHost)
 	if err != nil {

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // InstallHint is the setup step that provides the KDC binaries.
@@ -104,7 +106,7 @@ func Start(t testing.TB, opts ...Option) *KDC {
 
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
+		port, err := testkit.FreePort()
 		if err != nil {
 			t.Fatalf("kdc: pick a port: %v", err)
 		}
@@ -143,15 +145,6 @@ func lookPath(bin string) (string, error) {
 		}
 	}
 	return "", exec.ErrNotFound
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (k *KDC) writeConfigs() error {

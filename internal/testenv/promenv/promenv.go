@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // InstallHint names the setup step that provides the prometheus binary.
@@ -138,7 +140,7 @@ var errAddrInUse = errors.New("address already in use")
 
 func start(tb testing.TB, bin, dir, cfgPath string, readyTimeout time.Duration) (*Server, error) {
 	tb.Helper()
-	port, err := freePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +193,6 @@ func start(tb testing.TB, bin, dir, cfgPath string, readyTimeout time.Duration) 
 		return nil, fmt.Errorf("prometheus on %s not ready: %w\n--- prometheus.log ---\n%s", addr, err, tail(logText, 4000))
 	}
 	return s, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *Server) waitReady(ctx context.Context) error {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // Template is one Vault Agent template stanza.
@@ -83,7 +85,7 @@ func (s *Server) startAgent(t testing.TB, mode string, o AgentOptions) *Agent {
 		o.UseAutoAuthToken = "true"
 	}
 	dir := t.TempDir()
-	port, err := FreePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		t.Fatalf("vaultenv: %v", err)
 	}
@@ -93,13 +95,7 @@ func (s *Server) startAgent(t testing.TB, mode string, o AgentOptions) *Agent {
 		SinkPath: filepath.Join(dir, "token-sink"),
 		logPath:  filepath.Join(dir, mode+".log"),
 	}
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatalf("vaultenv: %v", err)
-		}
-		return p
-	}
+	write := func(name, content string) string { return testkit.WriteFile(t, filepath.Join(dir, name), content) }
 	roleIDPath := write("role_id", o.RoleID)
 	secretIDPath := write("secret_id", o.SecretID)
 

@@ -20,7 +20,6 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,6 +31,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
 // Version is the Vault release scripts/build-vault.sh builds.
@@ -127,7 +128,7 @@ func start(t testing.TB, useTLS bool) *Server {
 }
 
 func startServer(t testing.TB, bin, dir string, attempt int, useTLS bool) (*Server, error) {
-	port, err := FreePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -412,11 +413,7 @@ func (s *Server) Unseal(t testing.TB) {
 // JWT files.
 func WriteFile(t testing.TB, name, content string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatalf("vaultenv: %v", err)
-	}
-	return p
+	return testkit.WriteFile(t, filepath.Join(t.TempDir(), name), content)
 }
 
 // RandomString returns n random bytes hex-encoded.
@@ -428,20 +425,10 @@ func RandomString(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // ClosedAddr returns an http://127.0.0.1:PORT URL where nothing listens.
 func ClosedAddr(t testing.TB) string {
 	t.Helper()
-	p, err := FreePort()
+	p, err := testkit.FreePort()
 	if err != nil {
 		t.Fatalf("vaultenv: %v", err)
 	}

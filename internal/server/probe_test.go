@@ -1,187 +1,18 @@
 package server
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hitron-exporter/hitron-exporter/internal/config"
-	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
-	"github.com/hitron-exporter/hitron-exporter/internal/logging"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
-	"github.com/hitron-exporter/hitron-exporter/secrets/file"
 )
-
-const password = "s3cr3t-Pa55word-never-shown"
-
-// env is an exporter in front of one simulated modem.
-type env struct {
-	t    testing.TB
-	sim  *modemsim.Simulator
-	srv  *Server
-	http *httptest.Server
-	logs *syncBuffer
-	dir  string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// newEnv starts a simulator and an exporter whose config is extra with
-// {{addr}}, {{fp}} and {{creds}} substituted.
-func newEnv(t testing.TB, simCfg modemsim.Config, cfgText string, opts ...func(*Options)) *env {
-	t.Helper()
-	if simCfg.Password == "" {
-		simCfg.Password = password
-	}
-	sim, err := modemsim.New(simCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	dir := t.TempDir()
-	creds := filepath.Join(dir, "credentials.yml")
-	writeFile(t, creds, "username: admin\npassword: "+password+"\n")
-	cfgText = strings.NewReplacer("{{addr}}", sim.Addr(), "{{fp}}", sim.Fingerprint().String(), "{{creds}}", creds).Replace(cfgText)
-	cfgPath := filepath.Join(dir, "config.yml")
-	writeFile(t, cfgPath, cfgText)
-	logs := &syncBuffer{}
-	log, err := logging.New("debug", "logfmt", logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := secrets.NewRegistry()
-	reg.Register("file", file.Kind())
-	o := Options{
-		Logger: log, Registry: reg, TimeoutOffset: 500 * time.Millisecond, Version: "test",
-		Load: func() (*config.Config, error) { return config.Load(cfgPath, false) },
-	}
-	for _, f := range opts {
-		f(&o)
-	}
-	srv, err := New(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Snapshot().Close() })
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	e := &env{t: t, sim: sim, srv: srv, http: hs, logs: logs, dir: dir}
-	t.Cleanup(e.assertNoLeak)
-	return e
-}
-
-func writeFile(t testing.TB, path, body string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// get fetches a path; the body never may contain the password.
-func (e *env) get(path string, header ...string) (int, string) {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.http.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, _ := io.ReadAll(resp.Body)
-	if strings.Contains(string(body), password) {
-		e.t.Fatalf("GET %s: response contains the password", path)
-	}
-	return resp.StatusCode, string(body)
-}
-
-func (e *env) probe(query string, header ...string) string {
-	e.t.Helper()
-	code, body := e.get("/probe?"+query, header...)
-	if code != http.StatusOK {
-		e.t.Fatalf("probe %s: HTTP %d: %s", query, code, body)
-	}
-	return body
-}
-
-func (e *env) assertNoLeak() {
-	if strings.Contains(e.logs.String(), password) {
-		e.t.Errorf("the password appears in the logs")
-	}
-	for _, p := range []string{"/config", "/metrics", "/"} {
-		_, body := e.get(p)
-		_ = body
-	}
-}
-
-func (e *env) assertSessionFreed() {
-	e.t.Helper()
-	if e.sim.Stats().SessionActive {
-		e.t.Fatal("the modem's session was left open")
-	}
-}
-
-func has(body, line string) bool {
-	for _, l := range strings.Split(body, "\n") {
-		if l == line {
-			return true
-		}
-	}
-	return false
-}
-
-func wantLines(t *testing.T, body string, lines ...string) {
-	t.Helper()
-	for _, l := range lines {
-		if !has(body, l) {
-			t.Errorf("missing line %q in:\n%s", l, body)
-		}
-	}
-}
-
-const pinnedConfig = `
-auths:
-  default:
-    file:
-      path: {{creds}}
-targets:
-  "{{addr}}":
-    fingerprint: "{{fp}}"
-`
 
 func TestProbeSuccessAndPins(t *testing.T) {
 	e := newEnv(t, modemsim.Config{}, pinnedConfig)
@@ -237,98 +68,6 @@ func TestWrongPinSendsNoPassword(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestWrongPasswordBacksOffWithoutHammering(t *testing.T) {
-	e := newEnv(t, modemsim.Config{LockAfter: 3}, pinnedConfig)
-	e.sim.SetPassword("the-modem-has-another-one")
-	for i := 0; i < 5; i++ {
-		body := e.probe("target=" + e.sim.Addr())
-		want := `hitron_probe_failure_info{reason="backoff"} 1`
-		if i == 0 {
-			want = `hitron_probe_failure_info{reason="bad_credentials"} 1`
-		}
-		wantLines(t, body, "probe_success 0", want)
-	}
-	st := e.sim.Stats()
-	if len(st.LoginAttempts) != 1 {
-		t.Fatalf("the modem saw %d logins with a rejected password, want 1", len(st.LoginAttempts))
-	}
-	_, metrics := e.get("/metrics")
-	if !strings.Contains(metrics, `hitron_exporter_target_backoff_active{target="`+e.sim.Addr()+`"} 1`) {
-		t.Error("back-off not visible on /metrics")
-	}
-	// Fix the credentials file: the next probe uses the new password at once.
-	e.sim.SetPassword("rotated-" + password)
-	writeFile(t, filepath.Join(e.dir, "credentials.yml"), "username: admin\npassword: rotated-"+password+"\n")
-	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 1")
-	e.assertSessionFreed()
-	_, metrics = e.get("/metrics")
-	if strings.Contains(metrics, `hitron_exporter_target_backoff_active{target="`+e.sim.Addr()+`"}`) {
-		t.Error("back-off still shown after a successful login")
-	}
-}
-
-func TestSessionBusyLockoutAndForce(t *testing.T) {
-	e := newEnv(t, modemsim.Config{LockAfter: 2, LockFor: time.Minute}, pinnedConfig)
-	e.sim.OpenForeignSession()
-	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 0", `hitron_probe_failure_info{reason="session_busy"} 1`)
-	wantLines(t, e.probe("target="+e.sim.Addr()+"&force=1"), "probe_success 1")
-	e.assertSessionFreed()
-
-	// Someone else locks the modem with wrong passwords.
-	c, err := hitron.New(hitron.Options{BaseURL: &url.URL{Scheme: "https", Host: e.sim.Addr()}, TLS: pin.ClientConfig(pin.Options{Pin: pin.Require(e.sim.Fingerprint())})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 2; i++ {
-		_, _ = c.Login(context.Background(), hitron.CGN{}, hitron.Credentials{Username: "admin", Password: fmt.Sprintf("guess-%d", i)})
-	}
-	c.Close()
-	before := len(e.sim.Stats().LoginAttempts)
-	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 0", `hitron_probe_failure_info{reason="locked_out"} 1`)
-	wantLines(t, e.probe("target="+e.sim.Addr()), "probe_success 0", `hitron_probe_failure_info{reason="locked_out"} 1`)
-	if got := len(e.sim.Stats().LoginAttempts) - before; got != 1 {
-		t.Fatalf("%d logins reached a locked-out modem, want 1 (the one that learnt of the lock-out)", got)
-	}
-}
-
-func TestConcurrentProbesOfOneModem(t *testing.T) {
-	e := newEnv(t, modemsim.Config{Latency: 2 * time.Millisecond}, pinnedConfig)
-	fp := url.QueryEscape(e.sim.Fingerprint().String())
-	queries := []string{
-		"target=" + e.sim.Addr(), // identical probes share one session
-		"target=" + url.QueryEscape("https://"+e.sim.Addr()) + "&fingerprint=" + fp, // another spelling waits its turn
-	}
-	var wg sync.WaitGroup
-	bodies := make(chan string, 40)
-	for i := 0; i < 40; i++ {
-		wg.Add(1)
-		go func(q string) {
-			defer wg.Done()
-			_, body := e.get("/probe?" + q)
-			bodies <- body
-		}(queries[i%2])
-	}
-	wg.Wait()
-	close(bodies)
-	for body := range bodies {
-		if !has(body, "probe_success 1") {
-			t.Fatalf("a concurrent probe failed:\n%s", body)
-		}
-	}
-	st := e.sim.Stats()
-	if st.RepeatLogins != 0 {
-		t.Fatalf("probes fought over the modem's session: %d Repeat Login answers", st.RepeatLogins)
-	}
-	if st.Logins != st.Logouts || st.Logins > 40 || st.Logins < 2 {
-		t.Fatalf("logins %d, logouts %d", st.Logins, st.Logouts)
-	}
-	t.Logf("40 concurrent probes: %d modem sessions, max %d requests queued at the modem", st.Logins, st.MaxInFlight)
-	if st.MaxInFlight > 1 {
-		t.Fatalf("the exporter sent %d requests to the modem at once", st.MaxInFlight)
-	}
-	e.assertSessionFreed()
 }
 
 func TestEveryDataSet(t *testing.T) {
@@ -532,5 +271,32 @@ func TestRespelledTargetKeepsItsPin(t *testing.T) {
 	}
 	if st := e.sim.Stats(); st.Requests != 0 {
 		t.Fatalf("a respelled pinned target reached the modem %d times", st.Requests)
+	}
+}
+
+// TestRespelledTargetGetsItsOwnCredentials: https://addr finds the
+// credentials file's entry for addr, not the default entry.
+func TestRespelledTargetGetsItsOwnCredentials(t *testing.T) {
+	e := newEnv(t, modemsim.Config{LockAfter: 50}, pinnedConfig)
+	testkit.WriteFile(t, filepath.Join(e.dir, "credentials.yml"), "username: admin\npassword: wrong-default\ntargets:\n  \""+e.sim.Addr()+"\":\n    username: admin\n    password: "+password+"\n")
+	for _, spelling := range []string{"https://" + e.sim.Addr(), e.sim.Addr(), "HTTPS://" + e.sim.Addr() + "/"} {
+		wantLines(t, e.probe("target="+url.QueryEscape(spelling)), "probe_success 1")
+	}
+	if n := loginsWith(e.sim, "wrong-default"); n != 0 {
+		t.Fatalf("the default entry was sent %d times", n)
+	}
+}
+
+// TestModemStateBoundReachesTheProber: Options.MaxModems (--probe.max-modems)
+// bounds the prober's table, whose behaviour internal/probe tests: with room
+// for one modem, protected by a refusal, an unlisted target is answered
+// too_many_modems.
+func TestModemStateBoundReachesTheProber(t *testing.T) {
+	e := newEnv(t, modemsim.Config{Password: "the-real-one", LockAfter: 50}, pinnedConfig, func(o *Options) { o.MaxModems = 1 })
+	wantLines(t, e.probe("target="+e.sim.Addr()), `hitron_probe_failure_info{reason="bad_credentials"} 1`)
+	other := testkit.StartSim(t, modemsim.Config{})
+	wantLines(t, e.probe("target="+other.Addr()), "probe_success 0", `hitron_probe_failure_info{reason="too_many_modems"} 1`)
+	if n := len(other.Stats().LoginAttempts); n != 0 {
+		t.Fatalf("a modem refused a slot in the state table saw %d logins", n)
 	}
 }

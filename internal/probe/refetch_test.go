@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
 	"github.com/hitron-exporter/hitron-exporter/internal/credcache"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
 
@@ -33,14 +33,7 @@ func (p *slowSecondFetch) Fetch(ctx context.Context, _ string) (secrets.Result, 
 // refusal outlives the probe, the refused password is still never sent
 // again, and the probe reports bad_credentials, not a backend problem.
 func TestSlowRefetchDoesNotResendARefusedPassword(t *testing.T) {
-	sim, err := modemsim.New(modemsim.Config{Password: "real", LockAfter: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sim.Close() }()
+	sim := testkit.StartSim(t, modemsim.Config{Password: "real", LockAfter: 50})
 	cfg, err := config.Parse([]byte("targets:\n  \"" + sim.Addr() + "\":\n    fingerprint: \"" + sim.Fingerprint().String() + "\"\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -67,23 +60,5 @@ func TestSlowRefetchDoesNotResendARefusedPassword(t *testing.T) {
 	}
 	if n := len(sim.Stats().LoginAttempts); n != 1 {
 		t.Fatalf("the refused password reached the modem %d times, want 1", n)
-	}
-}
-
-// TestDeviceStateIsCapped: five times MaxModems distinct unreachable
-// targets leave at most MaxModems entries.
-func TestDeviceStateIsCapped(t *testing.T) {
-	const maxDevices = 512
-	s := snapshot(t, "auths:\n  default: {local: {}}\n")
-	p := New(Options{MaxModems: maxDevices})
-	for i := 0; i < 5*maxDevices; i++ {
-		plan, err := NewPlan(s, Request{Target: fmt.Sprintf("127.%d.%d.%d:1", (i>>14)&255, (i>>6)&255, (i&63)+1), Timeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Probe(context.Background(), plan)
-	}
-	if n := p.Devices(); n > maxDevices {
-		t.Fatalf("%d device entries after probes of %d distinct targets", n, 5*maxDevices)
 	}
 }

@@ -1,0 +1,80 @@
+package loadtest
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+)
+
+// TestSidesShareOneModemsProcess runs a modems process and both measured
+// sides against it, as a paired measurement does: each side probes every
+// modem on the schedule (the warm-up interval included) and none fails; an
+// unknown side and a drive request without a schedule are refused.
+func TestSidesShareOneModemsProcess(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "hitron-exporter")
+	var out strings.Builder
+	if err := BuildExporter(bin, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	var log strings.Builder
+	go func() {
+		served <- ServeModems(ctx, ModemsOptions{Modems: 3, Latency: time.Millisecond, DataSet: modemsim.DefaultDataSet, Dir: dir, Control: "127.0.0.1:0", Log: &log})
+	}()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("modems process: %v", err)
+		}
+	}()
+	for range 200 { // the modems file appears once the driver listens
+		if _, err := os.Stat(filepath.Join(dir, modemsFileName)); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, side := range []string{"raw", "exporter", "sequential-exporter"} {
+		t.Run(side, func(t *testing.T) {
+			res, err := Side(context.Background(), SideOptions{Dir: dir, Side: side, Command: bin, Interval: 300 * time.Millisecond, Duration: 600 * time.Millisecond, Probes: 2})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			t.Log(res)
+			want := 3 // sequential: the probes counted, after three warm-up ones
+			if side == "sequential-exporter" {
+				want = 2
+			}
+			if res.Probes < want || res.Failures != 0 || res.P50 <= 0 {
+				t.Errorf("%s: want at least %d probes, none failed", res, want)
+			}
+		})
+	}
+	t.Run("unknown side", func(t *testing.T) {
+		if _, err := Side(context.Background(), SideOptions{Dir: dir, Side: "other", Command: bin}); err == nil {
+			t.Error("an unknown side was accepted")
+		}
+	})
+	t.Run("driver refuses a request without a schedule", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(dir, modemsFileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		control := strings.Split(strings.Split(string(raw), `"control":"`)[1], `"`)[0]
+		resp, err := http.Post("http://"+control+"/drive", "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %s, want 400", resp.Status)
+		}
+	})
+}
