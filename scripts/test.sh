@@ -3,16 +3,21 @@
 # Debian machine or a developer's. It does its own set-up, then runs every
 # test; nothing is skipped.
 #   1. installs the Debian packages the tests use (MIT Kerberos KDC, Prometheus
-#      with promtool, Chromium, systemd-analyze) and dockerfilelint from npm
-#      when they are missing;
+#      with promtool, Chromium, systemd-analyze, podman with runc,
+#      qemu-user-static, busybox-static, ca-certificates, tzdata) and
+#      dockerfilelint from npm when they are missing;
 #   2. builds the Vault server binary from the Go module proxy when it is not
 #      cached (11-15 minutes on 2 idle cores the first time; 8.3 GB kept
-#      under ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter});
-#   3. downloads the Go modules (quietly: their output shows only on
+#      under ${HITRON_CACHE_DIR:-$HOME/.cache/hitron-exporter}), and installs
+#      GoReleaser there (about 6-14 minutes of compiling, once);
+#   3. builds the podman stand-in base images (no registry is reachable;
+#      seconds, cached in the same directory, keyed by their inputs);
+#   4. downloads the Go modules (quietly: their output shows only on
 #      failure) and checks formatting, go vet and staticcheck;
-#   4. runs `go test` over the module (the tests start the KDC, Vault,
-#      Prometheus and the modem simulator themselves, on 127.0.0.1 only),
-#   5. fuzzes every parser for a bounded time (FUZZTIME, default 10s each),
+#   5. runs `go test` over the module (the tests start the KDC, Vault,
+#      Prometheus, the modem simulator and podman containers themselves, on
+#      127.0.0.1 only; deploy/release_test.go runs scripts/release.sh twice),
+#   6. fuzzes every parser for a bounded time (FUZZTIME, default 10s each),
 #      then runs the deployment-manifest checks in deploy/validate.
 # Each stage prints its duration when it ends, and a summary of all of them
 # and the total comes last, also when a stage fails. Temporary files go to
@@ -72,7 +77,8 @@ quietly() {
 }
 
 step "Debian packages"
-packages=(krb5-kdc krb5-admin-server krb5-user faketime prometheus chromium systemd)
+packages=(krb5-kdc krb5-admin-server krb5-user faketime prometheus chromium systemd
+	podman runc qemu-user-static busybox-static ca-certificates tzdata)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -110,6 +116,20 @@ if [[ -f deploy/validate/go.mod ]]; then
 	(cd deploy/validate && quietly go mod download)
 fi
 echo "module cache $(go env GOMODCACHE)"
+
+step "GoReleaser"
+GORELEASER=$HITRON_CACHE_DIR/bin/goreleaser-v2.15.1
+if [[ ! -x $GORELEASER ]]; then
+	mkdir -p "$HITRON_CACHE_DIR/bin"
+	GOBIN=$HITRON_CACHE_DIR/bin quietly go install github.com/goreleaser/goreleaser/v2@v2.15.1
+	mv "$HITRON_CACHE_DIR/bin/goreleaser" "$GORELEASER"
+fi
+"$GORELEASER" --version 2>/dev/null | grep -m1 GitVersion
+
+step "podman stand-in base images"
+# Builds them when their inputs changed (Go toolchain, Debian package
+# versions), else only checks they are there; the container tests use them.
+go test -count=1 -run '^TestStandIns$' ./internal/testenv/podmanenv
 
 step "gofmt, go vet, staticcheck"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

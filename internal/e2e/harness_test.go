@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	removeBuiltImage()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 
@@ -14,8 +13,6 @@ import (
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
 )
-
-func goVersion() string { return runtime.Version() }
 
 var landing = template.Must(template.New("landing").Parse(`<!DOCTYPE html>
 <html lang="en">

@@ -16,7 +16,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
@@ -119,12 +121,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		Name: "hitron_exporter_probe_requests_refused_total",
 		Help: "Probe requests answered 400 before anything was fetched (unknown auth, unpinned target, bad parameters).",
 	}, []string{"reason"})
-	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "hitron_exporter_build_info",
-		Help:        "The exporter's version (value 1).",
-		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": goVersion()},
-	})
-	buildInfo.Set(1)
+	// Prometheus' build_info: version, revision, branch, goversion, goos,
+	// goarch and tags from prometheus/common/version (stamped by -ldflags),
+	// plus the build date.
+	buildInfo := versioncollector.NewCollector("hitron_exporter", versioncollector.WithExtraConstLabels(
+		prometheus.Labels{"version": o.Version, "builddate": version.BuildDate}))
 	reg.MustRegister(s.reloadOK, s.reloadTimestamp, s.refused, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		providerCollector{s})
