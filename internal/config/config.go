@@ -91,6 +91,9 @@ type CacheConfig struct {
 	// StaleIfError serves expired credentials this long when the backend is
 	// down; unset: 1h for brokers, 0 for files.
 	StaleIfError *time.Duration `yaml:"stale_if_error"`
+	// MaxEntries caps the credentials kept (one per location: per target
+	// for a provider whose path names the target); unset: 16384.
+	MaxEntries int `yaml:"max_entries"`
 }
 
 // Target says how to probe one known modem.
@@ -209,7 +212,7 @@ func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 	}
 	for i := 0; i+1 < len(common.Content); i += 2 {
 		if k, v := common.Content[i], common.Content[i+1]; k.Value == "cache" {
-			if err := checkKeys(v, "cache", "ttl", "stale_if_error"); err != nil {
+			if err := checkKeys(v, "cache", "ttl", "stale_if_error", "max_entries"); err != nil {
 				return err
 			}
 		}
@@ -380,6 +383,9 @@ func (c *Config) resolve() error {
 		}
 		if a.Timeout < 0 {
 			return &Error{Line: a.Line, Field: "auths." + name + ".timeout", Err: errors.New("must not be negative")}
+		}
+		if a.Cache.MaxEntries < 0 {
+			return &Error{Line: a.Line, Field: "auths." + name + ".cache.max_entries", Err: errors.New("must not be negative")}
 		}
 	}
 	names := make([]string, 0, len(c.Targets))

@@ -154,3 +154,14 @@ targets:
 		t.Fatalf("duplicate spellings accepted: %v", err)
 	}
 }
+
+// TestCacheMaxEntries: cache.max_entries is read and must not be negative.
+func TestCacheMaxEntries(t *testing.T) {
+	cfg, err := Parse([]byte("auths:\n  lab:\n    file: {path: /x}\n    cache: {max_entries: 10}\n"))
+	if err != nil || cfg.Auths["lab"].Cache.MaxEntries != 10 {
+		t.Fatalf("max_entries 10: %v %+v", err, cfg)
+	}
+	if _, err := Parse([]byte("auths:\n  lab:\n    file: {path: /x}\n    cache: {max_entries: -1}\n")); err == nil || !strings.Contains(err.Error(), "max_entries") {
+		t.Fatalf("max_entries -1: %v", err)
+	}
+}

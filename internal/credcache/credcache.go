@@ -31,11 +31,22 @@ type CacheOptions struct {
 	// caller's context so that one impatient probe does not fail the others
 	// waiting on the same call. Zero means 30 s.
 	FetchTimeout time.Duration
+	// MaxEntries caps the entries kept (0: DefaultMaxEntries). A provider
+	// whose location names the target has one entry per target, and
+	// anyone who can reach /probe chooses targets: when the cache is full,
+	// entries past their stale window go first, then the one that expires
+	// soonest (hitron_exporter_credential_cache_evictions_total).
+	MaxEntries int
 	// Metrics, when set, receives cache and backend counters.
 	Metrics *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultMaxEntries is the default cap on a cache's entries: as many as
+// the modems the prober keeps state for (--probe.max-modems), a few
+// hundred bytes each.
+const DefaultMaxEntries = 16384
 
 // Source tells where a Get's credentials came from.
 type Source string
@@ -87,6 +98,9 @@ func NewCache(profile string, provider secrets.Provider, opts CacheOptions) *Cac
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = DefaultMaxEntries
 	}
 	return &Cache{profile: profile, provider: provider, opts: opts, entries: map[string]cacheEntry{}}
 }
@@ -147,10 +161,45 @@ func (c *Cache) fetch(ctx context.Context, loc string) (secrets.Credentials, err
 	}
 	if ttl > 0 || c.opts.StaleIfError > 0 {
 		c.mu.Lock()
+		if _, ok := c.entries[loc]; !ok && len(c.entries) >= c.opts.MaxEntries {
+			c.makeRoomLocked()
+		}
 		c.entries[loc] = cacheEntry{creds: res.Credentials, expires: c.opts.Now().Add(ttl)}
 		c.mu.Unlock()
 	}
 	return res.Credentials, nil
+}
+
+// makeRoomLocked frees at least one entry of a full cache: every entry past
+// its stale window (it can serve no one), or else the one that expires
+// soonest. c.mu is held.
+func (c *Cache) makeRoomLocked() {
+	now := c.opts.Now()
+	var soonest string
+	var soonestAt time.Time
+	dropped := 0
+	for loc, e := range c.entries {
+		if !now.Before(e.expires.Add(c.opts.StaleIfError)) {
+			delete(c.entries, loc)
+			dropped++
+			continue
+		}
+		if soonest == "" || e.expires.Before(soonestAt) {
+			soonest, soonestAt = loc, e.expires
+		}
+	}
+	if dropped == 0 && soonest != "" {
+		delete(c.entries, soonest)
+		dropped = 1
+	}
+	c.opts.Metrics.countEvictions(c.profile, c.provider.Kind(), dropped)
+}
+
+// Len is the number of entries the cache holds.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }
 
 // Invalidate drops the entry at location if it still holds rejected (so a
@@ -175,6 +224,7 @@ func (c *Cache) count(src Source) { c.opts.Metrics.countRequest(c.profile, c.pro
 type Metrics struct {
 	requests      *prometheus.CounterVec
 	invalidations *prometheus.CounterVec
+	evictions     *prometheus.CounterVec
 	fetches       *prometheus.CounterVec
 	fetchErrors   *prometheus.CounterVec
 	fetchDuration *prometheus.HistogramVec
@@ -192,6 +242,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hitron_exporter_credential_cache_invalidations_total",
 			Help: "Cached credentials dropped because the modem rejected them.",
 		}, []string{"profile", "provider"}),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hitron_exporter_credential_cache_evictions_total",
+			Help: "Cached credentials dropped to keep a profile's cache within cache.max_entries (expired ones first, then the soonest to expire).",
+		}, []string{"profile", "provider"}),
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hitron_exporter_credential_fetches_total",
 			Help: "Calls to a credential backend.",
@@ -207,7 +261,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"profile", "provider"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.invalidations, m.fetches, m.fetchErrors, m.fetchDuration)
+		reg.MustRegister(m.requests, m.invalidations, m.evictions, m.fetches, m.fetchErrors, m.fetchDuration)
 	}
 	return m
 }
@@ -221,6 +275,12 @@ func (m *Metrics) countRequest(profile, provider string, src Source) {
 func (m *Metrics) countInvalidation(profile, provider string) {
 	if m != nil {
 		m.invalidations.WithLabelValues(profile, provider).Inc()
+	}
+}
+
+func (m *Metrics) countEvictions(profile, provider string, n int) {
+	if m != nil && n > 0 {
+		m.evictions.WithLabelValues(profile, provider).Add(float64(n))
 	}
 }
 

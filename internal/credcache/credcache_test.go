@@ -3,6 +3,7 @@ package credcache
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -172,4 +173,75 @@ func TestCacheProviderTTLAndCallerTimeout(t *testing.T) {
 	if _, err := c.Get(ctx, secrets.Request{Target: "a"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("caller deadline: %v", err)
 	}
+}
+
+// TestCacheIsBounded: a caller who chooses targets (anyone who can reach
+// /probe, against a provider whose location names the target) cannot grow
+// the cache past MaxEntries; entries that can serve no one go first, and a
+// full cache of live entries drops the one that expires soonest.
+func TestCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	data := map[string]string{}
+	for i := range 1000 {
+		data["loc/t"+strconv.Itoa(i)] = "pw"
+	}
+	tests := []struct {
+		name string
+		// before runs against a cache of 4 entries (t0..t3, each fetched a
+		// second after the last, TTL 1m, stale window 1m) and returns the
+		// targets that must still be cached.
+		before func(clk *fakeClock) []string
+		gets   []string
+		evicts float64
+	}{
+		{"a flood of distinct targets keeps at most MaxEntries",
+			func(*fakeClock) []string { return nil }, targets(4, 1000), 996},
+		{"entries past their stale window go first, all of them",
+			func(clk *fakeClock) []string { clk.t = clk.t.Add(3 * time.Minute); return nil }, []string{"t900"}, 4},
+		{"live entries: the one that expires soonest goes",
+			func(*fakeClock) []string { return []string{"t1", "t2", "t3"} }, []string{"t900"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := NewMetrics(reg)
+			clk := &fakeClock{t: time.Unix(1e9, 0)}
+			c := NewCache("lab", &countingProvider{data: data}, CacheOptions{TTL: time.Minute, StaleIfError: time.Minute, MaxEntries: 4, Metrics: m, Now: clk.now})
+			for _, target := range targets(0, 4) {
+				if _, err := c.Get(ctx, secrets.Request{Target: target}); err != nil {
+					t.Fatal(err)
+				}
+				clk.t = clk.t.Add(time.Second)
+			}
+			kept := tt.before(clk)
+			for _, target := range tt.gets {
+				if _, err := c.Get(ctx, secrets.Request{Target: target}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := c.Len(); n > 4 {
+				t.Fatalf("%d entries, cap 4", n)
+			}
+			if got := testutil.ToFloat64(m.evictions.WithLabelValues("lab", "test")); got != tt.evicts {
+				t.Fatalf("%v evictions, want %v", got, tt.evicts)
+			}
+			for _, target := range kept {
+				c.mu.Lock()
+				_, ok := c.entries["loc/"+target]
+				c.mu.Unlock()
+				if !ok {
+					t.Errorf("%s was evicted", target)
+				}
+			}
+		})
+	}
+}
+
+// targets are t<from> … t<to-1>.
+func targets(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, "t"+strconv.Itoa(i))
+	}
+	return out
 }

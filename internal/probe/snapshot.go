@@ -151,7 +151,7 @@ func Build(cfg *config.Config, reg *secrets.Registry, metrics *credcache.Metrics
 		}
 		s.Profiles[name] = &Profile{
 			Name: name, Auth: a, Local: kind.Local, Params: kind.Params,
-			Cache: credcache.NewCache(name, prov, credcache.CacheOptions{TTL: ttl, StaleIfError: stale, Metrics: metrics}),
+			Cache: credcache.NewCache(name, prov, credcache.CacheOptions{TTL: ttl, StaleIfError: stale, MaxEntries: a.Cache.MaxEntries, Metrics: metrics}),
 		}
 	}
 	return s, nil
