@@ -144,6 +144,9 @@ if [[ ! -x $STATICCHECK ]]; then
 	mv "$HITRON_CACHE_DIR/bin/staticcheck" "$STATICCHECK"
 fi
 "$STATICCHECK" ./...
+# The example provider is a module of its own (a third party's, built
+# against this one): checked the same way from its own directory.
+(cd examples/envprovider && go vet ./... && "$STATICCHECK" ./...)
 
 step "go test -race ./..."
 go test -race -count=1 -timeout 30m ./...
