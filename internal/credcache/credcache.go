@@ -8,6 +8,7 @@ package credcache
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +35,8 @@ type CacheOptions struct {
 	// MaxEntries caps the entries kept (0: DefaultMaxEntries). A provider
 	// whose location names the target has one entry per target, and
 	// anyone who can reach /probe chooses targets: when the cache is full,
-	// entries past their stale window go first, then the one that expires
-	// soonest (hitron_exporter_credential_cache_evictions_total).
+	// entries past their stale window go first, else the eighth of the
+	// cap that expires soonest (hitron_exporter_credential_cache_evictions_total).
 	MaxEntries int
 	// Metrics, when set, receives cache and backend counters.
 	Metrics *Metrics
@@ -170,13 +171,17 @@ func (c *Cache) fetch(ctx context.Context, loc string) (secrets.Credentials, err
 	return res.Credentials, nil
 }
 
-// makeRoomLocked frees at least one entry of a full cache: every entry past
-// its stale window (it can serve no one), or else the one that expires
-// soonest. c.mu is held.
+// makeRoomLocked frees entries of a full cache: every entry past its stale
+// window (it can serve no one), or else an eighth of the cap (at least
+// one), those that expire soonest. Freeing a batch keeps a flood of new
+// locations from costing a scan of the whole cache each. c.mu is held.
 func (c *Cache) makeRoomLocked() {
 	now := c.opts.Now()
-	var soonest string
-	var soonestAt time.Time
+	type live struct {
+		loc     string
+		expires time.Time
+	}
+	var alive []live
 	dropped := 0
 	for loc, e := range c.entries {
 		if !now.Before(e.expires.Add(c.opts.StaleIfError)) {
@@ -184,13 +189,14 @@ func (c *Cache) makeRoomLocked() {
 			dropped++
 			continue
 		}
-		if soonest == "" || e.expires.Before(soonestAt) {
-			soonest, soonestAt = loc, e.expires
-		}
+		alive = append(alive, live{loc, e.expires})
 	}
-	if dropped == 0 && soonest != "" {
-		delete(c.entries, soonest)
-		dropped = 1
+	if dropped == 0 {
+		slices.SortFunc(alive, func(a, b live) int { return a.expires.Compare(b.expires) })
+		for _, e := range alive[:min(len(alive), max(1, c.opts.MaxEntries/8))] {
+			delete(c.entries, e.loc)
+			dropped++
+		}
 	}
 	c.opts.Metrics.countEvictions(c.profile, c.provider.Kind(), dropped)
 }

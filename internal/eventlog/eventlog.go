@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -187,36 +188,76 @@ func ParseTime(s string, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// ErrTooManyRows: the log has more rows than the caller's bound.
+var ErrTooManyRows = errors.New("event log has too many rows")
+
 // ParseRows reads a JSON array of log rows, the REST CM/Log's Log_List.
 // Each row becomes an Entry; a row that is not an object is dropped and
 // counted, and so is every row beyond MaxEntries. Odd fields never fail the
 // log: an unreadable time is zero, an unreadable ID "", an unknown priority
 // PriorityUnknown. Times are read in loc, the modem's configured zone.
-func ParseRows(rows []byte, loc *time.Location) (Log, error) {
+func ParseRows(rows []byte, loc *time.Location) (Log, error) { return ParseRowsLimit(rows, loc, 0) }
+
+// ParseRowsLimit is ParseRows failing with ErrTooManyRows at the first row
+// past maxRows (0: no bound), before it has decoded more than maxRows: a
+// hostile array of millions of tiny elements costs maxRows rows, not one
+// allocation per element.
+func ParseRowsLimit(rows []byte, loc *time.Location, maxRows int) (Log, error) {
 	rows = bytes.TrimSpace(rows)
 	if len(rows) == 0 || rows[0] != '[' {
 		return Log{}, fmt.Errorf("%w: %d bytes", ErrNotJSON, len(rows))
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(rows, &raw); err != nil {
+	// An array has at most one element more than it has commas: a log
+	// that cannot pass the bound (every real one) is read in one pass.
+	if maxRows <= 0 || bytes.Count(rows, []byte{','}) < maxRows {
+		var raw []json.RawMessage
+		if err := json.Unmarshal(rows, &raw); err != nil {
+			return Log{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
+		}
+		var log Log
+		log.Entries = make([]Entry, 0, min(len(raw), MaxEntries))
+		for _, el := range raw {
+			log.add(el, loc)
+		}
+		return log, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(rows))
+	if _, err := dec.Token(); err != nil {
 		return Log{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
 	var log Log
-	log.Entries = make([]Entry, 0, min(len(raw), MaxEntries))
-	for _, el := range raw {
-		el = bytes.TrimSpace(el)
-		if len(log.Entries) == MaxEntries || len(el) == 0 || el[0] != '{' {
-			log.Dropped++
-			continue
+	for n := 0; dec.More(); n++ {
+		if n == maxRows {
+			return Log{}, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
 		}
-		var r row
-		if err := json.Unmarshal(el, &r); err != nil {
-			log.Dropped++
-			continue
+		var el json.RawMessage
+		if err := dec.Decode(&el); err != nil {
+			return Log{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
 		}
-		log.Entries = append(log.Entries, r.entry(loc))
+		log.add(el, loc)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return Log{}, fmt.Errorf("%w: unterminated array", ErrNotJSON)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Log{}, fmt.Errorf("%w: data after the array", ErrNotJSON)
 	}
 	return log, nil
+}
+
+// add reads one array element into the log, or counts it dropped.
+func (log *Log) add(el json.RawMessage, loc *time.Location) {
+	el = bytes.TrimSpace(el)
+	if len(log.Entries) == MaxEntries || len(el) == 0 || el[0] != '{' {
+		log.Dropped++
+		return
+	}
+	var r row
+	if err := json.Unmarshal(el, &r); err != nil {
+		log.Dropped++
+		return
+	}
+	log.Entries = append(log.Entries, r.entry(loc))
 }
 
 func (r row) entry(loc *time.Location) Entry {

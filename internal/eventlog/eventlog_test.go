@@ -3,6 +3,7 @@ package eventlog
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,24 @@ func TestTimeoutOf(t *testing.T) {
 		if got := TimeoutOf(id); got != want {
 			t.Errorf("TimeoutOf(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// TestParseRowsLimitStopsEarly: an array of half a million tiny elements
+// (a hostile Log_List within the 1 MiB body bound) fails at the row bound
+// having decoded no more than it: what it allocates stays a fraction of the
+// body (the one-pass decoding allocated 60 times the body).
+func TestParseRowsLimitStopsEarly(t *testing.T) {
+	body := []byte("[" + strings.Repeat("1,", 512<<10) + "1]")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := ParseRowsLimit(body, nil, 1024)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooManyRows) {
+		t.Fatalf("%v, want ErrTooManyRows", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(len(body)) {
+		t.Fatalf("reading a %d-byte log allocated %d bytes (%.1fx)", len(body), alloc, float64(alloc)/float64(len(body)))
 	}
 }

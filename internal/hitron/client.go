@@ -42,6 +42,10 @@ var (
 	// has no logout to send; the session ends when the modem times it out
 	// or the next login replaces it. Not a failed logout.
 	ErrNoLogout = errors.New("modem has no logout")
+	// ErrLoginUnclear: the modem turned the login down in words the client
+	// cannot read (an unknown failure code, a 401). The credentials may
+	// have been wrong: a caller must not send them again soon.
+	ErrLoginUnclear = errors.New("modem refused the login without a reason the exporter knows")
 	// ErrTLSHandshake: the connection failed during the TLS handshake (the
 	// peer closed it, reset it, or does not speak TLS).
 	ErrTLSHandshake = errors.New("TLS handshake with the modem failed")

@@ -1,6 +1,7 @@
 package hitron
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,7 +16,13 @@ import (
 
 // parseEventLogPage reads the page into d, its times as UTC wall clocks.
 func parseEventLogPage(d *Data, body []byte, maxRows int) error {
-	log, err := eventlog.ParseRows(body, time.UTC)
+	if maxRows <= 0 {
+		maxRows = DefaultMaxPageRows
+	}
+	log, err := eventlog.ParseRowsLimit(body, time.UTC, maxRows)
+	if errors.Is(err, eventlog.ErrTooManyRows) {
+		return fmt.Errorf("%w: %w", ErrTooManyRows, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}

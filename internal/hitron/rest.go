@@ -39,6 +39,9 @@ func (REST) Login(ctx context.Context, s *Session, cr Credentials) (bool, error)
 			if errors.As(readEnvelope(body, restLogin), &envErr) {
 				return false, fmt.Errorf("login: HTTP %d: %w", code, envErr)
 			}
+			if code == http.StatusUnauthorized || code == http.StatusForbidden {
+				return false, fmt.Errorf("login: %w: %w", err, ErrLoginUnclear)
+			}
 		}
 		return sentNoAnswer(code, err), fmt.Errorf("login: %w", err)
 	}
@@ -101,7 +104,7 @@ func (REST) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
 		return fmt.Errorf("%s: %w", ds, ErrNotFound)
 	}
 	if page == RESTLog {
-		log, err := ParseRESTLog(body, time.UTC)
+		log, err := ParseRESTLogLimit(body, time.UTC, maxRows)
 		if err != nil {
 			return err
 		}

@@ -85,14 +85,23 @@ type RESTError struct {
 	Code string
 	// Reason is one of the sentinel errors above.
 	Reason error
+	// Login marks the answer to a login: an unrecognised failure there is
+	// also ErrLoginUnclear.
+	Login bool
 }
 
 func (e *RESTError) Error() string {
 	return fmt.Sprintf("modem answered errCode %s: %s", e.Code, restReasonText(e.Reason))
 }
 
-// Unwrap returns the reason.
-func (e *RESTError) Unwrap() error { return e.Reason }
+// Unwrap returns the reason, and ErrLoginUnclear for a login turned down
+// for a reason that is not recognised.
+func (e *RESTError) Unwrap() []error {
+	if e.Login && e.Reason == ErrRESTFailure {
+		return []error{e.Reason, ErrLoginUnclear}
+	}
+	return []error{e.Reason}
+}
 
 func restReasonText(r error) string {
 	switch r {
@@ -143,7 +152,7 @@ func readEnvelope(body []byte, ctx restContext) error {
 	if restSuccess(code) && !strings.HasPrefix(strings.ToLower(result), "error") {
 		return nil
 	}
-	e := &RESTError{Code: "malformed", Reason: classifyREST(code, env.Msg.String(), result, ctx)}
+	e := &RESTError{Code: "malformed", Reason: classifyREST(code, env.Msg.String(), result, ctx), Login: ctx == restLogin}
 	if len(code) > 0 && len(code) <= 8 && strings.Trim(code, "0123456789") == "" {
 		e.Code = code
 	}
@@ -172,13 +181,21 @@ func classifyREST(code, msg, result string, ctx restContext) error {
 		}
 		return false
 	}
-	switch {
-	case has("not login", "not logged", "login first", "please login", "session expired", "session timeout", "unauthori"):
+	if ctx == restLogin {
+		// The answer to a login is never "not logged in": a refusal worded
+		// "please login again" is a refusal, and an unrecognised one is
+		// ErrLoginUnclear (see RESTError.Unwrap), so the password is not
+		// sent again on the next probe.
+		switch {
+		case has("error_password_wrong") || has("password") && has("wrong", "invalid", "incorrect"):
+			return ErrBadCredentials
+		case has("another user", "already logged", "logined", "session busy", "session limit", "in use"):
+			return ErrSessionBusy
+		}
+		return ErrRESTFailure
+	}
+	if has("not login", "not logged", "login first", "please login", "session expired", "session timeout", "unauthori") {
 		return ErrNotLoggedIn
-	case ctx == restLogin && (has("error_password_wrong") || has("password") && has("wrong", "invalid", "incorrect")):
-		return ErrBadCredentials
-	case ctx == restLogin && has("another user", "already logged", "logined", "session busy", "session limit", "in use"):
-		return ErrSessionBusy
 	}
 	return ErrRESTFailure
 }
@@ -481,6 +498,16 @@ func nonNegative(v Value) Value {
 // Log_List fails rather than reading as an empty log: an empty log means
 // the modem cleared it, which the event memory must not be told by mistake.
 func ParseRESTLog(body []byte, loc *time.Location) (eventlog.Log, error) {
+	return ParseRESTLogLimit(body, loc, DefaultMaxPageRows)
+}
+
+// ParseRESTLogLimit is ParseRESTLog with at most maxRows rows (0:
+// DefaultMaxPageRows): a longer log is ErrTooManyRows, found before more
+// than maxRows rows are decoded.
+func ParseRESTLogLimit(body []byte, loc *time.Location, maxRows int) (eventlog.Log, error) {
+	if maxRows <= 0 {
+		maxRows = DefaultMaxPageRows
+	}
 	var l restListJSON
 	if err := decodeREST(RESTLog, body, &l); err != nil {
 		return eventlog.Log{}, err
@@ -488,7 +515,10 @@ func ParseRESTLog(body []byte, loc *time.Location) (eventlog.Log, error) {
 	if absent(l.LogList) {
 		return eventlog.Log{}, fmt.Errorf("%s: %w: no Log_List", RESTLog, ErrNotJSON)
 	}
-	log, err := eventlog.ParseRows(l.LogList, loc)
+	log, err := eventlog.ParseRowsLimit(l.LogList, loc, maxRows)
+	if errors.Is(err, eventlog.ErrTooManyRows) {
+		return eventlog.Log{}, fmt.Errorf("%s: %w: %w", RESTLog, ErrTooManyRows, err)
+	}
 	if err != nil {
 		return eventlog.Log{}, fmt.Errorf("%s: %w: %w", RESTLog, ErrNotJSON, err)
 	}

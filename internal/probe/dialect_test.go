@@ -2,7 +2,12 @@ package probe
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/config"
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
@@ -277,5 +283,53 @@ func TestFirmwareWithoutLogout(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(p.metrics.logouts.WithLabelValues("unsupported")); got != 2 {
 		t.Fatalf("unsupported logouts %v, want 2", got)
+	}
+}
+
+// TestUnreadableRESTRefusalIsNotResent: a REST modem that turns the login
+// down in words the exporter cannot read (an unknown code, "please login",
+// a 401) may have refused the password: it is not sent again on the next
+// probes (the doubling back-off of a lost answer), as a recognised wrong
+// password is not.
+func TestUnreadableRESTRefusalIsNotResent(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{"unknown code", 200, `{"errCode":"001","errMsg":"Login failed."}`},
+		{"please login again", 200, `{"errCode":"001","errMsg":"Incorrect password, please login again."}`},
+		{"an error result", 200, `{"errCode":"000","result":"Error_Pwd_Wrong"}`},
+		{"401 with an envelope", 401, `{"errCode":"401","errMsg":"Unauthorized"}`},
+		{"401 without one", 401, `no`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logins atomic.Int32
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == hitron.RESTLoginPath {
+					logins.Add(1)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			sum := sha256.Sum256(srv.Certificate().Raw)
+			addr := strings.TrimPrefix(srv.URL, "https://")
+			p, s, _, _ := dialectEnv(t, fmt.Sprintf("  %q:\n    fingerprint: %q\n    dialect: rest\n", addr, hex.EncodeToString(sum[:])))
+			for i := range 4 {
+				r, _ := probeOnce(t, p, s, addr)
+				want := ReasonBackoff
+				if i == 0 {
+					want = r.Reason // whatever the first refusal is called, it is a failure
+				}
+				if r.Success || r.Reason != want {
+					t.Fatalf("probe %d: success %v, reason %q, want %q (%v)", i, r.Success, r.Reason, want, r.Err)
+				}
+			}
+			if n := logins.Load(); n != 1 {
+				t.Fatalf("the password was sent %d times in 4 probes, want 1", n)
+			}
+		})
 	}
 }

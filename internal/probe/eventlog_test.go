@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 )
 
@@ -46,4 +48,23 @@ func TestEventMemoryLivesAndDiesWithTheModem(t *testing.T) {
 	want("other modem", body, "probe_success{} 1", "hitron_docsis_t4_timeouts_total{} 0")
 	_, body = probeOnce(t, p, snap, a.Addr())
 	want("after eviction", body, "probe_success{} 1", "hitron_docsis_t4_timeouts_total{} 0", "hitron_docsis_t3_timeouts_total{} 0")
+}
+
+// TestFutureEventTimeDoesNotPinTheGauge: one row dated 2099 used to hold
+// the last-event gauge there for good, whatever the modem logged later.
+func TestFutureEventTimeDoesNotPinTheGauge(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	var m eventlog.Memory
+	logs := [][]eventlog.Entry{
+		{{Index: 1, Priority: eventlog.Critical, EventID: "82000200", Time: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{{Index: 1, Priority: eventlog.Critical, EventID: "82000200", Time: now.Add(-time.Minute)}},
+	}
+	for _, l := range logs {
+		forgetFutureTimes(l, now)
+		m.Observe(l)
+	}
+	last := m.Snapshot().LastEvent[eventlog.Critical]
+	if !last.Equal(now.Add(-time.Minute)) {
+		t.Fatalf("last critical event at %s, want %s", last, now.Add(-time.Minute))
+	}
 }

@@ -281,9 +281,23 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 	if l := r.data.EventLog; l != nil {
 		// The log's times are the modem's wall clock, in its configured zone.
 		eventlog.InLocation(l.Entries, r.plan.Location)
+		forgetFutureTimes(l.Entries, r.p.now())
 		snap := dev.observeEvents(l.Entries)
 		r.events = &snap
 		r.trace.Addf("event log: %d entries (%d unreadable rows dropped)", len(l.Entries), l.Dropped)
+	}
+}
+
+// forgetFutureTimes clears event times more than a day ahead of now: a
+// wrong clock, or a hostile modem's, that would otherwise pin the
+// last-event gauge there for good (it only moves forward). The event still
+// counts; its time is unknown.
+func forgetFutureTimes(entries []eventlog.Entry, now time.Time) {
+	horizon := now.Add(24 * time.Hour)
+	for i := range entries {
+		if entries[i].Time.After(horizon) {
+			entries[i].Time = time.Time{}
+		}
 	}
 }
 
@@ -665,6 +679,11 @@ func (r *probeRun) open(ctx, work context.Context, c *hitron.Client, pre *hitron
 			if !dev.wasAccepted(creds) {
 				dev.refuseUncertain(creds, r.p.now())
 			}
+		}
+		if errors.Is(err, hitron.ErrLoginUnclear) && !dev.wasAccepted(creds) {
+			// Turned down in words we cannot read: these credentials may
+			// be wrong, so they wait the doubling back-off too.
+			dev.refuseUncertain(creds, r.p.now())
 		}
 		var locked *hitron.LockedOutError
 		if errors.As(err, &locked) && !dev.wasAccepted(creds) {
