@@ -271,6 +271,7 @@ func TestStateMachine(t *testing.T) {
 		{"concurrent probes of one modem share or queue", modemSpec{latency: 2 * time.Millisecond}, concurrentProbesOfOneModem},
 		{"alternating profiles never resend a refused password", modemSpec{}, alternatingProfilesKeepRefusals},
 		{"abandoned probes do not queue", modemSpec{latency: 50 * time.Millisecond}, abandonedProbesDoNotQueue},
+		{"an abandoned run is cancelled", modemSpec{}, abandonedRunIsCancelled},
 		{"a full queue is bounded", modemSpec{latency: 30 * time.Millisecond}, queueFloodIsBounded},
 		{"no login without time to log out", modemSpec{latency: 400 * time.Millisecond}, noLoginWithoutTimeToLogOut},
 	}
@@ -399,6 +400,36 @@ func abandonedProbesDoNotQueue(t *testing.T, m testModem) {
 	}
 	if logins > 10 {
 		t.Fatalf("%d logins for 100 abandoned probes of one modem", logins)
+	}
+}
+
+// abandonedRunIsCancelled: a run whose every caller left before it reached
+// the modem (a scrape whose connection closed: cancelled, its deadline far
+// off) is cancelled, not kept waiting to log in for nobody: with the
+// modem's session slot held until the caller has gone, the modem then sees
+// no login at all.
+func abandonedRunIsCancelled(t *testing.T, m testModem) {
+	e := newStateEnv(t, m, stateConfig, Options{}, nil)
+	plan := e.plan(Request{Timeout: time.Hour})
+	dev, ok := e.prober.admit(plan.StateKey, plan.Configured)
+	if !ok {
+		t.Fatal("no device state for the modem")
+	}
+	dev.turn <- struct{}{} // the slot is taken until the caller has left
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	wantReason(t, "the abandoned probe", e.prober.Probe(ctx, plan), ReasonTimeout)
+	<-dev.turn
+	for until := time.Now().Add(10 * time.Second); time.Now().Before(until); time.Sleep(10 * time.Millisecond) {
+		dev.mu.Lock()
+		runs := dev.runs
+		dev.mu.Unlock()
+		if runs == 0 {
+			break
+		}
+	}
+	if n := m.modemStats().logins; n != 0 {
+		t.Fatalf("the modem saw %d logins for a probe whose caller had left", n)
 	}
 }
 
