@@ -125,14 +125,14 @@ const detectPage = SysInfo
 // ErrUnknownDialect.
 func (c *Client) Detect(ctx context.Context) (Dialect, *Session, error) {
 	s := &Session{c: c}
-	if _, code, err := s.do(ctx, StageConnect, http.MethodGet, "/", nil, 200, 302); err != nil && (code == 0 || errors.Is(err, ErrTooLarge)) {
+	if _, code, err := s.do(ctx, StageConnect, http.MethodGet, "/", nil, 200, 302); detectionStops(code, err) {
 		return nil, nil, fmt.Errorf("fetch login page: %w", err)
 	}
 	if s.cookies.get("preSession") != "" {
 		return CGN{}, s, nil
 	}
 	body, code, err := s.do(ctx, StageDetect, http.MethodGet, detectPage.Path(), nil, 200)
-	if err != nil && (code == 0 || errors.Is(err, ErrTooLarge)) {
+	if detectionStops(code, err) {
 		return nil, nil, fmt.Errorf("%s: %w", detectPage, err)
 	}
 	if err == nil && looksJSON(body) {
@@ -140,7 +140,7 @@ func (c *Client) Detect(ctx context.Context) (Dialect, *Session, error) {
 		return Open{}, s, nil
 	}
 	body, code, err = s.do(ctx, StageDetect, http.MethodGet, restDetectPage.Path(), nil, 200)
-	if err != nil && (code == 0 || errors.Is(err, ErrTooLarge)) {
+	if detectionStops(code, err) {
 		return nil, nil, fmt.Errorf("%s: %w", restDetectPage, err)
 	}
 	if isRESTEnvelope(body) {
@@ -150,6 +150,14 @@ func (c *Client) Detect(ctx context.Context) (Dialect, *Session, error) {
 		return REST{}, s, nil
 	}
 	return nil, nil, ErrUnknownDialect
+}
+
+// detectionStops reports whether a detection request's failure ends the
+// detection: no answer at all, or one past a bound (a cookie flood, an
+// oversized page). Any other failed answer (a status, junk) is itself
+// evidence, read by the next step.
+func detectionStops(code int, err error) bool {
+	return err != nil && (code == 0 || errors.Is(err, ErrTooLarge))
 }
 
 // looksJSON reports whether body is a JSON array or object.
