@@ -774,6 +774,30 @@ func (s *Simulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusFound)
 }
 
+// fixtureOf is the hostile faults' view of a fixture file: its bytes, and
+// whether the data set has it.
+func fixtureOf(file string) func() ([]byte, bool) {
+	return func() ([]byte, bool) {
+		b, err := fixtures.ReadFile(file)
+		return b, err == nil
+	}
+}
+
+// readFixture reads a page's fixture file for an answer: 404 when the data
+// set lacks the page (as firmware without it answers), 500 on any other
+// failure; ok is false once it has answered.
+func readFixture(w http.ResponseWriter, r *http.Request, file string) ([]byte, bool) {
+	body, err := fixtures.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		http.NotFound(w, r)
+		return nil, false
+	} else if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return nil, false
+	}
+	return body, true
+}
+
 func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 	page := r.PathValue("page")
 	if s.cfg.Dialect == DialectREST {
@@ -799,19 +823,12 @@ func (s *Simulator) handleData(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	fixture := func() ([]byte, bool) {
-		b, err := fixtures.ReadFile(path.Join("fixtures", dataSet, name+".json"))
-		return b, err == nil
-	}
-	if s.serveHostile(w, r, fault, name, fixture) {
+	file := path.Join("fixtures", dataSet, name+".json")
+	if s.serveHostile(w, r, fault, name, fixtureOf(file)) {
 		return
 	}
-	body, err := fixtures.ReadFile(path.Join("fixtures", dataSet, name+".json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		http.NotFound(w, r)
-		return
-	} else if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+	body, ok := readFixture(w, r, file)
+	if !ok {
 		return
 	}
 	if s.serveFault(w, r, fault, &body) {

@@ -2,7 +2,6 @@ package modemsim
 
 import (
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"net/http"
 	"path"
@@ -197,19 +196,11 @@ func (s *Simulator) handleRESTPage(w http.ResponseWriter, r *http.Request) {
 	if group == "CM" && page == "Log" && logState != EventLogFull {
 		file = path.Join("restfixtures", dataSet, "CM", "Log."+string(logState)+".json")
 	}
-	fixture := func() ([]byte, bool) {
-		b, err := fixtures.ReadFile(file)
-		return b, err == nil
-	}
-	if s.serveHostile(w, r, fault, page, fixture) {
+	if s.serveHostile(w, r, fault, page, fixtureOf(file)) {
 		return
 	}
-	body, err := fixtures.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		http.NotFound(w, r)
-		return
-	} else if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+	body, ok := readFixture(w, r, file)
+	if !ok {
 		return
 	}
 	if fault == FaultRESTError {
