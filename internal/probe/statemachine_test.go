@@ -403,6 +403,19 @@ func abandonedProbesDoNotQueue(t *testing.T, m testModem) {
 	}
 }
 
+// holdSlot takes the modem's session slot, as a run in progress holds it,
+// so that what the probes meanwhile do cannot depend on how fast the
+// machine is; release gives it back.
+func (e *stateEnv) holdSlot(plan *Plan) (dev *device, release func()) {
+	e.t.Helper()
+	dev, ok := e.prober.admit(plan.StateKey, plan.Configured)
+	if !ok {
+		e.t.Fatal("no device state for the modem")
+	}
+	dev.turn <- struct{}{}
+	return dev, func() { <-dev.turn }
+}
+
 // abandonedRunIsCancelled: a run whose every caller left before it reached
 // the modem (a scrape whose connection closed: cancelled, its deadline far
 // off) is cancelled, not kept waiting to log in for nobody: with the
@@ -411,15 +424,11 @@ func abandonedProbesDoNotQueue(t *testing.T, m testModem) {
 func abandonedRunIsCancelled(t *testing.T, m testModem) {
 	e := newStateEnv(t, m, stateConfig, Options{}, nil)
 	plan := e.plan(Request{Timeout: time.Hour})
-	dev, ok := e.prober.admit(plan.StateKey, plan.Configured)
-	if !ok {
-		t.Fatal("no device state for the modem")
-	}
-	dev.turn <- struct{}{} // the slot is taken until the caller has left
+	dev, release := e.holdSlot(plan) // until the caller has left
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	wantReason(t, "the abandoned probe", e.prober.Probe(ctx, plan), ReasonTimeout)
-	<-dev.turn
+	release()
 	for until := time.Now().Add(10 * time.Second); time.Now().Before(until); time.Sleep(10 * time.Millisecond) {
 		dev.mu.Lock()
 		runs := dev.runs
@@ -440,15 +449,9 @@ func abandonedRunIsCancelled(t *testing.T, m testModem) {
 func queueFloodIsBounded(t *testing.T, m testModem) {
 	const maxQueued, probes = 8, 20
 	e := newStateEnv(t, m, stateConfig, Options{MaxQueued: maxQueued}, nil)
-	// Hold the modem's session slot, as a run of another exporter
-	// component would, until the whole flood has arrived: no run can end
-	// mid-flood and let one more in, however loaded the machine is.
-	first := e.plan(Request{Timeout: 30 * time.Second})
-	dev, ok := e.prober.admit(first.StateKey, first.Configured)
-	if !ok {
-		t.Fatal("no device state for the modem")
-	}
-	dev.turn <- struct{}{}
+	// Hold the modem's session slot until the whole flood has arrived: no
+	// run can end mid-flood and let one more in.
+	_, release := e.holdSlot(e.plan(Request{Timeout: 30 * time.Second}))
 	var wg sync.WaitGroup
 	refused := make(chan struct{}, probes)
 	for i := 0; i < probes; i++ {
@@ -468,7 +471,7 @@ func queueFloodIsBounded(t *testing.T, m testModem) {
 	for until := time.Now().Add(10 * time.Second); len(refused) < probes-maxQueued && time.Now().Before(until); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	<-dev.turn
+	release()
 	wg.Wait()
 	close(refused)
 	if n := m.modemStats().logins; n > maxQueued {
