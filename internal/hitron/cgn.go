@@ -16,7 +16,7 @@ import (
 // Credentials.", "Repeat Login", "LoginProtect=…") and sets sessionindex;
 // the /data/*.asp pages redirect to the login page without it; POST
 // /goform/logout with data=byebye ends the session with a 302.
-type CGN struct{}
+type CGN struct{ dataPages }
 
 // Name implements Dialect.
 func (CGN) Name() string { return DialectCGN }
@@ -47,16 +47,6 @@ func (CGN) Login(ctx context.Context, s *Session, cr Credentials) (bool, error) 
 		return sentNoAnswer(code, err), fmt.Errorf("login: %w", err)
 	}
 	return false, loginResult(string(body))
-}
-
-// Fetch implements Dialect.
-func (CGN) Fetch(ctx context.Context, s *Session, ds Dataset) ([]byte, error) {
-	return fetchDataPage(ctx, s, ds)
-}
-
-// Parse implements Dialect.
-func (CGN) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
-	return d.ParseLimit(ds, body, maxRows)
 }
 
 // Logout implements Dialect: POST /goform/logout (data=byebye), which the

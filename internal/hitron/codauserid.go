@@ -29,6 +29,7 @@ const (
 // 405 means the firmware has no logout (the session is left to time out,
 // which is not a failure); anything else is a failed logout.
 type CODAUserID struct {
+	dataPages
 	// PasswordField is PasswordFieldRogers ("pws") or PasswordFieldShaw ("pwd").
 	PasswordField string
 }
@@ -60,16 +61,6 @@ func (d CODAUserID) Login(ctx context.Context, s *Session, cr Credentials) (bool
 		return false, lerr
 	}
 	return false, fmt.Errorf("login: %w: no userid cookie in the answer", ErrBadCredentials)
-}
-
-// Fetch implements Dialect.
-func (CODAUserID) Fetch(ctx context.Context, s *Session, ds Dataset) ([]byte, error) {
-	return fetchDataPage(ctx, s, ds)
-}
-
-// Parse implements Dialect.
-func (CODAUserID) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
-	return d.ParseLimit(ds, body, maxRows)
 }
 
 // Logout implements Dialect (see the type's comment for why this request).

@@ -166,6 +166,23 @@ func looksJSON(body []byte) bool {
 	return len(b) > 0 && (b[0] == '[' || b[0] == '{') && json.Valid(b)
 }
 
+// dataPages is the Fetch and Parse of the families that share the
+// /data/*.asp pages (cgn, open, coda-userid): their dialects differ only in
+// how a session starts and ends. A page that redirects to a login page is
+// ErrNotLoggedIn (for open: the firmware now wants a session, the dialect
+// no longer fits).
+type dataPages struct{}
+
+// Fetch implements Dialect.
+func (dataPages) Fetch(ctx context.Context, s *Session, ds Dataset) ([]byte, error) {
+	return fetchDataPage(ctx, s, ds)
+}
+
+// Parse implements Dialect.
+func (dataPages) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
+	return d.ParseLimit(ds, body, maxRows)
+}
+
 // fetchDataPage reads /data/<name>.asp, as the families that share those
 // pages serve them: 200 with the JSON, a redirect when the session is
 // gone, 404 when the firmware lacks the page. The event log
