@@ -38,6 +38,35 @@ func snapshot(t *testing.T, yaml string) *Snapshot {
 	return s
 }
 
+// planCase is one request to NewPlan: the refusal it must get (a
+// substring), or a check of the plan it must make.
+type planCase struct {
+	name    string
+	req     Request
+	wantErr string
+	check   func(t *testing.T, p *Plan)
+}
+
+// runPlanCases plans each case against s.
+func runPlanCases(t *testing.T, s *Snapshot, tests []planCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewPlan(s, tt.req)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want a refusal containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, p)
+		})
+	}
+}
+
 func TestNewPlan(t *testing.T) {
 	s := snapshot(t, `
 auths:
@@ -55,12 +84,7 @@ targets:
   "192.0.2.2":
     timeout: 2s
 `)
-	tests := []struct {
-		name    string
-		req     Request
-		wantErr string
-		check   func(t *testing.T, p *Plan)
-	}{
+	tests := []planCase{
 		{"configured target uses its profile, pin, address and caps", Request{Target: "192.0.2.1", Timeout: 10 * time.Second}, "", func(t *testing.T, p *Plan) {
 			if p.Profile.Name != "corp" || !p.PinConfigured || !p.Force || p.Address != "198.51.100.1:8443" || p.StateKey != "198.51.100.1:8443" {
 				t.Fatalf("plan: %+v", p)
@@ -99,21 +123,7 @@ targets:
 		{"plain HTTP target not configured", Request{Target: "http://192.0.2.1"}, "insecure_http: true", nil},
 		{"auth and URL credentials", Request{Target: "192.0.2.9", Auth: "default", URLCredentials: ptr(secrets.NewCredentials("a", "b"))}, "not both", nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewPlan(s, tt.req)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want a refusal containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.check(t, p)
-		})
-	}
+	runPlanCases(t, s, tests)
 	empty := snapshot(t, "")
 	if _, err := NewPlan(empty, Request{Target: "192.0.2.9"}); err == nil || !strings.Contains(err.Error(), "no auth profile") {
 		t.Fatalf("no default profile: %v", err)
@@ -150,12 +160,7 @@ targets:
     dialect: open
     fingerprint: "`+fpA+`"
 `)
-	tests := []struct {
-		name    string
-		req     Request
-		wantErr string
-		check   func(t *testing.T, p *Plan)
-	}{
+	tests := []planCase{
 		{"open: no profile, no credentials, even with some in the URL",
 			Request{Target: "192.0.2.10", URLCredentials: ptr(secrets.NewCredentials("admin", "hunter2"))}, "", func(t *testing.T, p *Plan) {
 				if p.Profile != nil || p.Creds != nil || p.CredentialLocation != "" || p.Dialect != hitron.DialectOpen {
@@ -198,21 +203,7 @@ targets:
 			}
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewPlan(s, tt.req)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want a refusal containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.check(t, p)
-		})
-	}
+	runPlanCases(t, s, tests)
 }
 
 func TestPlanKeySeparatesCredentials(t *testing.T) {
