@@ -1,15 +1,17 @@
 package collector
 
 import (
-	"cmp"
+	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 )
 
 // Desc describes a metric family: name, help, type and label names. It is
@@ -22,6 +24,14 @@ type Desc struct {
 	// lexical order: label pairs are exposed sorted by name.
 	sorted []int
 	err    error
+	// header is the family's "# HELP" and "# TYPE" lines, and
+	// labelOpen[i] what precedes the i-th label value (in name order) of
+	// a series line, as the text format writes them; legacy is whether
+	// the name and every label name are valid in the legacy (pre-UTF-8)
+	// character set, which every text format writes unchanged.
+	header    string
+	labelOpen []string
+	legacy    bool
 }
 
 // NewGauge describes a gauge family.
@@ -41,71 +51,69 @@ func newDesc(t dto.MetricType, name, help string, labels []string) *Desc {
 	}
 	sort.SliceStable(d.sorted, func(i, j int) bool { return labels[d.sorted[i]] < labels[d.sorted[j]] })
 	d.err = prometheus.NewDesc(name, help, labels, nil).Err()
+	d.legacy = model.IsValidLegacyMetricName(name)
+	d.header = "# HELP " + name + " " + helpEscaper.Replace(help) + "\n# TYPE " + name + " " + strings.ToLower(t.String()) + "\n"
+	d.labelOpen = make([]string, len(labels))
+	for i, j := range d.sorted {
+		sep := `",`
+		if i == 0 {
+			sep = "{"
+		}
+		d.labelOpen[i] = sep + labels[j] + `="`
+		d.legacy = d.legacy && model.LabelName(labels[j]).IsValidLegacy()
+	}
 	return d
 }
+
+// helpEscaper escapes a help text as the text format does.
+var helpEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
 
 // Name is the family's metric name.
 func (d *Desc) Name() string { return d.name }
 
-// inlineLabels is how many labels a series holds without a further
-// allocation; most families have at most three.
-const inlineLabels = 3
-
-// gaugeSeries and counterSeries are one sample each, allocated as one
-// object; their label pairs are shared within the Set.
-type gaugeSeries struct {
-	metric dto.Metric
-	gauge  dto.Gauge
+// series is one sample: its value and where its label values start in the
+// Set's values (as many as its family has labels, in label-name order).
+type series struct {
 	value  float64
-	labels [inlineLabels]*dto.LabelPair
-}
-
-type counterSeries struct {
-	metric  dto.Metric
-	counter dto.Counter
-	value   float64
-	labels  [inlineLabels]*dto.LabelPair
-}
-
-// labelPair is a label pair with the strings it points to.
-type labelPair struct {
-	pair        dto.LabelPair
-	name, value string
+	labels int
 }
 
 // family is one metric family being built.
 type family struct {
-	mf   dto.MetricFamily
-	name string
-	help string
-	typ  dto.MetricType
+	desc   *Desc
+	series []series
 }
 
-// Set holds the metrics of one probe and gathers them without a registry:
-// it builds the exposition's protobuf families directly, which costs a
-// fraction of const metrics gathered through prometheus.Registry (see
-// BenchmarkExposition). It keeps the registry's rules: names and labels
-// valid by client_golang's checks, label values valid UTF-8, one series per
-// label set (a later duplicate is dropped), families sorted by name and
-// series by label values. Add is not safe for concurrent use; Gather is,
-// once adding is done.
+// Set holds the metrics of one probe. Each sample is a value and an offset
+// into one shared slice of label values, which costs a fraction of const
+// metrics gathered through prometheus.Registry; AppendText writes the text
+// exposition straight from it, and Gather builds client_golang's protobuf
+// families for the other formats (see BenchmarkExposition). It keeps the
+// registry's rules: names and labels valid by client_golang's checks, label
+// values valid UTF-8, one series per label set (a later duplicate is
+// dropped), families sorted by name and series by label values. Add is not
+// safe for concurrent use; AppendText and Gather are, once adding is done.
 type Set struct {
 	families map[*Desc]*family
-	// pairs shares label pairs among series: a channel's port and channel
-	// labels recur in every family of its metrics.
-	pairs map[[2]string]*dto.LabelPair
+	// values holds every series' label values, each series' in its
+	// family's label-name order.
+	values []string
 	// samples counts the samples added; past maxSamples (when not 0) Add
 	// drops them and sets overflowed.
 	samples, maxSamples int
 	overflowed          bool
+	// legacy is whether every family added has legacy names.
+	legacy bool
 
-	once     sync.Once
-	gathered []*dto.MetricFamily
+	sortOnce   sync.Once
+	sorted     []*family
+	gatherOnce sync.Once
+	gathered   []*dto.MetricFamily
 }
 
 // NewSet returns an empty set.
 func NewSet() *Set {
-	return &Set{families: make(map[*Desc]*family, 48), pairs: make(map[[2]string]*dto.LabelPair, 128)}
+	return &Set{families: make(map[*Desc]*family, 48), values: make([]string, 0, 512), legacy: true}
 }
 
 // SetMaxSamples bounds the samples the set takes: once it holds n, Add
@@ -119,7 +127,7 @@ func (s *Set) Overflowed() bool { return s.overflowed }
 // Add records one sample. It drops the sample when d is invalid, when the
 // label values do not match d's names in number or are not valid UTF-8,
 // or when the set is full (SetMaxSamples). A sample whose series was added
-// before is dropped by Gather.
+// before is dropped when the set is exposed.
 func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 	if d.err != nil || len(labelValues) != len(d.labels) {
 		return
@@ -136,77 +144,146 @@ func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 	s.samples++
 	f := s.families[d]
 	if f == nil {
-		f = &family{name: d.name, help: d.help, typ: d.typ}
-		f.mf.Name, f.mf.Help, f.mf.Type = &f.name, &f.help, &f.typ
+		f = &family{desc: d, series: make([]series, 0, 8)}
 		s.families[d] = f
+		s.legacy = s.legacy && d.legacy
 	}
-	var m *dto.Metric
-	var labels []*dto.LabelPair
-	n := len(labelValues)
-	if d.typ == dto.MetricType_COUNTER {
-		sr := &counterSeries{value: v}
-		sr.counter.Value = &sr.value
-		sr.metric.Counter = &sr.counter
-		m, labels = &sr.metric, sr.labels[:0]
-	} else {
-		sr := &gaugeSeries{value: v}
-		sr.gauge.Value = &sr.value
-		sr.metric.Gauge = &sr.gauge
-		m, labels = &sr.metric, sr.labels[:0]
-	}
-	if n > inlineLabels {
-		labels = make([]*dto.LabelPair, 0, n)
-	}
+	f.series = append(f.series, series{value: v, labels: len(s.values)})
 	for _, j := range d.sorted {
-		labels = append(labels, s.pair(d.labels[j], labelValues[j]))
+		s.values = append(s.values, labelValues[j])
 	}
-	if n > 0 {
-		m.Label = labels
-	}
-	f.mf.Metric = append(f.mf.Metric, m)
 }
 
-// pair returns the Set's label pair name=value, made on first use.
-func (s *Set) pair(name, value string) *dto.LabelPair {
-	key := [2]string{name, value}
-	if p := s.pairs[key]; p != nil {
-		return p
+// labelsOf returns sr's label values in f's label-name order.
+func (s *Set) labelsOf(f *family, sr series) []string {
+	return s.values[sr.labels : sr.labels+len(f.desc.labels)]
+}
+
+// sortedFamilies returns the families sorted by name, each one's series
+// sorted by label values with repeated label sets dropped; it sorts once.
+func (s *Set) sortedFamilies() []*family {
+	s.sortOnce.Do(func() {
+		fams := make([]*family, 0, len(s.families))
+		for _, f := range s.families {
+			fams = append(fams, f)
+		}
+		slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.desc.name, b.desc.name) })
+		for _, f := range fams {
+			cmpSeries := func(a, b series) int { return slices.Compare(s.labelsOf(f, a), s.labelsOf(f, b)) }
+			// A stable sort keeps a repeated series (a firmware listing one
+			// channel twice) after its first sample, which is kept.
+			slices.SortStableFunc(f.series, cmpSeries)
+			f.series = slices.CompactFunc(f.series, func(a, b series) bool { return cmpSeries(a, b) == 0 })
+		}
+		s.sorted = fams
+	})
+	return s.sorted
+}
+
+// AppendText appends the set's text exposition (the Prometheus text format,
+// version 0.0.4 and 1.0.0 alike) to b. It reports false, appending
+// nothing, when a family's name or label names fall outside the legacy
+// character set: those need the escaping the negotiated format asks for,
+// which expfmt applies (use Gather).
+func (s *Set) AppendText(b []byte) ([]byte, bool) {
+	if !s.legacy {
+		return b, false
 	}
-	lp := &labelPair{name: name, value: value}
-	lp.pair.Name, lp.pair.Value = &lp.name, &lp.value
-	s.pairs[key] = &lp.pair
-	return &lp.pair
+	for _, f := range s.sortedFamilies() {
+		d := f.desc
+		b = append(b, d.header...)
+		for _, sr := range f.series {
+			b = append(b, d.name...)
+			for i, v := range s.labelsOf(f, sr) {
+				b = append(b, d.labelOpen[i]...)
+				b = appendLabelValue(b, v)
+			}
+			if len(d.labels) > 0 {
+				b = append(b, `"}`...)
+			}
+			b = append(b, ' ')
+			b = appendFloat(b, sr.value)
+			b = append(b, '\n')
+		}
+	}
+	return b, true
+}
+
+// appendLabelValue appends v escaped as the text format escapes a label
+// value: backslash, double quote and line feed.
+func appendLabelValue(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		case '\n':
+			b = append(b, `\n`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// appendFloat appends f as the text format writes a sample value.
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case f == 1:
+		return append(b, '1')
+	case f == 0:
+		return append(b, '0')
+	case f == -1:
+		return append(b, "-1"...)
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, +1):
+		return append(b, "+Inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Inf"...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
 // Gather returns the families, sorted by name, their series sorted by
 // label values. It implements prometheus.Gatherer; the families are built
 // once and must not be modified.
 func (s *Set) Gather() ([]*dto.MetricFamily, error) {
-	s.once.Do(func() {
-		fams := make([]*family, 0, len(s.families))
-		for _, f := range s.families {
-			fams = append(fams, f)
-		}
-		slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.name, b.name) })
+	s.gatherOnce.Do(func() {
+		fams := s.sortedFamilies()
 		s.gathered = make([]*dto.MetricFamily, len(fams))
 		for i, f := range fams {
-			// A stable sort keeps a repeated series (a firmware listing one
-			// channel twice) after its first sample, which is kept.
-			slices.SortStableFunc(f.mf.Metric, compareLabels)
-			f.mf.Metric = slices.CompactFunc(f.mf.Metric, func(a, b *dto.Metric) bool { return compareLabels(a, b) == 0 })
-			s.gathered[i] = &f.mf
+			s.gathered[i] = s.protoFamily(f)
 		}
 	})
 	return slices.Clone(s.gathered), nil
 }
 
-// compareLabels orders series of one family by their label values, label
-// by label in name order, as client_golang's registry does.
-func compareLabels(a, b *dto.Metric) int {
-	for i := range min(len(a.Label), len(b.Label)) {
-		if c := cmp.Compare(a.Label[i].GetValue(), b.Label[i].GetValue()); c != 0 {
-			return c
-		}
+// protoFamily builds f as client_golang's protobuf family.
+func (s *Set) protoFamily(f *family) *dto.MetricFamily {
+	d := f.desc
+	mf := &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: &d.typ, Metric: make([]*dto.Metric, len(f.series))}
+	names := make([]string, len(d.labels))
+	for i, j := range d.sorted {
+		names[i] = d.labels[j]
 	}
-	return cmp.Compare(len(a.Label), len(b.Label))
+	for i, sr := range f.series {
+		m := &dto.Metric{}
+		value := sr.value
+		if d.typ == dto.MetricType_COUNTER {
+			m.Counter = &dto.Counter{Value: &value}
+		} else {
+			m.Gauge = &dto.Gauge{Value: &value}
+		}
+		values := s.labelsOf(f, sr)
+		if len(values) > 0 {
+			m.Label = make([]*dto.LabelPair, len(values))
+			for k := range values {
+				m.Label[k] = &dto.LabelPair{Name: &names[k], Value: &values[k]}
+			}
+		}
+		mf.Metric[i] = m
+	}
+	return mf
 }

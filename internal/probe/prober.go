@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/collector"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
@@ -271,8 +272,9 @@ func (p *Prober) admit(key string, always bool) (d *device, ok bool) {
 // Result is the outcome of one probe. It is immutable and may be shared by
 // concurrent identical probes.
 type Result struct {
-	// Metrics gathers the probe's metrics (for promhttp.HandlerFor).
-	Metrics  prometheus.Gatherer
+	// Metrics holds the probe's metrics: AppendText writes their text
+	// exposition, Gather serves promhttp.HandlerFor.
+	Metrics  *collector.Set
 	Success  bool
 	Reason   string
 	Err      error
