@@ -286,13 +286,10 @@ func BenchmarkExposition(b *testing.B) {
 		}
 		pages[ds] = body
 	}
-	for _, viaReg := range []bool{false, true} {
-		name := "set"
-		if viaReg {
-			name = "registry"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, how := range []string{"text", "set+expfmt", "registry+expfmt"} {
+		b.Run(how, func(b *testing.B) {
 			b.ReportAllocs()
+			var out []byte
 			for b.Loop() {
 				d := &hitron.Data{}
 				for ds, body := range pages {
@@ -302,8 +299,12 @@ func BenchmarkExposition(b *testing.B) {
 				}
 				set := NewSet()
 				New(d, time.UTC).AddTo(set)
+				if how == "text" {
+					out, _ = set.AppendText(out[:0])
+					continue
+				}
 				var g prometheus.Gatherer = set
-				if viaReg {
+				if how == "registry+expfmt" {
 					g = viaRegistry(b, set)
 				}
 				mfs, err := g.Gather()

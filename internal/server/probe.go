@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"go.uber.org/zap"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/collector"
 	"github.com/hitron-exporter/hitron-exporter/internal/probe"
 	"github.com/hitron-exporter/hitron-exporter/internal/target"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
@@ -58,16 +59,34 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	buf := s.answers.get()
 	defer s.answers.put(buf)
 	bw := &bufferedResponse{ResponseWriter: w, body: buf}
-	if debug, _ := parseBool(r.URL.Query().Get("debug")); debug {
+	query := r.URL.Query()
+	if debug, _ := parseBool(query.Get("debug")); debug {
 		s.writeDebug(bw, plan, res)
 	} else {
-		promhttp.HandlerFor(res.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+		writeMetrics(bw, r, query, res.Metrics)
 	}
 	bw.send()
 	if bw.err != nil {
 		s.unsent.Inc()
 		s.log.Debug("probe answer not written in full", zap.String("target", plan.Target.Raw), zap.Error(bw.err))
 	}
+}
+
+// writeMetrics answers with set in the format r negotiates, as
+// promhttp.HandlerFor (OpenMetrics off, no compression) would: the text
+// format, which scrapers ask for, straight from the Set; protobuf, a name[]
+// filter or names that need escaping through promhttp.
+func writeMetrics(bw *bufferedResponse, r *http.Request, query url.Values, set *collector.Set) {
+	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
+	if format.FormatType() == expfmt.TypeTextPlain && !query.Has("name[]") {
+		if text, ok := set.AppendText(bw.body.AvailableBuffer()); ok {
+			bw.Header().Add("Vary", "Accept")
+			bw.Header().Set("Content-Type", string(format))
+			_, _ = bw.Write(text)
+			return
+		}
+	}
+	promhttp.HandlerFor(set, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
 }
 
 // runProbe probes the modem r asks for and notes the result for its
