@@ -20,6 +20,10 @@ type Fingerprint [sha256.Size]byte
 // match the pin. The handshake fails, so nothing is ever sent over it.
 var ErrMismatch = errors.New("certificate fingerprint does not match the pinned fingerprint")
 
+// fingerprintSeparators drops what people write between a fingerprint's
+// hex digits (built once: a Replacer builds its tables on first use).
+var fingerprintSeparators = strings.NewReplacer(":", "", " ", "", "-", "")
+
 // Parse reads a SHA-256 fingerprint written as 64 hex digits, with or without
 // colons (or spaces), in any case: the form `openssl x509 -fingerprint
 // -sha256` prints and the form the original exporter accepted.
@@ -28,7 +32,7 @@ func Parse(s string) (Fingerprint, error) {
 	if i := strings.LastIndexByte(s, '='); i >= 0 { // "sha256 Fingerprint=AB:CD:…" as openssl prints it
 		s = s[i+1:]
 	}
-	clean := strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
+	clean := fingerprintSeparators.Replace(strings.TrimSpace(s))
 	switch len(clean) {
 	case 64:
 	case 32, 40:
