@@ -164,8 +164,8 @@ func decodeRowsWith[T any](body []byte, maxRows int, decode func([]byte, int) ([
 
 // decodeRowsJSON is decodeRows on a trimmed, non-empty body. A body that
 // cannot exceed the limit (fewer commas than maxRows: every real page)
-// is validated whole and read in one pass, any other array element by
-// element (see decodeStream).
+// is read in one pass that validates the whole of it, as json.Unmarshal
+// did; any other array element by element (see decodeStream).
 func decodeRowsJSON[T any](body []byte, maxRows int) ([]T, error) {
 	table, err := tableFor[T]()
 	if err != nil {
@@ -176,20 +176,26 @@ func decodeRowsJSON[T any](body []byte, maxRows int) ([]T, error) {
 	if body[0] != '{' && commas >= maxRows {
 		return decodeStream[T](body, maxRows, table)
 	}
-	if !json.Valid(body) {
-		return nil, syntaxError(body)
-	}
+	r := &rowReader[T]{table: table, page: newPageText(body)}
+	var end int
+	var ok bool
 	switch body[0] {
 	case '{':
-		var row T
-		if err := table.fill(reflect.ValueOf(&row).Elem(), newPageText(body), 0); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
-		}
-		return []T{row}, nil
+		end, ok = r.object(0, 0)
 	case '[':
 		// Room for every object, as far as the commas allow: no more
 		// than maxRows rows.
-		return decodeArray[T](body, table, min(bytes.Count(body, []byte{'{'}), commas+1)), nil
+		r.rows = make([]T, 0, min(bytes.Count(body, []byte{'{'}), commas+1))
+		end, ok = arrayEnd(body, 0, 0, r)
+	default:
+		end, ok = valueEnd(body, 0, 0)
+	}
+	if !ok || skipSpace(body, end) != len(body) {
+		return nil, syntaxError(body)
+	}
+	switch body[0] {
+	case '{', '[':
+		return r.rows, nil
 	case 'n':
 		return []T{}, nil // null: no rows
 	}
@@ -207,48 +213,37 @@ func kindOf(c byte) string {
 	return "number"
 }
 
-// decodeArray reads a validated array: each object element is a row,
-// every other element is skipped. The result, with room for size rows,
-// is never nil.
-func decodeArray[T any](body []byte, table *rowTable, size int) []T {
-	rows := make([]T, 0, size)
-	p := newPageText(body)
-	for i := skipSpace(body, 1); body[i] != ']'; {
-		end, _ := valueEnd(body, i)
-		if body[i] == '{' {
-			// An object that does not fit T is skipped, as a
-			// non-object is.
-			rows, _ = appendRow(rows, table, p, i)
-		}
-		if i = skipSpace(body, end); body[i] == ',' {
-			i = skipSpace(body, i+1)
-		}
-	}
-	return rows
+// rowReader reads a page's objects into rows of T.
+type rowReader[T any] struct {
+	table *rowTable
+	page  pageText
+	rows  []T
 }
 
-// appendRow decodes the validated object at p.b[i] as one more row of
-// rows; on error rows come back as they were.
-func appendRow[T any](rows []T, table *rowTable, p pageText, i int) ([]T, error) {
+// object implements rowSink: the object is one more row, unless it is
+// not JSON.
+func (r *rowReader[T]) object(i, depth int) (int, bool) {
 	var zero T
-	rows = append(rows, zero)
-	if err := table.fill(reflect.ValueOf(&rows[len(rows)-1]).Elem(), p, i); err != nil {
-		return rows[:len(rows)-1], err
+	r.rows = append(r.rows, zero)
+	row := reflect.ValueOf(&r.rows[len(r.rows)-1]).Elem()
+	end, ok := objectEnd(r.page.b, i, depth, &rowFill{table: r.table, row: row, page: r.page})
+	if !ok {
+		r.rows = r.rows[:len(r.rows)-1]
 	}
-	return rows, nil
+	return end, ok
 }
 
 // decodeStream reads an array element by element, validating each as it
 // comes, as encoding/json's Decoder did (Token, More, Decode): it fails
 // at the first element past maxRows, so a hostile page costs no more
-// than maxRows rows, and reads what it finds after the limit only as far
-// as the Decoder did (one byte).
+// than maxRows rows, and of what follows the limit reads one byte, as
+// the Decoder did.
 func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error) {
 	if body[0] != '[' {
 		return nil, fmt.Errorf("%w: not an array of objects", ErrNotJSON)
 	}
-	var rows []T
-	p := pageText{b: body} // each value a copy: only a prefix may be read
+	// Each value a copy of its own: only a prefix may be read.
+	r := &rowReader[T]{table: table, page: pageText{b: body}}
 	i := 1
 	for n := 0; ; n++ {
 		// More: another element unless the array (or input) ends here.
@@ -260,23 +255,15 @@ func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error)
 		}
 		if n > 0 {
 			if body[i] != ',' {
-				return nil, fmt.Errorf("%w: expected comma after array element", ErrNotJSON)
+				return nil, fmt.Errorf("%w: expected comma after array element %d", ErrNotJSON, n-1)
 			}
 			i = skipSpace(body, i+1)
 		}
-		end, ok := valueEnd(body, i)
+		// Each element is a value of its own to the Decoder: its depth
+		// counts from 0.
+		end, ok := element(body, i, 0, r)
 		if !ok {
-			return nil, fmt.Errorf("%w: array element %d is not a JSON value", ErrNotJSON, n)
-		}
-		el := body[i:end]
-		if !json.Valid(el) {
-			return nil, syntaxError(el)
-		}
-		if el[0] == '{' {
-			var err error
-			if rows, err = appendRow(rows, table, p, i); err != nil {
-				return nil, fmt.Errorf("%w: array element %d: %v", ErrNotJSON, n, err)
-			}
+			return nil, fmt.Errorf("%w: array element %d is not valid JSON", ErrNotJSON, n)
 		}
 		i = end
 	}
@@ -286,7 +273,7 @@ func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error)
 	if skipSpace(body, i+1) != len(body) {
 		return nil, fmt.Errorf("%w: data after the array", ErrNotJSON)
 	}
-	return rows, nil
+	return r.rows, nil
 }
 
 // nonFinite are the bare words C printf and friends write for non-finite

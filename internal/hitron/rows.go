@@ -1,13 +1,11 @@
 package hitron
 
 // This file fills the page structs (the *JSON types of page_*.go) from a
-// page's JSON without encoding/json's reflection: the stdlib validator
-// (json.Valid, the scanner json.Unmarshal runs first) checks the bytes,
-// a walker over the validated bytes finds each member, and a table built
-// once per page struct maps a member's name to its field as
-// encoding/json v1 does. Each value is handed to the field's own
-// UnmarshalJSON, so a flex reads exactly what it read under
-// json.Unmarshal.
+// page's JSON without encoding/json's reflection: one scan validates the
+// bytes with encoding/json v1's grammar and nesting limit and, for each
+// row object, hands every member whose name a table (built once per
+// page struct) matches, as v1 matches names, to its field; the value is
+// read as the flex's UnmarshalJSON reads it (flexOf).
 
 import (
 	"bytes"
@@ -20,19 +18,21 @@ import (
 	"unicode/utf8"
 )
 
-// rowField is one JSON member of a page struct: the field's index and
-// whether it is a *flex (null sets it nil) rather than a flex.
+// rowField is one JSON member of a page struct: its name, the name
+// folded (appendFoldedName), the field's index, and whether it is a
+// *flex (null sets it nil) rather than a flex.
 type rowField struct {
-	index int
-	ptr   bool
+	name, folded string
+	index        int
+	ptr          bool
 }
 
-// rowTable maps JSON member names to the fields of one page struct, with
+// rowTable lists the JSON members of one page struct in field order, for
 // encoding/json v1's lookup: the exact name, else the first field whose
-// folded name matches the folded member name.
+// folded name is the folded member name. A page struct has a dozen
+// fields at most, which a scan finds sooner than a map.
 type rowTable struct {
-	exact  map[string]rowField
-	folded map[string]rowField
+	fields []rowField
 }
 
 // rowTables caches a *rowTable (or the error building it) per page
@@ -70,7 +70,7 @@ func buildRowTable(t reflect.Type) (*rowTable, error) {
 	if t.Kind() != reflect.Struct {
 		return nil, fmt.Errorf("page row type %v is not a struct", t)
 	}
-	table := &rowTable{exact: map[string]rowField{}, folded: map[string]rowField{}}
+	table := &rowTable{}
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		name, skip, err := jsonName(sf)
@@ -80,23 +80,13 @@ func buildRowTable(t reflect.Type) (*rowTable, error) {
 		if skip {
 			continue
 		}
-		if _, dup := table.exact[name]; dup {
+		if _, dup := table.lookup(name); dup {
 			return nil, fmt.Errorf("page row type %v: JSON name %q used twice", t, name)
 		}
-		f := rowField{index: i, ptr: sf.Type == flexPtrType}
-		table.exact[name] = f
-		// As in v1, the first field of a folded name takes it.
-		if key := string(appendFoldedName(nil, []byte(name))); !hasKey(table.folded, key) {
-			table.folded[key] = f
-		}
+		table.fields = append(table.fields, rowField{name: name, folded: string(appendFoldedName(nil, []byte(name))),
+			index: i, ptr: sf.Type == flexPtrType})
 	}
 	return table, nil
-}
-
-// hasKey reports whether m holds key.
-func hasKey(m map[string]rowField, key string) bool {
-	_, ok := m[key]
-	return ok
 }
 
 // jsonName returns the JSON name of a struct field as v1 reads its tag,
@@ -170,14 +160,30 @@ func foldRune(r rune) rune {
 	}
 }
 
-// field finds the field of a member name (unquoted), as v1 does.
+// lookup finds the field of exactly this JSON name.
+func (t *rowTable) lookup(name string) (rowField, bool) {
+	for _, f := range t.fields {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return rowField{}, false
+}
+
+// field finds the field of a member name (unquoted), as v1 does: the
+// exact name, else the first field of the same folded name.
 func (t *rowTable) field(name []byte) (rowField, bool) {
-	if f, ok := t.exact[string(name)]; ok {
+	if f, ok := t.lookup(string(name)); ok {
 		return f, true
 	}
 	var buf [64]byte
-	f, ok := t.folded[string(appendFoldedName(buf[:0], name))]
-	return f, ok
+	folded := appendFoldedName(buf[:0], name)
+	for _, f := range t.fields {
+		if f.folded == string(folded) {
+			return f, true
+		}
+	}
+	return rowField{}, false
 }
 
 // maxSharedPage bounds the pages whose values share one copy of the page
@@ -209,29 +215,25 @@ func (p pageText) text(lo, hi int) string {
 	return string(p.b[lo:hi])
 }
 
-// fill decodes the validated JSON object starting at p.b[i] into row (a
-// settable struct value), member by member in order, so that of
-// duplicate names the last wins. Unknown members are skipped.
-func (t *rowTable) fill(row reflect.Value, p pageText, i int) error {
-	b := p.b
-	for i = skipSpace(b, i+1); i < len(b) && b[i] == '"'; {
-		end, _ := stringEnd(b, i)
-		name, err := unquoteName(b[i:end])
-		if err != nil {
-			return err
-		}
-		i = skipSpace(b, skipSpace(b, end)+1) // past the colon
-		end, _ = valueEnd(b, i)
-		if f, ok := t.field(name); ok {
-			if err := f.set(row, p, i, end); err != nil {
-				return fmt.Errorf("member %q: %w", name, err)
-			}
-		}
-		if i = skipSpace(b, end); b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
+// rowFill is an object being read into a row: the row's table, the row
+// (a settable struct value) and the page.
+type rowFill struct {
+	table *rowTable
+	row   reflect.Value
+	page  pageText
+}
+
+// member stores the member whose quoted, validated name is
+// page.b[nameLo:nameHi] and whose validated raw value is page.b[lo:hi],
+// if the row has it. It reports false where the value cannot be read,
+// which a validated value never is.
+func (r *rowFill) member(nameLo, nameHi, lo, hi int) bool {
+	name, err := unquoteName(r.page.b[nameLo:nameHi])
+	if err != nil {
+		return false
 	}
-	return nil
+	f, ok := r.table.field(name)
+	return !ok || f.set(r.row, r.page, lo, hi) == nil
 }
 
 // set stores the raw JSON value p.b[lo:hi] in the field as v1 did
@@ -267,7 +269,7 @@ func (f rowField) set(row reflect.Value, p pageText, lo, hi int) error {
 // invalid UTF-8 and lone surrogates read as U+FFFD).
 func unquoteName(quoted []byte) ([]byte, error) {
 	inner := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+	if plainASCII(inner) || bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return inner, nil
 	}
 	var s string
@@ -275,6 +277,17 @@ func unquoteName(quoted []byte) ([]byte, error) {
 		return nil, fmt.Errorf("member name %q: %w", quoted, err)
 	}
 	return []byte(s), nil
+}
+
+// plainASCII reports whether b is ASCII without backslashes: a name's
+// text as it stands, found sooner than by the general test.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // isSpace reports whether c is JSON white space.
@@ -289,22 +302,25 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// valueEnd returns the end of the JSON value starting at b[i], as the v1
-// scanner delimits it, and false where no value can start or end there.
-// It does not validate: a string or an array or object is delimited by
-// its closing quote or bracket (honouring strings and escapes), a number
-// by its grammar, a literal by its spelling; json.Valid on b[i:end] says
-// whether it is JSON.
-func valueEnd(b []byte, i int) (int, bool) {
+// maxDepth is encoding/json v1's nesting limit: at most this many
+// arrays and objects open at once.
+const maxDepth = 10000
+
+// valueEnd validates the JSON value starting at b[i], inside depth open
+// arrays and objects, and returns its end: where the v1 scanner ends it.
+// False: no JSON value starts there.
+func valueEnd(b []byte, i, depth int) (int, bool) {
 	if i >= len(b) {
 		return i, false
 	}
 	switch c := b[i]; {
 	case c == '"':
 		return stringEnd(b, i)
-	case c == '{' || c == '[':
-		return containerEnd(b, i)
-	case c == '-' || c >= '0' && c <= '9':
+	case c == '{':
+		return objectEnd(b, i, depth, nil)
+	case c == '[':
+		return arrayEnd(b, i, depth, nil)
+	case c == '-' || isDigit(c):
 		return numberEnd(b, i)
 	case c == 't':
 		return literalEnd(b, i, "true")
@@ -316,41 +332,139 @@ func valueEnd(b []byte, i int) (int, bool) {
 	return i, false
 }
 
-// stringEnd returns the index past the closing quote of the string
-// starting at b[i].
+// stringEnd validates the JSON string starting at b[i] and returns the
+// index past its closing quote. As in v1, any byte from 0x20 up is
+// taken as it is (invalid UTF-8 too); escapes must be JSON's.
 func stringEnd(b []byte, i int) (int, bool) {
 	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+		switch c := b[j]; {
+		case c == '"':
 			return j + 1, true
+		case c < 0x20:
+			return j, false
+		case c == '\\':
+			end, ok := escapeEnd(b, j)
+			if !ok {
+				return end, false
+			}
+			j = end - 1
 		}
 	}
 	return len(b), false
 }
 
-// containerEnd returns the index past the bracket closing the array or
-// object starting at b[i].
-func containerEnd(b []byte, i int) (int, bool) {
-	depth := 0
-	for j := i; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			end, ok := stringEnd(b, j)
-			if !ok {
-				return end, false
-			}
-			j = end - 1
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return j + 1, true
+// escapeEnd validates the escape starting at b[i] (a backslash) and
+// returns its end.
+func escapeEnd(b []byte, i int) (int, bool) {
+	if i+1 == len(b) {
+		return i, false
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2, true
+	case 'u':
+		for j := i + 2; j < i+6; j++ {
+			if j == len(b) || !isHex(b[j]) {
+				return j, false
 			}
 		}
+		return i + 6, true
 	}
-	return len(b), false
+	return i, false
+}
+
+// isHex reports whether c is a hexadecimal digit.
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// rowSink takes the object elements of a page's array as rows.
+type rowSink interface {
+	// object reads the object at b[i], inside depth open arrays and
+	// objects, as a row, and returns its end.
+	object(i, depth int) (int, bool)
+}
+
+// element validates the array element at b[i], inside depth open arrays
+// and objects, and returns its end; with rows, an object is read as a
+// row.
+func element(b []byte, i, depth int, rows rowSink) (int, bool) {
+	if rows != nil && i < len(b) && b[i] == '{' {
+		return rows.object(i, depth)
+	}
+	return valueEnd(b, i, depth)
+}
+
+// arrayEnd validates the array starting at b[i], inside depth open
+// arrays and objects, and returns the index past its closing bracket;
+// with rows, its object elements are read as rows.
+func arrayEnd(b []byte, i, depth int, rows rowSink) (int, bool) {
+	if depth++; depth > maxDepth {
+		return i, false
+	}
+	if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		end, ok := element(b, i, depth, rows)
+		if !ok {
+			return end, false
+		}
+		more, end, ok := nextItem(b, end, ']')
+		if !more {
+			return end, ok
+		}
+		i = end
+	}
+}
+
+// nextItem reads what follows an array element or object member at
+// b[i]: a comma (more, and the index of the next item) or the closing
+// bracket (its end); anything else is not JSON.
+func nextItem(b []byte, i int, closing byte) (more bool, next int, ok bool) {
+	if i = skipSpace(b, i); i == len(b) {
+		return false, i, false
+	}
+	switch b[i] {
+	case closing:
+		return false, i + 1, true
+	case ',':
+		return true, skipSpace(b, i+1), true
+	}
+	return false, i, false
+}
+
+// objectEnd validates the object starting at b[i], inside depth open
+// arrays and objects, and returns the index past its closing brace;
+// with into, each member is handed to it, in order.
+func objectEnd(b []byte, i, depth int, into *rowFill) (int, bool) {
+	if depth++; depth > maxDepth {
+		return i, false
+	}
+	if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i == len(b) || b[i] != '"' {
+			return i, false
+		}
+		nameEnd, ok := stringEnd(b, i)
+		if !ok {
+			return nameEnd, false
+		}
+		colon := skipSpace(b, nameEnd)
+		if colon == len(b) || b[colon] != ':' {
+			return colon, false
+		}
+		lo := skipSpace(b, colon+1)
+		hi, ok := valueEnd(b, lo, depth)
+		if !ok || into != nil && !into.member(i, nameEnd, lo, hi) {
+			return hi, false
+		}
+		more, end, ok := nextItem(b, hi, '}')
+		if !more {
+			return end, ok
+		}
+		i = end
+	}
 }
 
 // numberEnd returns the end of the JSON number starting at b[i]: where
@@ -407,7 +521,7 @@ func literalEnd(b []byte, i int, word string) (int, bool) {
 }
 
 // syntaxError is ErrNotJSON with the v1 scanner's account of why b is not
-// JSON; it is only asked of bytes json.Valid rejected.
+// JSON; it is only asked of bytes the scan rejected.
 func syntaxError(b []byte) error {
 	var v struct{}
 	if err := json.Unmarshal(b, &v); err != nil {
