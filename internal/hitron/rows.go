@@ -46,6 +46,7 @@ type rowTableEntry struct {
 	err   error
 }
 
+// flexType and flexPtrType are the field types a page struct may have.
 var (
 	flexType    = reflect.TypeFor[flex]()
 	flexPtrType = reflect.TypeFor[*flex]()
@@ -106,7 +107,11 @@ func jsonName(sf reflect.StructField) (name string, skip bool, err error) {
 	if sf.Type != flexType && sf.Type != flexPtrType {
 		return "", false, fmt.Errorf("field %s is a %v, not a flex or *flex", sf.Name, sf.Type)
 	}
-	name, _, _ = strings.Cut(tag, ",")
+	name, opts, _ := strings.Cut(tag, ",")
+	if opts != "" {
+		// ",string" would change how v1 reads the value.
+		return "", false, fmt.Errorf("field %s: tag options %q are not supported", sf.Name, opts)
+	}
 	if name == "" {
 		return sf.Name, false, nil
 	}

@@ -219,6 +219,9 @@ func TestRowTables(t *testing.T) {
 	type oddTag struct {
 		A flex `json:"a-b"`
 	}
+	type tagOptions struct {
+		A flex `json:"a,string"`
+	}
 	for _, tt := range []struct {
 		name   string
 		decode func() error
@@ -227,6 +230,7 @@ func TestRowTables(t *testing.T) {
 		{"not flex", func() error { _, err := decodeRows[notFlex]([]byte(`{}`), 0); return err }},
 		{"a name twice", func() error { _, err := decodeRows[twice]([]byte(`{}`), 0); return err }},
 		{"an unusual tag", func() error { _, err := decodeRows[oddTag]([]byte(`{}`), 0); return err }},
+		{"tag options", func() error { _, err := decodeRows[tagOptions]([]byte(`{}`), 0); return err }},
 		{"not a struct", func() error { _, err := decodeRows[flex]([]byte(`{}`), 0); return err }},
 	} {
 		if err := tt.decode(); err == nil {
