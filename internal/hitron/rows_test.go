@@ -164,7 +164,6 @@ func decoderCorners() []struct {
 		{"bare nan, streamed", `[{"snr":nan},{"snr":"1"},{}]`, 2},
 		{"depth 10000 in one pass", nested(9999), 0},
 		{"depth 10001 in one pass", nested(10000), 0},
-		{"element depth 10000 streamed", nested(9999) + strings.Repeat(",", 0), 1},
 		{"element depth 10000 streamed with the bound", "[" + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + ",1]", 1},
 		{"element depth 10001 streamed", "[" + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + ",1]", 1},
 	}
@@ -190,8 +189,7 @@ func TestDecodeRowsFixturesMatchV1(t *testing.T) {
 	}
 }
 
-// fixturePages lists the simulator's fixture files and the fuzz corpus
-// entries kept in testdata.
+// fixturePages lists the simulator's fixture files, every data set.
 func fixturePages(t testing.TB) []string {
 	paths, err := filepath.Glob(filepath.Join("..", "modemsim", "fixtures", "*", "*.json"))
 	if err != nil || len(paths) == 0 {
