@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"reflect"
 	"strings"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
@@ -96,6 +96,31 @@ func (f *flex) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// flexOf is UnmarshalJSON on the text of one raw JSON value, returning
+// a flex that shares text's memory: a string unquoted (unescaped as
+// encoding/json does) and trimmed, a number as written, anything else "".
+// UnmarshalJSON stays as it was, the reference the tests hold this to.
+func flexOf(text string) (flex, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case len(text) == 0:
+		return "", nil
+	case text[0] == '"':
+		inner := text[1 : len(text)-1]
+		if strings.IndexByte(inner, '\\') < 0 {
+			return flex(strings.TrimSpace(inner)), nil
+		}
+		var s string
+		if err := json.Unmarshal([]byte(text), &s); err != nil {
+			return "", err
+		}
+		return flex(strings.TrimSpace(s)), nil
+	case text[0] == '-' || text[0] >= '0' && text[0] <= '9':
+		return flex(text), nil
+	}
+	return "", nil
+}
+
 func (f flex) String() string { return string(f) }
 
 // DefaultMaxPageRows bounds the rows decoded from one page. A real modem
@@ -112,6 +137,12 @@ var ErrTooManyRows = fmt.Errorf("%w: too many rows", ErrTooLarge)
 // over the limit is ErrTooManyRows, found before more than maxRows rows
 // are decoded.
 func decodeRows[T any](body []byte, maxRows int) ([]T, error) {
+	return decodeRowsWith(body, maxRows, decodeRowsJSON[T])
+}
+
+// decodeRowsWith is decodeRows reading the trimmed, non-empty body with
+// decode (the tests' oracle plugs in the encoding/json reading here).
+func decodeRowsWith[T any](body []byte, maxRows int, decode func([]byte, int) ([]T, error)) ([]T, error) {
 	if maxRows <= 0 {
 		maxRows = DefaultMaxPageRows
 	}
@@ -119,105 +150,130 @@ func decodeRows[T any](body []byte, maxRows int) ([]T, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrNotJSON)
 	}
-	rows, err := decodeRowsJSON[T](body, maxRows)
+	rows, err := decode(body, maxRows)
 	if errors.Is(err, ErrNotJSON) {
 		// Firmware that prints a C float may write a bare nan or inf,
 		// which is not JSON: read those as null (the sample is dropped)
 		// rather than losing the page.
 		if clean, changed := nullNonFinite(body); changed {
-			return decodeRowsJSON[T](clean, maxRows)
+			return decode(clean, maxRows)
 		}
 	}
 	return rows, err
 }
 
-// decodeRowsJSON is decodeRows on a trimmed, non-empty body.
+// decodeRowsJSON is decodeRows on a trimmed, non-empty body. A body that
+// cannot exceed the limit (fewer commas than maxRows: every real page)
+// is read in one pass that validates the whole of it, as json.Unmarshal
+// did; any other array element by element (see decodeStream).
 func decodeRowsJSON[T any](body []byte, maxRows int) ([]T, error) {
-	if body[0] == '{' {
-		var row T
-		if err := json.Unmarshal(body, &row); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
-		}
-		return []T{row}, nil
+	table, err := tableFor[T]()
+	if err != nil {
+		return nil, err
 	}
-	// An array has at most one element more than the body has commas,
-	// which is cheap to count: a page that cannot exceed the limit (every
-	// real one) is decoded in one pass, any other element by element.
-	if bytes.Count(body, []byte{','}) < maxRows {
-		return decodeArray[T](body)
+	// An array has at most one element more than the body has commas.
+	commas := bytes.Count(body, []byte{','})
+	if body[0] != '{' && commas >= maxRows {
+		return decodeStream[T](body, maxRows, table)
 	}
-	return decodeStream[T](body, maxRows)
+	r := &rowReader[T]{table: table, page: newPageText(body)}
+	var end int
+	var ok bool
+	switch body[0] {
+	case '{':
+		end, ok = r.object(0, 0)
+	case '[':
+		// Room for every object, as far as the commas allow: no more
+		// than maxRows rows.
+		r.rows = make([]T, 0, min(bytes.Count(body, []byte{'{'}), commas+1))
+		end, ok = arrayEnd(body, 0, 0, r)
+	default:
+		end, ok = valueEnd(body, 0, 0)
+	}
+	if !ok || skipSpace(body, end) != len(body) {
+		return nil, syntaxError(body)
+	}
+	switch body[0] {
+	case '{', '[':
+		return r.rows, nil
+	case 'n':
+		return []T{}, nil // null: no rows
+	}
+	return nil, fmt.Errorf("%w: a JSON %s, not an array or object", ErrNotJSON, kindOf(body[0]))
 }
 
-// decodeArray decodes an array in one pass, or element by element,
-// skipping what is not an object, when the one pass fails.
-func decodeArray[T any](body []byte) ([]T, error) {
-	// The common case, an array of objects, decodes in one pass; null
-	// elements come out nil and are skipped.
-	var ptrs []*T
-	if err := json.Unmarshal(body, &ptrs); err == nil {
-		rows := make([]T, 0, len(ptrs))
-		for _, p := range ptrs {
-			if p != nil {
-				rows = append(rows, *p)
-			}
-		}
-		return rows, nil
+// kindOf names the kind of JSON value that starts with c.
+func kindOf(c byte) string {
+	switch c {
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
 	}
-	// Otherwise decode element by element, skipping what is not an object.
-	var raw []json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
-	}
-	rows := make([]T, 0, len(raw))
-	for _, el := range raw {
-		if el = bytes.TrimSpace(el); len(el) == 0 || el[0] != '{' {
-			continue
-		}
-		var row T
-		if err := json.Unmarshal(el, &row); err != nil {
-			continue
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
+	return "number"
 }
 
-// decodeStream decodes an array element by element, as decodeArray does,
-// and fails at the first element past maxRows: a hostile page costs no
-// more than maxRows rows.
-func decodeStream[T any](body []byte, maxRows int) ([]T, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+// rowReader reads a page's objects into rows of T.
+type rowReader[T any] struct {
+	table *rowTable
+	page  pageText
+	rows  []T
+}
+
+// object implements rowSink: the object is one more row, unless it is
+// not JSON.
+func (r *rowReader[T]) object(i, depth int) (int, bool) {
+	var zero T
+	r.rows = append(r.rows, zero)
+	row := reflect.ValueOf(&r.rows[len(r.rows)-1]).Elem()
+	end, ok := objectEnd(r.page.b, i, depth, &rowFill{table: r.table, row: row, page: r.page})
+	if !ok {
+		r.rows = r.rows[:len(r.rows)-1]
+	}
+	return end, ok
+}
+
+// decodeStream reads an array element by element, validating each as it
+// comes, as encoding/json's Decoder did (Token, More, Decode): it fails
+// at the first element past maxRows, so a hostile page costs no more
+// than maxRows rows, and of what follows the limit reads one byte, as
+// the Decoder did.
+func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error) {
+	if body[0] != '[' {
 		return nil, fmt.Errorf("%w: not an array of objects", ErrNotJSON)
 	}
-	var rows []T
-	for n := 0; dec.More(); n++ {
+	// Each value a copy of its own: only a prefix may be read.
+	r := &rowReader[T]{table: table, page: pageText{b: body}}
+	i := 1
+	for n := 0; ; n++ {
+		// More: another element unless the array (or input) ends here.
+		if i = skipSpace(body, i); i == len(body) || body[i] == ']' || body[i] == '}' {
+			break
+		}
 		if n == maxRows {
 			return nil, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
 		}
-		// A null element comes out nil and is skipped; one that is not an
-		// object (or does not fit T) fails with a type error, after which
-		// the decoder stands past it.
-		var p *T
-		if err := dec.Decode(&p); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) {
-				continue
+		if n > 0 {
+			if body[i] != ',' {
+				return nil, fmt.Errorf("%w: expected comma after array element %d", ErrNotJSON, n-1)
 			}
-			return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
+			i = skipSpace(body, i+1)
 		}
-		if p != nil {
-			rows = append(rows, *p)
+		// Each element is a value of its own to the Decoder: its depth
+		// counts from 0.
+		end, ok := element(body, i, 0, r)
+		if !ok {
+			return nil, fmt.Errorf("%w: array element %d is not valid JSON", ErrNotJSON, n)
 		}
+		i = end
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+	if i == len(body) || body[i] != ']' {
 		return nil, fmt.Errorf("%w: unterminated array", ErrNotJSON)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if skipSpace(body, i+1) != len(body) {
 		return nil, fmt.Errorf("%w: data after the array", ErrNotJSON)
 	}
-	return rows, nil
+	return r.rows, nil
 }
 
 // nonFinite are the bare words C printf and friends write for non-finite

@@ -144,9 +144,13 @@ func TestDecodeStreamMatchesOnePass(t *testing.T) {
 		rowsOf(1), rowsOf(40), "[]", "[null]", `[{"channelId":"1"},null,{"channelId":2}]`,
 		`[1,{"channelId":"a"},"x",[1,2],{"portId":{"nested":true}}]`, `[ {"snr" : "40.1" } ]`,
 	} {
-		want, wantErr := decodeArray[dsJSON]([]byte(body))
-		got, err := decodeStream[dsJSON]([]byte(body), 1<<20)
-		if (err == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
+		want, wantErr := decodeRowsJSON[dsJSON]([]byte(body), 1<<20)
+		table, err := tableFor[dsJSON]()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeStream[dsJSON]([]byte(body), 1<<20, table)
+		if err != nil || wantErr != nil || !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
 			t.Errorf("%s: stream %v %v, one pass %v %v", body, got, err, want, wantErr)
 		}
 	}
