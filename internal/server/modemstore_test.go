@@ -161,6 +161,32 @@ func TestModemStoreBoundsAHostileModem(t *testing.T) {
 	}
 }
 
+// TestModemStoreBuildsTheViewOnceARead: repeated pages share one view; a
+// probe that read the pages makes the next page build a new one with rates
+// against the read before, and a failed probe keeps the view it had.
+func TestModemStoreBuildsTheViewOnceARead(t *testing.T) {
+	m := newModemStore(maxModemPages, nil)
+	t0 := time.Now()
+	read := func(corrected float64) *hitron.Data {
+		return &hitron.Data{Downstream: []hitron.DownstreamChannel{{Port: "1", Channel: "5", Corrected: hitron.Some(corrected), Uncorrect: hitron.Some(0)}}}
+	}
+	m.record("m", &probe.Result{Success: true, Started: t0, Data: read(100)})
+	_, first, _ := m.page("m")
+	if _, again, _ := m.page("m"); again != first || !first.RatesSince.IsZero() {
+		t.Fatalf("a second page built the view again (%p, %p), or rates on the first read", first, again)
+	}
+	m.record("m", &probe.Result{Success: true, Started: t0.Add(10 * time.Second), Data: read(150)})
+	_, second, _ := m.page("m")
+	if second == first || second.Downstream[0].CorrectedRate.Text != "+50 (5.00/s)" || !second.RatesSince.Equal(t0) {
+		t.Fatalf("after a read: the same view %v, rate %q since %v", second == first, second.Downstream[0].CorrectedRate.Text, second.RatesSince)
+	}
+	m.record("m", &probe.Result{Started: t0.Add(20 * time.Second), Reason: "connect"})
+	last, third, _ := m.page("m")
+	if third != second || last.Success || last.Reason != "connect" {
+		t.Fatalf("after a failed probe: the same view %v, last %+v", third == second, last)
+	}
+}
+
 // TestModemStoreKeepsARealModemUncopied: a real modem's data fit the
 // bounds and are kept as the probe read them, without an allocation.
 func TestModemStoreKeepsARealModemUncopied(t *testing.T) {
