@@ -119,8 +119,8 @@ func (s *Server) handleModem(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Target": target, "Ranges": signalRanges, "MaxRows": maxModemRows}
 	status := http.StatusOK
-	if e, ok := s.modems.get(target); ok {
-		data["Last"], data["View"] = &e.last, e.view
+	if last, view, ok := s.modems.page(target); ok {
+		data["Last"], data["View"] = &last, view
 		for _, h := range s.prober.History().List() {
 			if h.Target == target {
 				data["TraceID"] = h.ID

@@ -179,10 +179,10 @@ func TestModemStoreIsBounded(t *testing.T) {
 	if got := testutil.ToFloat64(m.evicted); got != 992 {
 		t.Fatalf("evicted counter %v, want 992", got)
 	}
-	if _, ok := m.get("192.0.2.999"); !ok {
+	if _, _, ok := m.page("192.0.2.999"); !ok {
 		t.Fatal("the most recent modem was forgotten")
 	}
-	if _, ok := m.get("192.0.2.0"); ok {
+	if _, _, ok := m.page("192.0.2.0"); ok {
 		t.Fatal("the least recent modem was kept")
 	}
 }
@@ -195,7 +195,7 @@ func TestModemViewBoundsWhatItKeeps(t *testing.T) {
 	for range 5000 {
 		d.Downstream = append(d.Downstream, hitron.DownstreamChannel{Port: long, Channel: long})
 	}
-	v, counters := buildModemView(d, nil, time.Time{}, time.Now())
+	v, counters := buildModemView(d, nil, time.Time{}, time.Now()), readCounters(d.Downstream, d.OFDM)
 	if len(v.Downstream) != maxModemRows || !v.Truncated || len(counters) > maxModemRows {
 		t.Fatalf("%d rows, %d counters, truncated %v", len(v.Downstream), len(counters), v.Truncated)
 	}
@@ -214,17 +214,18 @@ func TestCodewordRates(t *testing.T) {
 	row := func(corr, unc float64) *hitron.Data {
 		return &hitron.Data{Downstream: []hitron.DownstreamChannel{{Port: "1", Channel: "5", Corrected: hitron.Some(corr), Uncorrect: hitron.Some(unc)}}}
 	}
-	v, c := buildModemView(row(100, 10), nil, time.Time{}, t0)
+	first, second := row(100, 10), row(160, 10)
+	v := buildModemView(first, nil, time.Time{}, t0)
 	if got := v.Downstream[0].CorrectedRate.Text; got != "–" || !v.RatesSince.IsZero() {
 		t.Fatalf("first probe: rate %q, since %v", got, v.RatesSince)
 	}
-	v, c = buildModemView(row(160, 10), c, t0, t0.Add(30*time.Second))
+	v = buildModemView(second, readCounters(first.Downstream, nil), t0, t0.Add(30*time.Second))
 	ds := v.Downstream[0]
 	if ds.CorrectedRate.Text != "+60 (2.00/s)" || ds.CorrectedRate.Class != classMarginal ||
 		ds.UncorrectableRate.Text != "+0 (0.00/s)" || ds.UncorrectableRate.Class != classGood || v.Interval != 30*time.Second {
 		t.Fatalf("second probe: %+v %+v", ds.CorrectedRate, ds.UncorrectableRate)
 	}
-	v, _ = buildModemView(row(5, 12), c, t0.Add(30*time.Second), t0.Add(60*time.Second))
+	v = buildModemView(row(5, 12), readCounters(second.Downstream, nil), t0.Add(30*time.Second), t0.Add(60*time.Second))
 	ds = v.Downstream[0]
 	if ds.CorrectedRate.Text != "reset" || ds.UncorrectableRate.Text != "+2 (0.07/s)" || ds.UncorrectableRate.Class != classPoor {
 		t.Fatalf("after a reset: %+v %+v", ds.CorrectedRate, ds.UncorrectableRate)

@@ -15,9 +15,13 @@ import (
 // that read a page adds a modem, so a loop of probes of made-up targets
 // cannot push real ones out; past the cap the least recently probed modem
 // is forgotten (hitron_exporter_modem_pages_evicted_total counts them).
-// Each entry is a rendered view capped at maxModemRows rows per table and
-// maxModemText bytes per string: tens of KB for a real modem, at most
-// about 300 KB for a hostile one, so the store stays under about 40 MB.
+// Each entry keeps its last read bounded by keepData (maxModemRows rows per
+// table, strings a few bytes past what the view shows), the codeword rows
+// of the read before (the same rows), and the view built from them once
+// the page is asked for, itself capped at maxModemRows rows per table and
+// maxModemText bytes per string: tens of KB for a real modem, and for a
+// hostile one at most what TestModemStoreBoundsAHostileModem measures
+// (under 512 KB), so the store stays under about 64 MB.
 const maxModemPages = 128
 
 // modemEntry is what the /modem page knows of one modem.
@@ -25,12 +29,25 @@ type modemEntry struct {
 	target string
 	// last is the modem's most recent probe, successful or not.
 	last probeSummary
-	// view is built from the most recent probe that read a page.
+	// read is the most recent probe that read a page, bounded, and readAt
+	// when that probe started.
+	read   keptData
+	readAt time.Time
+	// prev are the codeword rows of the read before it: the view's rates
+	// are computed against them.
+	prev codewordRows
+	// view is built from read and prev when the page is first asked for
+	// after the read; nil until then.
 	view *modemView
-	// counters are that probe's codeword counters, by row key, and when it
-	// read them: the next probe's rates are computed against them.
-	counters map[string]codewords
-	readAt   time.Time
+}
+
+// codewordRows are the rows of one read that carry codeword counters, and
+// when the read's probe started; ok is false when there was no such read.
+type codewordRows struct {
+	ok         bool
+	at         time.Time
+	downstream []hitron.DownstreamChannel
+	ofdm       []hitron.OFDMReceiver
 }
 
 // probeSummary is the outcome of one probe, without its data.
@@ -67,7 +84,8 @@ func newModemStore(limit int, reg prometheus.Registerer) *modemStore {
 }
 
 // record notes a probe of target. A probe that did not log in only updates
-// a modem already known; callers that shared one run record it once.
+// a modem already known; callers that shared one run record it once. It
+// keeps the probe's data, bounded, and leaves the view to page.
 func (m *modemStore) record(target string, res *probe.Result) {
 	if res == nil {
 		return
@@ -90,14 +108,21 @@ func (m *modemStore) record(target string, res *probe.Result) {
 	}
 	e.last = sum
 	if res.Data != nil {
-		e.view, e.counters = buildModemView(res.Data, e.counters, e.readAt, res.Started)
-		e.readAt = res.Started
+		if ok {
+			e.prev = codewordRows{ok: true, at: e.readAt, downstream: e.read.data.Downstream, ofdm: e.read.data.OFDM}
+		}
+		e.read, e.readAt, e.view = keepData(res.Data), res.Started, nil
 	}
 	if ok {
 		m.order.MoveToFront(el)
 		return
 	}
-	m.byKey[target] = m.order.PushFront(e)
+	m.add(e)
+}
+
+// add puts a new entry in front, forgetting the least recent past the cap.
+func (m *modemStore) add(e *modemEntry) {
+	m.byKey[e.target] = m.order.PushFront(e)
 	for m.order.Len() > m.limit {
 		old := m.order.Back()
 		m.order.Remove(old)
@@ -106,15 +131,31 @@ func (m *modemStore) record(target string, res *probe.Result) {
 	}
 }
 
-// get returns a copy of target's entry.
-func (m *modemStore) get(target string) (modemEntry, bool) {
+// page returns target's last probe and the view of its last read, built
+// now if no page was asked for since that read, and kept until the next.
+func (m *modemStore) page(target string) (last probeSummary, view *modemView, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	el, ok := m.byKey[target]
 	if !ok {
-		return modemEntry{}, false
+		return probeSummary{}, nil, false
 	}
-	return *el.Value.(*modemEntry), true
+	e := el.Value.(*modemEntry)
+	if e.view == nil {
+		e.view = e.buildView()
+	}
+	return e.last, e.view, true
+}
+
+// buildView formats the entry's last read, with rates against prev.
+func (e *modemEntry) buildView() *modemView {
+	var prev map[string]codewords
+	if e.prev.ok {
+		prev = readCounters(e.prev.downstream, e.prev.ofdm)
+	}
+	v := buildModemView(&e.read.data, prev, e.prev.at, e.readAt)
+	v.Truncated = v.Truncated || e.read.truncated
+	return v
 }
 
 // len is the number of modems remembered.

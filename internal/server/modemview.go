@@ -82,11 +82,10 @@ type eventView struct {
 }
 
 // buildModemView formats d, read at readAt; prev are the previous probe's
-// codeword counters (read at prevAt) for the rates. It returns the view and
-// the counters the next probe's rates are computed against.
-func buildModemView(d *hitron.Data, prev map[string]codewords, prevAt, readAt time.Time) (*modemView, map[string]codewords) {
+// codeword counters (read at prevAt, see readCounters) for the rates, nil
+// for the first probe.
+func buildModemView(d *hitron.Data, prev map[string]codewords, prevAt, readAt time.Time) *modemView {
 	v := &modemView{ReadAt: readAt}
-	counters := map[string]codewords{}
 	interval := readAt.Sub(prevAt)
 	if prev != nil && interval > 0 {
 		v.RatesSince, v.Interval = prevAt, interval
@@ -133,9 +132,7 @@ func buildModemView(d *hitron.Data, prev map[string]codewords, prevAt, readAt ti
 		return n
 	}
 	for _, ch := range d.Downstream[:rows(len(d.Downstream))] {
-		key := "ds/" + clip(ch.Port) + "/" + clip(ch.Channel)
-		cw := codewords{ch.Corrected, ch.Uncorrect}
-		counters[key] = cw
+		key, cw := downstreamCounters(&ch)
 		row := downstreamView{
 			Port: clip(ch.Port), Channel: clip(ch.Channel), Frequency: hertz(ch.Frequency), Modulation: clip(ch.Modulation),
 			Power: ranged(ch.Power, downstreamPowerRange), SNR: ranged(ch.SNR, downstreamSNRRange),
@@ -151,9 +148,7 @@ func buildModemView(d *hitron.Data, prev map[string]codewords, prevAt, readAt ti
 		})
 	}
 	for _, r := range d.OFDM[:rows(len(d.OFDM))] {
-		key := "ofdm/" + clip(r.Receiver)
-		cw := codewords{r.Corrected, r.Uncorrect}
-		counters[key] = cw
+		key, cw := ofdmCounters(&r)
 		row := ofdmView{
 			Receiver: clip(r.Receiver), FFT: clip(r.FFT), FirstSubcarrier: hertz(r.FirstSubcarrier),
 			Locks:    fmt.Sprintf("PLC %s, NCP %s, MDC1 %s", yesNo(r.PLCLock), yesNo(r.NCPLock), yesNo(r.MDC1Lock)),
@@ -181,7 +176,32 @@ func buildModemView(d *hitron.Data, prev map[string]codewords, prevAt, readAt ti
 		}
 		v.Truncated = v.Truncated || len(entries) > maxModemRows
 	}
-	return v, counters
+	return v
+}
+
+// readCounters are the codeword counters of one read's rows, by row key:
+// the next read's rates are computed against them.
+func readCounters(downstream []hitron.DownstreamChannel, ofdm []hitron.OFDMReceiver) map[string]codewords {
+	counters := map[string]codewords{}
+	for i := range downstream[:min(len(downstream), maxModemRows)] {
+		key, cw := downstreamCounters(&downstream[i])
+		counters[key] = cw
+	}
+	for i := range ofdm[:min(len(ofdm), maxModemRows)] {
+		key, cw := ofdmCounters(&ofdm[i])
+		counters[key] = cw
+	}
+	return counters
+}
+
+// downstreamCounters are a downstream channel's row key and counters.
+func downstreamCounters(ch *hitron.DownstreamChannel) (string, codewords) {
+	return "ds/" + clip(ch.Port) + "/" + clip(ch.Channel), codewords{ch.Corrected, ch.Uncorrect}
+}
+
+// ofdmCounters are an OFDM receiver's row key and counters.
+func ofdmCounters(r *hitron.OFDMReceiver) (string, codewords) {
+	return "ofdm/" + clip(r.Receiver), codewords{r.Corrected, r.Uncorrect}
 }
 
 // maxEventText bounds an event's text on the page (its DOCSIS text and the
