@@ -179,7 +179,7 @@ func decodeRowsJSON[T any](body []byte, maxRows int) ([]T, error) {
 		return decodeStream[T](body, maxRows, table)
 	}
 	r := &rowReader[T]{table: table, page: newPageText(body)}
-	dec := newDecoder(body)
+	dec := new(pageDecoder).reset(body)
 	switch body[0] {
 	case '{':
 		err = r.object(dec, 0)
@@ -259,6 +259,7 @@ func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error)
 	}
 	// Each value a copy of its own: only a prefix may be read.
 	r := &rowReader[T]{table: table, page: pageText{b: body}}
+	var pd pageDecoder
 	i := 1
 	for n := 0; ; n++ {
 		// More: another element unless the array (or input) ends here.
@@ -274,7 +275,7 @@ func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error)
 			}
 			i = skipSpace(body, i+1)
 		}
-		dec := newDecoder(body[i:])
+		dec := pd.reset(body[i:])
 		if err := r.element(dec, i); err != nil {
 			return nil, fmt.Errorf("%w: array element %d: %w", ErrNotJSON, n, err)
 		}

@@ -278,12 +278,22 @@ func plainASCII(b []byte) bool {
 	return true
 }
 
-// newDecoder returns a jsontext.Decoder of b that accepts what
-// encoding/json v1 accepts: duplicate names, and invalid UTF-8 inside
-// strings (flexOf and unquoteName read it as v1 does). Its nesting limit
-// is v1's, 10000, and its white space JSON's four bytes, as in v1.
-func newDecoder(b []byte) *jsontext.Decoder {
-	return jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+// pageDecoder is a jsontext.Decoder together with the buffer it reads
+// (one allocation, not two), reusable for one input after another.
+type pageDecoder struct {
+	dec jsontext.Decoder
+	in  bytes.Buffer
+}
+
+// reset points the decoder at b, which it reads in place, and returns
+// it. It accepts what encoding/json v1 accepts: duplicate names, and
+// invalid UTF-8 inside strings (flexOf and unquoteName read it as v1
+// does). Its nesting limit is v1's, 10000, and its white space JSON's
+// four bytes, as in v1.
+func (p *pageDecoder) reset(b []byte) *jsontext.Decoder {
+	p.in = *bytes.NewBuffer(b)
+	p.dec.Reset(&p.in, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	return &p.dec
 }
 
 // rowReader reads a page's objects into rows of T.
