@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
+	"io"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 )
@@ -177,21 +179,23 @@ func decodeRowsJSON[T any](body []byte, maxRows int) ([]T, error) {
 		return decodeStream[T](body, maxRows, table)
 	}
 	r := &rowReader[T]{table: table, page: newPageText(body)}
-	var end int
-	var ok bool
+	dec := new(pageDecoder).reset(body)
 	switch body[0] {
 	case '{':
-		end, ok = r.object(0, 0)
+		err = r.object(dec, 0)
 	case '[':
 		// Room for every object, as far as the commas allow: no more
 		// than maxRows rows.
 		r.rows = make([]T, 0, min(bytes.Count(body, []byte{'{'}), commas+1))
-		end, ok = arrayEnd(body, 0, 0, r)
+		err = readArray(dec, func() error { return r.element(dec, 0) })
 	default:
-		end, ok = valueEnd(body, 0, 0)
+		_, err = dec.ReadValue()
 	}
-	if !ok || skipSpace(body, end) != len(body) {
-		return nil, syntaxError(body)
+	if err == nil {
+		err = atEOF(dec)
+	}
+	if err != nil {
+		return nil, notJSON(err)
 	}
 	switch body[0] {
 	case '{', '[':
@@ -200,6 +204,34 @@ func decodeRowsJSON[T any](body []byte, maxRows int) ([]T, error) {
 		return []T{}, nil // null: no rows
 	}
 	return nil, fmt.Errorf("%w: a JSON %s, not an array or object", ErrNotJSON, kindOf(body[0]))
+}
+
+// readArray reads the array dec stands before, calling element before
+// each of its elements.
+func readArray(dec *jsontext.Decoder, element func() error) error {
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	// PeekKind is 0 on an error, which the next read returns.
+	for dec.PeekKind() != ']' {
+		if err := element(); err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// atEOF reports an error unless dec's input holds nothing more than
+// white space.
+func atEOF(dec *jsontext.Decoder) error {
+	switch _, err := dec.ReadToken(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return err
+	}
+	return errors.New("data after the top-level value")
 }
 
 // kindOf names the kind of JSON value that starts with c.
@@ -213,37 +245,21 @@ func kindOf(c byte) string {
 	return "number"
 }
 
-// rowReader reads a page's objects into rows of T.
-type rowReader[T any] struct {
-	table *rowTable
-	page  pageText
-	rows  []T
-}
-
-// object implements rowSink: the object is one more row, unless it is
-// not JSON.
-func (r *rowReader[T]) object(i, depth int) (int, bool) {
-	var zero T
-	r.rows = append(r.rows, zero)
-	row := reflect.ValueOf(&r.rows[len(r.rows)-1]).Elem()
-	end, ok := objectEnd(r.page.b, i, depth, &rowFill{table: r.table, row: row, page: r.page})
-	if !ok {
-		r.rows = r.rows[:len(r.rows)-1]
-	}
-	return end, ok
-}
-
 // decodeStream reads an array element by element, validating each as it
 // comes, as encoding/json's Decoder did (Token, More, Decode): it fails
 // at the first element past maxRows, so a hostile page costs no more
 // than maxRows rows, and of what follows the limit reads one byte, as
-// the Decoder did.
+// the Decoder did. The commas and brackets of the array are read here,
+// as the Decoder read them; each element is a JSON value of its own to
+// the Decoder (its depth counts from 0), so each is read by a decoder of
+// its own.
 func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error) {
 	if body[0] != '[' {
 		return nil, fmt.Errorf("%w: not an array of objects", ErrNotJSON)
 	}
 	// Each value a copy of its own: only a prefix may be read.
 	r := &rowReader[T]{table: table, page: pageText{b: body}}
+	var pd pageDecoder
 	i := 1
 	for n := 0; ; n++ {
 		// More: another element unless the array (or input) ends here.
@@ -259,13 +275,11 @@ func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error)
 			}
 			i = skipSpace(body, i+1)
 		}
-		// Each element is a value of its own to the Decoder: its depth
-		// counts from 0.
-		end, ok := element(body, i, 0, r)
-		if !ok {
-			return nil, fmt.Errorf("%w: array element %d is not valid JSON", ErrNotJSON, n)
+		dec := pd.reset(body[i:])
+		if err := r.element(dec, i); err != nil {
+			return nil, fmt.Errorf("%w: array element %d: %w", ErrNotJSON, n, err)
 		}
-		i = end
+		i += int(dec.InputOffset())
 	}
 	if i == len(body) || body[i] != ']' {
 		return nil, fmt.Errorf("%w: unterminated array", ErrNotJSON)
@@ -274,6 +288,15 @@ func decodeStream[T any](body []byte, maxRows int, table *rowTable) ([]T, error)
 		return nil, fmt.Errorf("%w: data after the array", ErrNotJSON)
 	}
 	return r.rows, nil
+}
+
+// skipSpace returns the index of the first byte at or after i that is
+// not JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // nonFinite are the bare words C printf and friends write for non-finite

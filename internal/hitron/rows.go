@@ -1,11 +1,13 @@
 package hitron
 
 // This file fills the page structs (the *JSON types of page_*.go) from a
-// page's JSON without encoding/json's reflection: one scan validates the
-// bytes with encoding/json v1's grammar and nesting limit and, for each
-// row object, hands every member whose name a table (built once per
-// page struct) matches, as v1 matches names, to its field; the value is
-// read as the flex's UnmarshalJSON reads it (flexOf).
+// page's JSON without encoding/json's reflection: a jsontext.Decoder
+// (go-json-experiment, the encoding/json/v2 prototype) validates the
+// page as it is read, with options that accept what encoding/json v1
+// accepts (see newDecoder), and for each row object every member whose
+// name a table (built once per page struct) matches, as v1 matches
+// names, is handed to its field as the validated raw value; the value
+// is read as the flex's UnmarshalJSON reads it (flexOf).
 
 import (
 	"bytes"
@@ -16,6 +18,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // rowField is one JSON member of a page struct: its name, the name
@@ -220,27 +224,6 @@ func (p pageText) text(lo, hi int) string {
 	return string(p.b[lo:hi])
 }
 
-// rowFill is an object being read into a row: the row's table, the row
-// (a settable struct value) and the page.
-type rowFill struct {
-	table *rowTable
-	row   reflect.Value
-	page  pageText
-}
-
-// member stores the member whose quoted, validated name is
-// page.b[nameLo:nameHi] and whose validated raw value is page.b[lo:hi],
-// if the row has it. It reports false where the value cannot be read,
-// which a validated value never is.
-func (r *rowFill) member(nameLo, nameHi, lo, hi int) bool {
-	name, err := unquoteName(r.page.b[nameLo:nameHi])
-	if err != nil {
-		return false
-	}
-	f, ok := r.table.field(name)
-	return !ok || f.set(r.row, r.page, lo, hi) == nil
-}
-
 // set stores the raw JSON value p.b[lo:hi] in the field as v1 did
 // through the flex's UnmarshalJSON (see flexOf); a *flex is set nil by
 // null, and otherwise points to the value read.
@@ -253,7 +236,7 @@ func (f rowField) set(row reflect.Value, p pageText, lo, hi int) error {
 	case c == '"' || c == '-' || c >= '0' && c <= '9':
 		var err error
 		if v, err = flexOf(p.text(lo, hi)); err != nil {
-			return err
+			return fmt.Errorf("field %s: %w", f.name, err)
 		}
 	}
 	if !f.ptr {
@@ -295,242 +278,78 @@ func plainASCII(b []byte) bool {
 	return true
 }
 
-// isSpace reports whether c is JSON white space.
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// skipSpace returns the index of the first byte at or after i that is
-// not JSON white space.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
+// pageDecoder is a jsontext.Decoder together with the buffer it reads
+// (one allocation, not two), reusable for one input after another.
+type pageDecoder struct {
+	dec jsontext.Decoder
+	in  bytes.Buffer
 }
 
-// maxDepth is encoding/json v1's nesting limit: at most this many
-// arrays and objects open at once.
-const maxDepth = 10000
-
-// valueEnd validates the JSON value starting at b[i], inside depth open
-// arrays and objects, and returns its end: where the v1 scanner ends it.
-// False: no JSON value starts there.
-func valueEnd(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch c := b[i]; {
-	case c == '"':
-		return stringEnd(b, i)
-	case c == '{':
-		return objectEnd(b, i, depth, nil)
-	case c == '[':
-		return arrayEnd(b, i, depth, nil)
-	case c == '-' || isDigit(c):
-		return numberEnd(b, i)
-	case c == 't':
-		return literalEnd(b, i, "true")
-	case c == 'f':
-		return literalEnd(b, i, "false")
-	case c == 'n':
-		return literalEnd(b, i, "null")
-	}
-	return i, false
+// reset points the decoder at b, which it reads in place, and returns
+// it. It accepts what encoding/json v1 accepts: duplicate names, and
+// invalid UTF-8 inside strings (flexOf and unquoteName read it as v1
+// does). Its nesting limit is v1's, 10000, and its white space JSON's
+// four bytes, as in v1.
+func (p *pageDecoder) reset(b []byte) *jsontext.Decoder {
+	p.in = *bytes.NewBuffer(b)
+	p.dec.Reset(&p.in, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	return &p.dec
 }
 
-// stringEnd validates the JSON string starting at b[i] and returns the
-// index past its closing quote. As in v1, any byte from 0x20 up is
-// taken as it is (invalid UTF-8 too); escapes must be JSON's.
-func stringEnd(b []byte, i int) (int, bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, true
-		case c < 0x20:
-			return j, false
-		case c == '\\':
-			end, ok := escapeEnd(b, j)
-			if !ok {
-				return end, false
-			}
-			j = end - 1
+// rowReader reads a page's objects into rows of T.
+type rowReader[T any] struct {
+	table *rowTable
+	page  pageText
+	rows  []T
+}
+
+// object reads the object dec stands before as one more row; base is
+// the offset in the page of dec's input. A member the row has is read
+// from the validated raw value (see rowField.set); the others are only
+// validated.
+func (r *rowReader[T]) object(dec *jsontext.Decoder, base int) error {
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	var zero T
+	r.rows = append(r.rows, zero)
+	row := reflect.ValueOf(&r.rows[len(r.rows)-1]).Elem()
+	// PeekKind is 0 on an error, which the next read returns.
+	for dec.PeekKind() != '}' {
+		quoted, err := dec.ReadValue()
+		if err != nil {
+			return err
 		}
-	}
-	return len(b), false
-}
-
-// escapeEnd validates the escape starting at b[i] (a backslash) and
-// returns its end.
-func escapeEnd(b []byte, i int) (int, bool) {
-	if i+1 == len(b) {
-		return i, false
-	}
-	switch b[i+1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return i + 2, true
-	case 'u':
-		for j := i + 2; j < i+6; j++ {
-			if j == len(b) || !isHex(b[j]) {
-				return j, false
+		name, err := unquoteName(quoted)
+		if err != nil {
+			return err
+		}
+		// The name is only valid until the next read.
+		f, ok := r.table.field(name)
+		value, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		if ok {
+			hi := base + int(dec.InputOffset())
+			if err := f.set(row, r.page, hi-len(value), hi); err != nil {
+				return err
 			}
 		}
-		return i + 6, true
 	}
-	return i, false
+	_, err := dec.ReadToken()
+	return err
 }
 
-// isHex reports whether c is a hexadecimal digit.
-func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
-
-// rowSink takes the object elements of a page's array as rows.
-type rowSink interface {
-	// object reads the object at b[i], inside depth open arrays and
-	// objects, as a row, and returns its end.
-	object(i, depth int) (int, bool)
+// element reads the array element dec stands before: an object as a
+// row, anything else only validated and skipped.
+func (r *rowReader[T]) element(dec *jsontext.Decoder, base int) error {
+	if dec.PeekKind() == '{' {
+		return r.object(dec, base)
+	}
+	_, err := dec.ReadValue()
+	return err
 }
 
-// element validates the array element at b[i], inside depth open arrays
-// and objects, and returns its end; with rows, an object is read as a
-// row.
-func element(b []byte, i, depth int, rows rowSink) (int, bool) {
-	if rows != nil && i < len(b) && b[i] == '{' {
-		return rows.object(i, depth)
-	}
-	return valueEnd(b, i, depth)
-}
-
-// arrayEnd validates the array starting at b[i], inside depth open
-// arrays and objects, and returns the index past its closing bracket;
-// with rows, its object elements are read as rows.
-func arrayEnd(b []byte, i, depth int, rows rowSink) (int, bool) {
-	if depth++; depth > maxDepth {
-		return i, false
-	}
-	if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		end, ok := element(b, i, depth, rows)
-		if !ok {
-			return end, false
-		}
-		more, end, ok := nextItem(b, end, ']')
-		if !more {
-			return end, ok
-		}
-		i = end
-	}
-}
-
-// nextItem reads what follows an array element or object member at
-// b[i]: a comma (more, and the index of the next item) or the closing
-// bracket (its end); anything else is not JSON.
-func nextItem(b []byte, i int, closing byte) (more bool, next int, ok bool) {
-	if i = skipSpace(b, i); i == len(b) {
-		return false, i, false
-	}
-	switch b[i] {
-	case closing:
-		return false, i + 1, true
-	case ',':
-		return true, skipSpace(b, i+1), true
-	}
-	return false, i, false
-}
-
-// objectEnd validates the object starting at b[i], inside depth open
-// arrays and objects, and returns the index past its closing brace;
-// with into, each member is handed to it, in order.
-func objectEnd(b []byte, i, depth int, into *rowFill) (int, bool) {
-	if depth++; depth > maxDepth {
-		return i, false
-	}
-	if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		if i == len(b) || b[i] != '"' {
-			return i, false
-		}
-		nameEnd, ok := stringEnd(b, i)
-		if !ok {
-			return nameEnd, false
-		}
-		colon := skipSpace(b, nameEnd)
-		if colon == len(b) || b[colon] != ':' {
-			return colon, false
-		}
-		lo := skipSpace(b, colon+1)
-		hi, ok := valueEnd(b, lo, depth)
-		if !ok || into != nil && !into.member(i, nameEnd, lo, hi) {
-			return hi, false
-		}
-		more, end, ok := nextItem(b, hi, '}')
-		if !more {
-			return end, ok
-		}
-		i = end
-	}
-}
-
-// numberEnd returns the end of the JSON number starting at b[i]: where
-// its grammar stops, as the v1 scanner ends it; false where the grammar
-// cannot end (a lone minus, a point or exponent without digits).
-func numberEnd(b []byte, i int) (int, bool) {
-	j := i
-	if b[j] == '-' {
-		j++
-	}
-	switch {
-	case j < len(b) && b[j] == '0':
-		j++
-	case j < len(b) && b[j] >= '1' && b[j] <= '9':
-		j = digitsEnd(b, j)
-	default:
-		return j, false
-	}
-	if j < len(b) && b[j] == '.' {
-		if j = digitsEnd(b, j+1); !isDigit(b[j-1]) {
-			return j, false
-		}
-	}
-	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		j++
-		if j < len(b) && (b[j] == '+' || b[j] == '-') {
-			j++
-		}
-		if j = digitsEnd(b, j); !isDigit(b[j-1]) {
-			return j, false
-		}
-	}
-	return j, true
-}
-
-// isDigit reports whether c is an ASCII digit.
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// digitsEnd returns the index of the first non-digit at or after i.
-func digitsEnd(b []byte, i int) int {
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	return i
-}
-
-// literalEnd returns the end of the literal word starting at b[i], false
-// where b does not spell it.
-func literalEnd(b []byte, i int, word string) (int, bool) {
-	if !bytes.HasPrefix(b[i:], []byte(word)) {
-		return i, false
-	}
-	return i + len(word), true
-}
-
-// syntaxError is ErrNotJSON with the v1 scanner's account of why b is not
-// JSON; it is only asked of bytes the scan rejected.
-func syntaxError(b []byte) error {
-	var v struct{}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("%w: %v", ErrNotJSON, err)
-	}
-	return fmt.Errorf("%w: invalid JSON", ErrNotJSON)
-}
+// notJSON wraps a decoder's error in ErrNotJSON.
+func notJSON(err error) error { return fmt.Errorf("%w: %w", ErrNotJSON, err) }

@@ -125,6 +125,10 @@ func decoderCorners() []struct {
 		{"invalid UTF-8 without escapes kept", "[{\"portId\":\"a\xffb\"}]", 0},
 		{"invalid UTF-8 with escapes replaced", "[{\"portId\":\"a\xffb\\n\"}]", 0},
 		{"invalid UTF-8 in a name", "[{\"port\xffId\":\"1\",\"snr\xff\":\"2\"}]", 0},
+		{"duplicate names in a nested value", `[{"snr":{"a":1,"a":2},"portId":[{"b":1,"b":2}]}]`, 0},
+		{"invalid UTF-8 in skipped values", "[{\"x\":\"\xff\",\"y\":[\"\xfe\"]},\"\xff\"]", 0},
+		{"a form feed inside is not white space", "[\f{\"portId\":\"1\"}]", 0},
+		{"two top-level arrays", `[] []`, 0},
 		{"names matched regardless of case", `[{"PORTID":"1","Snr":"2","ChannelID":"3"}]`, 0},
 		{"the exact name beats a folded one", `[{"snr":"exact","SNR":"folded"}]`, 0},
 		{"the last duplicate wins", `[{"portId":"1","portId":"2","PortId":"3"}]`, 0},
@@ -165,6 +169,8 @@ func decoderCorners() []struct {
 		{"depth 10000 in one pass", nested(9999), 0},
 		{"depth 10001 in one pass", nested(10000), 0},
 		{"element depth 10000 streamed with the bound", "[" + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + ",1]", 1},
+		{"an object element of depth 10000 streamed with the bound", "[" + strings.Repeat(`{"a":`, 9999) + "{}" + strings.Repeat("}", 9999) + ",1]", 1},
+		{"an object element of depth 10001 streamed", "[" + strings.Repeat(`{"a":`, 10000) + "{}" + strings.Repeat("}", 10000) + ",1]", 1},
 		{"element depth 10001 streamed", "[" + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + ",1]", 1},
 	}
 }
