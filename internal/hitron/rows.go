@@ -197,8 +197,10 @@ func (t *rowTable) field(name []byte) (rowField, bool) {
 
 // maxSharedPage bounds the pages whose values share one copy of the page
 // (see pageText): past it each value is a copy of its own, so that a
-// large page with a few short values does not keep all of it alive.
-const maxSharedPage = 64 << 10
+// large page with a few short values does not keep all of it alive. A
+// real modem's pages are a few KiB; a kept probe (the /modem page keeps
+// one per modem) pins at most this much per page it read.
+const maxSharedPage = 16 << 10
 
 // pageText is a page being read: its bytes and, for a page of at most
 // maxSharedPage bytes, one string copy of them from which every value
@@ -237,6 +239,11 @@ func (f rowField) set(row reflect.Value, p pageText, lo, hi int) error {
 		var err error
 		if v, err = flexOf(p.text(lo, hi)); err != nil {
 			return fmt.Errorf("field %s: %w", f.name, err)
+		}
+		if p.s == "" && len(v) < hi-lo {
+			// A value of a large page is a copy of its own: one trimmed
+			// out of it (quotes, padding) must not keep the whole copy.
+			v = flex(strings.Clone(string(v)))
 		}
 	}
 	if !f.ptr {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -294,4 +295,45 @@ func BenchmarkParseDataPages(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestDecodeRowsKeepsNoPageAlive(t *testing.T) {
+	// A hostile page pads each short value with a lot of white space: what
+	// the rows keep must be the values, not the page's bytes.
+	pad := strings.Repeat(" ", 256<<10)
+	tests := []struct {
+		name string
+		page string
+	}{
+		{"a large page, values padded inside their quotes", `[{"portId":"1` + pad + `","channelId":"` + pad + `2"}]`},
+		{"a large page, values padded outside", `[{"portId":` + pad + `"1",` + pad + `"channelId":"2"}]`},
+		{"a large escaped value", `[{"portId":"1\t` + pad + `","channelId":"2"}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const pages = 8
+			var kept [][]dsJSON
+			before := liveHeap()
+			for range pages {
+				body := []byte(tt.page)
+				rows, err := decodeRows[dsJSON](body, 0)
+				if err != nil || len(rows) != 1 || rows[0].Port != "1" && rows[0].Port != "1\t" {
+					t.Fatalf("rows %+v, %v", rows, err)
+				}
+				kept = append(kept, rows)
+			}
+			if grown := liveHeap() - before; grown > 64<<10 {
+				t.Fatalf("%d pages' rows keep %d KiB alive; their values are a few bytes", pages, grown>>10)
+			}
+			runtime.KeepAlive(kept)
+		})
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

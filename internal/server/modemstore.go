@@ -21,7 +21,9 @@ import (
 // the page is asked for, itself capped at maxModemRows rows per table and
 // maxModemText bytes per string: tens of KB for a real modem, and for a
 // hostile one at most what TestModemStoreBoundsAHostileModem measures
-// (under 512 KB), so the store stays under about 64 MB.
+// (under 512 KB), plus the pages its kept strings share (the decoder cuts
+// a small page's values from one copy of it: at most 16 KiB a page, see
+// hitron's maxSharedPage), so the store stays under about 100 MB.
 const maxModemPages = 128
 
 // modemEntry is what the /modem page knows of one modem.
