@@ -51,7 +51,7 @@ func newDesc(t dto.MetricType, name, help string, labels []string) *Desc {
 	}
 	sort.SliceStable(d.sorted, func(i, j int) bool { return labels[d.sorted[i]] < labels[d.sorted[j]] })
 	d.err = prometheus.NewDesc(name, help, labels, nil).Err()
-	d.legacy = model.IsValidLegacyMetricName(name)
+	d.legacy = model.LegacyValidation.IsValidMetricName(name)
 	d.header = "# HELP " + name + " " + helpEscaper.Replace(help) + "\n# TYPE " + name + " " + strings.ToLower(t.String()) + "\n"
 	d.labelOpen = make([]string, len(labels))
 	for i, j := range d.sorted {
@@ -60,7 +60,7 @@ func newDesc(t dto.MetricType, name, help string, labels []string) *Desc {
 			sep = "{"
 		}
 		d.labelOpen[i] = sep + labels[j] + `="`
-		d.legacy = d.legacy && model.LabelName(labels[j]).IsValidLegacy()
+		d.legacy = d.legacy && model.LegacyValidation.IsValidLabelName(labels[j])
 	}
 	return d
 }
