@@ -74,34 +74,20 @@ var ErrNotJSON = errors.New("response is not the expected JSON")
 // arrays read as "".
 type flex string
 
-// UnmarshalJSON implements json.Unmarshaler.
+// UnmarshalJSON implements json.Unmarshaler (the REST pages decode
+// through encoding/json); it reads b as the /data/ pages' decoder does.
 func (f *flex) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0:
-		*f = ""
-	case b[0] == '"':
-		if bytes.IndexByte(b[1:len(b)-1], '\\') < 0 {
-			*f = flex(strings.TrimSpace(string(b[1 : len(b)-1])))
-			return nil
-		}
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flex(strings.TrimSpace(s))
-	case b[0] == '-' || b[0] >= '0' && b[0] <= '9':
-		*f = flex(b)
-	default:
-		*f = ""
+	v, err := ownFlexOf(string(b))
+	if err != nil {
+		return err
 	}
+	*f = v
 	return nil
 }
 
-// flexOf is UnmarshalJSON on the text of one raw JSON value, returning
-// a flex that shares text's memory: a string unquoted (unescaped as
-// encoding/json does) and trimmed, a number as written, anything else "".
-// UnmarshalJSON stays as it was, the reference the tests hold this to.
+// flexOf reads the text of one raw JSON value as a flex, sharing text's
+// memory: a string unquoted (unescaped as encoding/json does) and
+// trimmed, a number as written, anything else "".
 func flexOf(text string) (flex, error) {
 	text = strings.TrimSpace(text)
 	switch {
@@ -121,6 +107,17 @@ func flexOf(text string) (flex, error) {
 		return flex(text), nil
 	}
 	return "", nil
+}
+
+// ownFlexOf is flexOf on a copy made for this one value: a value cut out
+// of it (quotes, padding) is copied again, so that it does not keep the
+// whole copy alive (a short value padded with a megabyte of spaces).
+func ownFlexOf(text string) (flex, error) {
+	v, err := flexOf(text)
+	if err == nil && len(v) < len(text) {
+		v = flex(strings.Clone(string(v)))
+	}
+	return v, err
 }
 
 func (f flex) String() string { return string(f) }

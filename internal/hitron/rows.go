@@ -7,7 +7,7 @@ package hitron
 // accepts (see newDecoder), and for each row object every member whose
 // name a table (built once per page struct) matches, as v1 matches
 // names, is handed to its field as the validated raw value; the value
-// is read as the flex's UnmarshalJSON reads it (flexOf).
+// is read by flexOf, as the flex's UnmarshalJSON reads it.
 
 import (
 	"bytes"
@@ -218,12 +218,13 @@ func newPageText(b []byte) pageText {
 	return pageText{b: b, s: string(b)}
 }
 
-// text returns b[lo:hi] as a string.
-func (p pageText) text(lo, hi int) string {
+// flex reads the raw value b[lo:hi]: cut from the shared copy, or from
+// a copy of its own (see ownFlexOf).
+func (p pageText) flex(lo, hi int) (flex, error) {
 	if p.s != "" {
-		return p.s[lo:hi]
+		return flexOf(p.s[lo:hi])
 	}
-	return string(p.b[lo:hi])
+	return ownFlexOf(string(p.b[lo:hi]))
 }
 
 // set stores the raw JSON value p.b[lo:hi] in the field as v1 did
@@ -237,13 +238,8 @@ func (f rowField) set(row reflect.Value, p pageText, lo, hi int) error {
 		return nil
 	case c == '"' || c == '-' || c >= '0' && c <= '9':
 		var err error
-		if v, err = flexOf(p.text(lo, hi)); err != nil {
+		if v, err = p.flex(lo, hi); err != nil {
 			return fmt.Errorf("field %s: %w", f.name, err)
-		}
-		if p.s == "" && len(v) < hi-lo {
-			// A value of a large page is a copy of its own: one trimmed
-			// out of it (quotes, padding) must not keep the whole copy.
-			v = flex(strings.Clone(string(v)))
 		}
 	}
 	if !f.ptr {
