@@ -44,7 +44,7 @@ func TestAppendTextMatchesExpfmt(t *testing.T) {
 		}
 	}
 	for name, set := range sets {
-		for accept, header := range testkit.ScrapeAccepts {
+		for accept, header := range testkit.ScrapeAccepts() {
 			if accept == "protobuf" {
 				continue
 			}

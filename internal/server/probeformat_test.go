@@ -30,7 +30,7 @@ func formatSet(withBPI bool) *collector.Set {
 func TestProbeAnswerFormatIsPromhttps(t *testing.T) {
 	queries := []string{"target=modem", "target=modem&name[]=probe_success"}
 	for _, withBPI := range []bool{false, true} {
-		for accept, header := range testkit.ScrapeAccepts {
+		for accept, header := range testkit.ScrapeAccepts() {
 			for _, query := range queries {
 				t.Run(accept+"/"+query, func(t *testing.T) {
 					req := httptest.NewRequest(http.MethodGet, "/probe?"+query, nil)

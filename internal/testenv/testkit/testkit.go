@@ -126,13 +126,15 @@ func HasLine(body, line string) bool {
 	return slices.Contains(strings.Split(body, "\n"), line)
 }
 
-// ScrapeAccepts are Accept headers scrapers send to an exporter, by
-// scraper ("none": no header).
-var ScrapeAccepts = map[string]string{
-	"none":         "",
-	"prometheus 2": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-	"prometheus 3": "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-	"text 1.0.0":   "text/plain;version=1.0.0;escaping=underscores",
-	"protobuf":     "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9,text/plain;version=0.0.4;q=0.5",
-	"curl":         "*/*",
+// ScrapeAccepts returns the Accept headers scrapers send to an exporter,
+// by scraper ("none": no header).
+func ScrapeAccepts() map[string]string {
+	return map[string]string{
+		"none":         "",
+		"prometheus 2": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+		"prometheus 3": "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+		"text 1.0.0":   "text/plain;version=1.0.0;escaping=underscores",
+		"protobuf":     "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9,text/plain;version=0.0.4;q=0.5",
+		"curl":         "*/*",
+	}
 }
