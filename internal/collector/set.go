@@ -161,6 +161,9 @@ func (s *Set) labelsOf(f *family, sr series) []string {
 
 // sortedFamilies returns the families sorted by name, each one's series
 // sorted by label values with repeated label sets dropped; it sorts once.
+// Families whose series carry the same label values in the same order (a
+// channel's power, SNR and frequency) are put in order by the permutation
+// found for the first of them, so a probe sorts each set of channels once.
 func (s *Set) sortedFamilies() []*family {
 	s.sortOnce.Do(func() {
 		fams := make([]*family, 0, len(s.families))
@@ -168,16 +171,68 @@ func (s *Set) sortedFamilies() []*family {
 			fams = append(fams, f)
 		}
 		slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.desc.name, b.desc.name) })
+		var done []sortedSeries
+	families:
 		for _, f := range fams {
-			cmpSeries := func(a, b series) int { return slices.Compare(s.labelsOf(f, a), s.labelsOf(f, b)) }
-			// A stable sort keeps a repeated series (a firmware listing one
-			// channel twice) after its first sample, which is kept.
-			slices.SortStableFunc(f.series, cmpSeries)
-			f.series = slices.CompactFunc(f.series, func(a, b series) bool { return cmpSeries(a, b) == 0 })
+			for _, d := range done {
+				if s.sameLabels(d.family, f) {
+					f.series = reorder(f.series, d.order)
+					continue families
+				}
+			}
+			// sortSeries leaves the slice Add filled as it was.
+			added := &family{desc: f.desc, series: f.series}
+			done = append(done, sortedSeries{family: added, order: s.sortSeries(f)})
 		}
 		s.sorted = fams
 	})
 	return s.sorted
+}
+
+// sortedSeries is a family's series in the order Add recorded them, and
+// order: the indexes of those that remain, in sorted order.
+type sortedSeries struct {
+	family *family
+	order  []int
+}
+
+// sameLabels reports whether a and b have as many labels and series, and
+// equal label values series by series.
+func (s *Set) sameLabels(a, b *family) bool {
+	if len(a.desc.labels) != len(b.desc.labels) || len(a.series) != len(b.series) || len(a.series) < 2 {
+		return false
+	}
+	for i := range a.series {
+		if !slices.Equal(s.labelsOf(a, a.series[i]), s.labelsOf(b, b.series[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// sortSeries sorts f's series by label values, dropping a repeated label
+// set after its first sample (a firmware listing one channel twice), and
+// returns the original index of each series kept, in the new order.
+func (s *Set) sortSeries(f *family) []int {
+	order := make([]int, len(f.series))
+	for i := range order {
+		order[i] = i
+	}
+	cmp := func(i, j int) int { return slices.Compare(s.labelsOf(f, f.series[i]), s.labelsOf(f, f.series[j])) }
+	// A stable sort keeps the first of repeated series first.
+	slices.SortStableFunc(order, cmp)
+	order = slices.CompactFunc(order, func(i, j int) bool { return cmp(i, j) == 0 })
+	f.series = reorder(f.series, order)
+	return order
+}
+
+// reorder returns the series at order's indexes, in order.
+func reorder(all []series, order []int) []series {
+	out := make([]series, len(order))
+	for k, i := range order {
+		out[k] = all[i]
+	}
+	return out
 }
 
 // AppendText appends the set's text exposition (the Prometheus text format,

@@ -105,3 +105,48 @@ func TestAppendTextRefusesNamesThatNeedEscaping(t *testing.T) {
 		})
 	}
 }
+
+// TestSetSortsFamiliesSharingLabels: families whose series carry the same
+// label values (a channel's power and SNR) are put in order by one sort;
+// every value must stay with its labels, a repeated series keeps its first
+// sample, and a family with other label values is sorted on its own.
+func TestSetSortsFamiliesSharingLabels(t *testing.T) {
+	power := NewGauge("test_power", "Power.", "channel", "port")
+	snr := NewGauge("test_snr", "SNR.", "channel", "port")
+	other := NewGauge("test_other", "Same count, other labels.", "channel", "port")
+	s := NewSet()
+	channels := []string{"3", "10", "1", "2", "10"} // "10" repeated
+	for i, ch := range channels {
+		s.Add(power, float64(100+i), ch, "p"+ch)
+		s.Add(snr, float64(200+i), ch, "p"+ch)
+		s.Add(other, float64(300+i), ch, "q"+channels[len(channels)-1-i])
+	}
+	got, ok := s.AppendText(nil)
+	if !ok {
+		t.Fatal("AppendText refused legacy names")
+	}
+	want := []string{
+		`test_other{channel="1",port="q1"} 302`,
+		`test_other{channel="10",port="q2"} 301`,
+		`test_other{channel="10",port="q3"} 304`,
+		`test_other{channel="2",port="q10"} 303`,
+		`test_other{channel="3",port="q10"} 300`,
+		`test_power{channel="1",port="p1"} 102`,
+		`test_power{channel="10",port="p10"} 101`,
+		`test_power{channel="2",port="p2"} 103`,
+		`test_power{channel="3",port="p3"} 100`,
+		`test_snr{channel="1",port="p1"} 202`,
+		`test_snr{channel="10",port="p10"} 201`,
+		`test_snr{channel="2",port="p2"} 203`,
+		`test_snr{channel="3",port="p3"} 200`,
+	}
+	var lines []string
+	for _, l := range strings.Split(string(got), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("exposition:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -64,7 +64,7 @@ type probeRun struct {
 
 func newProbeRun(p *Prober, plan *Plan, dev *device) *probeRun {
 	return &probeRun{
-		p: p, plan: plan, dev: dev, start: time.Now(), trace: &Trace{},
+		p: p, plan: plan, dev: dev, start: time.Now(), trace: newTrace(),
 		stages: map[string]time.Duration{}, collectors: map[string]bool{}, collectDur: map[string]time.Duration{},
 	}
 }
@@ -142,11 +142,7 @@ func pinState(plan *Plan, o pin.Observation) string {
 }
 
 func (r *probeRun) httpTrace(ev hitron.TraceEvent) {
-	if ev.Err != nil {
-		r.trace.Addf("HTTP %s %s → %d, %d bytes, %s, error: %v", ev.Method, ev.Path, ev.Status, ev.Bytes, ev.Duration.Round(time.Microsecond), ev.Err)
-	} else {
-		r.trace.Addf("HTTP %s %s → %d, %d bytes, %s", ev.Method, ev.Path, ev.Status, ev.Bytes, ev.Duration.Round(time.Microsecond))
-	}
+	r.trace.AddHTTP(ev)
 	if ev.Stage != "" {
 		r.stage(ev.Stage, ev.Duration)
 	}
@@ -275,7 +271,7 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 			continue
 		}
 		r.collectors[string(ds)] = true
-		r.trace.Addf("%s: parsed %d bytes", ds, len(body))
+		r.trace.AddParsed(string(ds), len(body))
 	}
 	r.trace.Addf("parsed: %d downstream, %d upstream, %d OFDM, %d OFDMA channels", len(r.data.Downstream), len(r.data.Upstream), len(r.data.OFDM), len(r.data.OFDMA))
 	if l := r.data.EventLog; l != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 )
 
 // Trace is a human-readable log of one probe for &debug=true. Nothing
@@ -17,20 +19,52 @@ type Trace struct {
 	events []traceEvent
 }
 
+// traceEvent is one line: a format and its arguments, or (format empty)
+// one of the frequent kinds kept as typed values, so that recording them
+// boxes nothing.
 type traceEvent struct {
 	at     time.Duration
 	format string
 	args   []any
+	kind   traceKind
+	http   hitron.TraceEvent // kindHTTP; kindParsed uses Path and Bytes
 }
+
+// traceKind tells how a traceEvent without a format is written.
+type traceKind uint8
+
+const (
+	kindFormat traceKind = iota
+	kindHTTP
+	kindParsed
+)
+
+// newTrace is a trace with room for a typical probe's lines.
+func newTrace() *Trace { return &Trace{events: make([]traceEvent, 0, 24)} }
 
 // Addf appends a line with the time since the probe started.
 func (t *Trace) Addf(format string, args ...any) {
+	t.add(traceEvent{format: format, args: args})
+}
+
+// AddHTTP appends a line for one HTTP exchange (no body, no cookie).
+func (t *Trace) AddHTTP(ev hitron.TraceEvent) {
+	t.add(traceEvent{kind: kindHTTP, http: ev})
+}
+
+// AddParsed appends "page: parsed n bytes".
+func (t *Trace) AddParsed(page string, n int) {
+	t.add(traceEvent{kind: kindParsed, http: hitron.TraceEvent{Path: page, Bytes: n}})
+}
+
+func (t *Trace) add(e traceEvent) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.start.IsZero() {
 		t.start = time.Now()
 	}
-	t.events = append(t.events, traceEvent{at: time.Since(t.start), format: format, args: args})
+	e.at = time.Since(t.start)
+	t.events = append(t.events, e)
 }
 
 // String returns the trace, one line per event.
@@ -40,7 +74,17 @@ func (t *Trace) String() string {
 	var b strings.Builder
 	for _, e := range t.events {
 		fmt.Fprintf(&b, "%8.3fs  ", e.at.Seconds())
-		fmt.Fprintf(&b, e.format, e.args...)
+		switch ev := e.http; e.kind {
+		case kindHTTP:
+			fmt.Fprintf(&b, "HTTP %s %s → %d, %d bytes, %s", ev.Method, ev.Path, ev.Status, ev.Bytes, ev.Duration.Round(time.Microsecond))
+			if ev.Err != nil {
+				fmt.Fprintf(&b, ", error: %v", ev.Err)
+			}
+		case kindParsed:
+			fmt.Fprintf(&b, "%s: parsed %d bytes", ev.Path, ev.Bytes)
+		default:
+			fmt.Fprintf(&b, e.format, e.args...)
+		}
 		b.WriteByte('\n')
 	}
 	return b.String()
