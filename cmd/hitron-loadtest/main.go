@@ -21,6 +21,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "floor-server" {
+		// The HTTP floor side runs this binary as its server.
+		if err := loadtest.FloorServerMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "raw-worker" {
 		// The harness runs its baseline in a process of its own: this one.
 		if err := loadtest.RawWorkerMain(os.Args[2:]); err != nil {
@@ -174,12 +182,13 @@ func modems(args []string) int {
 func side(args []string) int {
 	fs := flag.NewFlagSet("side", flag.ContinueOnError)
 	dir := fs.String("dir", "", "The modems process's -dir.")
-	which := fs.String("side", "exporter", "exporter, raw, sequential-exporter or sequential-original.")
+	which := fs.String("side", "exporter", "exporter, raw, http-floor (a server that only answers the scrapes, this binary), sequential-exporter or sequential-original.")
 	command := fs.String("command", "", "The server to start: the hitron-exporter binary, or gunicorn for the original.")
 	original := fs.String("original-dir", "", "Directory with the original's package and shims (sequential-original).")
 	interval := fs.Duration("interval", 5*time.Second, "How often each modem is probed.")
 	duration := fs.Duration("duration", 15*time.Second, "How long the schedule runs after its warm-up interval.")
 	probes := fs.Int("probes", 20, "Sequential probes (after three warm-up probes).")
+	floorWait := fs.Duration("floor-wait", 200*time.Millisecond, "How long the http-floor server waits before each answer (take the raw side's p50).")
 	cpuProfile := fs.String("cpuprofile", "", "Write a CPU profile of this process (the raw client's side) to this file.")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -195,12 +204,20 @@ func side(args []string) int {
 		}
 		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
+	if *which == "http-floor" && *command == "" {
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "side:", err)
+			return 1
+		}
+		*command = self
+	}
 	if *dir == "" || (*which != "raw" && *command == "") {
-		fmt.Fprintln(os.Stderr, "side: -dir is required, and -command unless -side=raw")
+		fmt.Fprintln(os.Stderr, "side: -dir is required, and -command unless -side=raw or http-floor")
 		return 2
 	}
 	res, err := loadtest.Side(context.Background(), loadtest.SideOptions{
-		Dir: *dir, Side: *which, Command: *command, OriginalDir: *original, Interval: *interval, Duration: *duration, Probes: *probes, Log: os.Stderr,
+		Dir: *dir, Side: *which, Command: *command, OriginalDir: *original, Interval: *interval, Duration: *duration, Probes: *probes, FloorWait: *floorWait, Log: os.Stderr,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "side:", err)

@@ -213,6 +213,9 @@ type SideOptions struct {
 	// Interval and Duration are the schedule; Probes the sequential count.
 	Interval, Duration time.Duration
 	Probes             int
+	// FloorWait is how long the floor server waits before each answer
+	// (0: 200 ms, about a probe at 20 ms per request).
+	FloorWait time.Duration
 	// ExporterArgs are added to the exporter's command line.
 	ExporterArgs []string
 	// Log receives the started server's output.
@@ -259,6 +262,12 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	switch o.Side {
 	case "exporter", "sequential-exporter":
 		cmd = exec.CommandContext(ctx, o.Command, append([]string{"--config.file=" + filepath.Join(o.Dir, "config.yml"), "--web.listen-address=" + addr, "--log.level=error"}, o.ExporterArgs...)...)
+	case "http-floor":
+		wait := o.FloorWait
+		if wait <= 0 {
+			wait = 200 * time.Millisecond
+		}
+		cmd = exec.CommandContext(ctx, o.Command, "floor-server", "--web.listen-address="+addr, "--floor.wait="+wait.String())
 	case "sequential-original":
 		cmd = exec.CommandContext(ctx, o.Command, "--chdir", o.OriginalDir, "--bind", addr, "--workers", "1", "--log-level", "warning", "hitron_exporter:app")
 		cmd.Env = append(os.Environ(), "PYTHONPATH="+o.OriginalDir)
@@ -276,7 +285,7 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	}
 	form := url.Values{"base": {"http://" + addr}}
 	path := "/drive"
-	if o.Side == "exporter" {
+	if o.Side == "exporter" || o.Side == "http-floor" {
 		form.Set("interval", o.Interval.String())
 		form.Set("duration", o.Duration.String())
 	} else {
@@ -296,6 +305,9 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
 		return res, fmt.Errorf("driver: %w", err)
+	}
+	if o.Side == "http-floor" {
+		res.Side = o.Side // the driver drove it as it drives an exporter
 	}
 	// Stop the server the way a service manager does and wait for it, so
 	// its CPU time is accounted to this process's children.

@@ -1,13 +1,18 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
 )
@@ -21,6 +26,10 @@ func TestSidesShareOneModemsProcess(t *testing.T) {
 	var out strings.Builder
 	if err := BuildExporter(bin, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
+	}
+	harness := filepath.Join(t.TempDir(), "hitron-loadtest")
+	if b, err := exec.Command("go", "build", "-o", harness, "github.com/hitron-exporter/hitron-exporter/cmd/hitron-loadtest").CombinedOutput(); err != nil {
+		t.Fatalf("build the harness: %v\n%s", err, b)
 	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -41,9 +50,13 @@ func TestSidesShareOneModemsProcess(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, side := range []string{"raw", "exporter", "sequential-exporter"} {
+	for _, side := range []string{"raw", "exporter", "http-floor", "sequential-exporter"} {
 		t.Run(side, func(t *testing.T) {
-			res, err := Side(context.Background(), SideOptions{Dir: dir, Side: side, Command: bin, Interval: 300 * time.Millisecond, Duration: 600 * time.Millisecond, Probes: 2})
+			command := bin
+			if side == "http-floor" {
+				command = harness
+			}
+			res, err := Side(context.Background(), SideOptions{Dir: dir, Side: side, Command: command, Interval: 300 * time.Millisecond, Duration: 600 * time.Millisecond, Probes: 2, FloorWait: 5 * time.Millisecond})
 			if err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
 			}
@@ -51,6 +64,9 @@ func TestSidesShareOneModemsProcess(t *testing.T) {
 			want := 3 // sequential: the probes counted, after three warm-up ones
 			if side == "sequential-exporter" {
 				want = 2
+			}
+			if res.Side != strings.TrimPrefix(side, "sequential-") {
+				t.Errorf("%s: reported as side %q", res, res.Side)
 			}
 			if res.Probes < want || res.Failures != 0 || res.P50 <= 0 {
 				t.Errorf("%s: want at least %d probes, none failed", res, want)
@@ -77,4 +93,23 @@ func TestSidesShareOneModemsProcess(t *testing.T) {
 			t.Errorf("status %s, want 400", resp.Status)
 		}
 	})
+}
+
+// TestFloorAnswerIsAProbesSize: the floor server's answer is a valid text
+// exposition of about a CGNV4-FX4 probe's size, with probe_success 1 (the
+// driver's check of a successful probe).
+func TestFloorAnswerIsAProbesSize(t *testing.T) {
+	answer := FloorAnswer()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(answer))
+	if err != nil {
+		t.Fatalf("not a text exposition: %v", err)
+	}
+	samples := 0
+	for _, f := range fams {
+		samples += len(f.GetMetric())
+	}
+	if !bytes.Contains(answer, []byte("\nprobe_success 1\n")) || samples != floorSamples || len(answer) < 18<<10 || len(answer) > 24<<10 {
+		t.Fatalf("%d samples in %d bytes; want probe_success 1 among %d samples, 18-24 KiB", samples, len(answer), floorSamples)
+	}
 }

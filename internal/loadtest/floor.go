@@ -1,0 +1,97 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// The HTTP floor is the third side of a paired measurement: a server that
+// answers every /probe, after the time a probe takes, with a fixed answer
+// of a probe's size, and does nothing else. Driven like the exporter, its
+// CPU is what serving the scrapes alone costs with net/http, the floor
+// under any exporter's cost beyond the raw client's exchanges.
+
+// floorSamples and floorLabelWidth size the floor's answer like a
+// CGNV4-FX4 probe's: about 300 samples, 21 KB.
+const (
+	floorSamples    = 300
+	floorLabelWidth = 22
+)
+
+// FloorAnswer is the floor server's answer: floorSamples samples in text
+// exposition format, probe_success 1 among them.
+func FloorAnswer() []byte {
+	b := []byte("# HELP probe_success Whether the probe succeeded.\n# TYPE probe_success gauge\nprobe_success 1\n" +
+		"# HELP hitron_floor_sample A sample of the floor's fixed answer.\n# TYPE hitron_floor_sample gauge\n")
+	pad := make([]byte, floorLabelWidth)
+	for i := range pad {
+		pad[i] = 'x'
+	}
+	for i := 1; i < floorSamples; i++ {
+		b = append(b, `hitron_floor_sample{channel="`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `",pad="`...)
+		b = append(b, pad...)
+		b = append(b, `"} `...)
+		b = strconv.AppendFloat(b, float64(i)+0.25, 'g', -1, 64)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// FloorServerMain is the body of the floor server's process: it takes the
+// exporter's --web.listen-address (and ignores its --config.file and
+// --log.level), waits --floor.wait before each answer, and serves until
+// SIGTERM.
+func FloorServerMain(args []string) error {
+	fs := flag.NewFlagSet("floor-server", flag.ContinueOnError)
+	addr := fs.String("web.listen-address", "127.0.0.1:9938", "loopback address to listen on")
+	fs.String("config.file", "", "ignored: the exporter's flag")
+	fs.String("log.level", "", "ignored: the exporter's flag")
+	wait := fs.Duration("floor.wait", 200*time.Millisecond, "how long each /probe waits before its answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("floor server: %w", err)
+	}
+	srv := &http.Server{Handler: FloorHandler(*wait), ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// FloorHandler serves /-/healthy and /probe (FloorAnswer after wait).
+func FloorHandler(wait time.Duration) http.Handler {
+	answer := FloorAnswer()
+	length := strconv.Itoa(len(answer))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("OK\n")) })
+	mux.HandleFunc("GET /probe", func(w http.ResponseWriter, r *http.Request) {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Content-Length", length)
+		_, _ = w.Write(answer)
+	})
+	return mux
+}
