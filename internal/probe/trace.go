@@ -39,8 +39,9 @@ const (
 	kindParsed
 )
 
-// newTrace is a trace with room for a typical probe's lines.
-func newTrace() *Trace { return &Trace{events: make([]traceEvent, 0, 24)} }
+// newTrace is a trace with room for a typical probe's lines (a CGNV4-FX4
+// probe writes about 30).
+func newTrace() *Trace { return &Trace{events: make([]traceEvent, 0, 32)} }
 
 // Addf appends a line with the time since the probe started.
 func (t *Trace) Addf(format string, args ...any) {
