@@ -127,7 +127,11 @@ func run(args []string, reg *secrets.Registry) int {
 	}
 	banner := ""
 	if *demoMode {
-		d, err := demo.Start(*demoData)
+		// The demo serves loopback only unless told otherwise.
+		if !flagGiven(args, "web.listen-address") {
+			*toolkitFlags.WebListenAddresses = []string{"127.0.0.1:9938"}
+		}
+		d, err := demo.Start(*demoData, *toolkitFlags.WebListenAddresses...)
 		if err != nil {
 			log.Error("cannot start the demo modem", zap.Error(err))
 			return 1
@@ -141,10 +145,6 @@ func run(args []string, reg *secrets.Registry) int {
 		banner = fmt.Sprintf("Demo mode: a simulated %s modem listens on %s (certificate fingerprint %s); %s.",
 			*demoData, d.Sim.Addr(), d.Sim.Fingerprint(), creds)
 		log.Info("demo modem started", zap.String("address", d.Sim.Addr()), zap.String("fingerprint", d.Sim.Fingerprint().String()))
-		// The demo serves loopback only unless told otherwise.
-		if !flagGiven(args, "web.listen-address") {
-			*toolkitFlags.WebListenAddresses = []string{"127.0.0.1:9938"}
-		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
