@@ -26,8 +26,15 @@ var placeholders = map[string]bool{
 	"null": true, "unknown": true, "nan": true,
 }
 
+// longestPlaceholder is the length of the longest of placeholders: a
+// longer string is none of them, and is not lowered to find out.
+const longestPlaceholder = len("unknown")
+
 // IsPlaceholder reports whether s (after trimming) means "no value".
-func IsPlaceholder(s string) bool { return placeholders[strings.ToLower(strings.TrimSpace(s))] }
+func IsPlaceholder(s string) bool {
+	s = strings.TrimSpace(s)
+	return len(s) <= longestPlaceholder && placeholders[strings.ToLower(s)]
+}
 
 // numberPrefix matches a leading decimal number, so "35.750 dBmV" or
 // "40.9 dB" still parse; the unit is ignored.
@@ -114,45 +121,94 @@ func ParseCounter(s string) Value {
 	return v
 }
 
-// byteCount matches traffic counters such as "40.14M", "1.15G" or "512"
-// once the "Bytes" unit is removed.
-var byteCount = regexp.MustCompile(`^(\d+(?:\.\d+)?)\s*([KMGTP]?)$`)
-
 // byteMultipliers are decimal, as the original exporter chose (the modem's
-// documentation does not say).
-var byteMultipliers = map[string]float64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
+// documentation does not say), by unit letter (0: none).
+var byteMultipliers = map[byte]float64{0: 1, 'K': 1e3, 'M': 1e6, 'G': 1e9, 'T': 1e12, 'P': 1e15}
 
 // ParseBytes reads a traffic counter like "40.14M Bytes". The multipliers are
 // decimal (K=10³, M=10⁶ …); the modem prints two decimals, so the value is
 // only as precise as its last digit.
 func ParseBytes(s string) Value {
-	s = strings.TrimSpace(s)
-	if IsPlaceholder(s) {
+	s, ok := byteCountText(s)
+	if !ok {
 		return Value{}
 	}
-	for _, unit := range []string{"Bytes", "Byte", "B"} {
-		if strings.HasSuffix(s, unit) {
-			s = strings.TrimSpace(strings.TrimSuffix(s, unit))
-			break
-		}
-	}
-	m := byteCount.FindStringSubmatch(s)
-	if m == nil {
+	num, unit, ok := splitByteCount(s)
+	if !ok {
 		return Value{}
 	}
-	f, err := strconv.ParseFloat(m[1], 64)
+	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {
 		return Value{}
 	}
-	return Some(f * byteMultipliers[m[2]])
+	return Some(f * byteMultipliers[unit])
 }
 
-// durationPart matches one "<number> <unit>" piece of the many uptime and
-// lease formats: "05 Hours", "003 days", "01h", "40m:", "D: 4", "S:10".
-var durationPart = regexp.MustCompile(`(?i)(?:(\d+)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b|\b(d|h|m|s)\s*:\s*(\d+|--))`)
+// byteCountText is a traffic counter without its white space and its
+// "Bytes" unit; ok is false for a placeholder.
+func byteCountText(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if IsPlaceholder(s) {
+		return "", false
+	}
+	for _, unit := range []string{"Bytes", "Byte", "B"} {
+		if strings.HasSuffix(s, unit) {
+			return strings.TrimSpace(strings.TrimSuffix(s, unit)), true
+		}
+	}
+	return s, true
+}
+
+// splitByteCount splits "40.14M" (digits, optionally a point and digits,
+// optional white space, optionally one of K M G T P, nothing else) into
+// its number and unit letter (0 when there is none).
+func splitByteCount(s string) (num string, unit byte, ok bool) {
+	i := digitsAt(s, 0)
+	if i == 0 {
+		return "", 0, false
+	}
+	if i < len(s) && s[i] == '.' {
+		if j := digitsAt(s, i+1); j > i+1 {
+			i = j
+		}
+	}
+	num = s[:i]
+	i = spacesAt(s, i)
+	if i < len(s) && strings.IndexByte("KMGTP", s[i]) >= 0 {
+		unit = s[i]
+		i++
+	}
+	return num, unit, i == len(s)
+}
+
+// digitsAt returns the end of the run of ASCII digits that starts at i.
+func digitsAt(s string, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// spacesAt returns the end of the run of white space (tab, line feed, form
+// feed, carriage return, space) that starts at i.
+func spacesAt(s string, i int) int {
+	for i < len(s) && strings.IndexByte("\t\n\f\r ", s[i]) >= 0 {
+		i++
+	}
+	return i
+}
 
 // durationSeparators may stand between the parts of a duration.
 const durationSeparators = " ,:;"
+
+// durationUnits are the unit words a "<number> <unit>" part may carry, in
+// the order they are tried ("days" before "day" before "d"); a unit must end
+// the word it is in.
+var durationUnits = []string{"days", "day", "d", "hours", "hour", "hrs", "hr", "h",
+	"minutes", "minute", "mins", "min", "m", "seconds", "second", "secs", "sec", "s"}
+
+// durationSeconds is how many seconds one of a unit's first letter is.
+var durationSeconds = map[byte]float64{'d': 86400, 'h': 3600, 'm': 60, 's': 1}
 
 // ParseDuration reads an uptime or lease duration in any of the formats the
 // firmware families use and returns seconds:
@@ -162,53 +218,99 @@ const durationSeparators = " ,:;"
 //	"84h:37m:16s", "3d 04h:05m:06s"            CODA
 //	"D: 4 H: 09 M: 47 S: 10"                   lease on CGN3 ("--" = unknown)
 //
-// A string with any unknown ("--") part, no recognised part, or leftover
-// junk is absent.
+// Units are ASCII letters in any case. A string with any unknown ("--")
+// part, no recognised part, or anything but separators (" ,:;") between
+// the parts is absent.
 func ParseDuration(s string) Value {
 	s = strings.TrimSpace(s)
 	if IsPlaceholder(s) {
 		return Value{}
 	}
-	matches := durationPart.FindAllStringSubmatchIndex(s, -1)
-	if len(matches) == 0 {
-		return Value{}
-	}
 	var total float64
-	end := 0 // where the previous part ended
-	for _, m := range matches {
-		// Everything between the parts must be separators.
-		if strings.Trim(s[end:m[0]], durationSeparators) != "" {
-			return Value{}
+	parts := 0
+	for i := 0; ; {
+		for i < len(s) && strings.IndexByte(durationSeparators, s[i]) >= 0 {
+			i++
 		}
-		end = m[1]
-		var num, unit string
-		if m[2] >= 0 {
-			num, unit = s[m[2]:m[3]], s[m[4]:m[5]]
-		} else {
-			unit, num = s[m[6]:m[7]], s[m[8]:m[9]]
+		if i == len(s) {
+			break
 		}
-		if num == "--" {
+		num, unit, end := durationPartAt(s, i)
+		if end < 0 || num == "--" {
 			return Value{}
 		}
 		n, err := strconv.ParseFloat(num, 64)
 		if err != nil {
 			return Value{}
 		}
-		switch strings.ToLower(unit)[0] {
-		case 'd':
-			total += n * 86400
-		case 'h':
-			total += n * 3600
-		case 'm':
-			total += n * 60
-		case 's':
-			total += n
-		}
+		total += n * durationSeconds[unit]
+		parts++
+		i = end
 	}
-	if strings.Trim(s[end:], durationSeparators) != "" {
+	if parts == 0 {
 		return Value{}
 	}
 	return Some(total)
+}
+
+// durationPartAt reads the part of a duration that starts at s[i]: a
+// number and a unit word ("05 Hours", "01h"), or a unit letter, a colon
+// and a number or "--" ("D: 4", "S:10"). It returns the number, the unit's
+// lower-case first letter and where the part ends, or end -1.
+func durationPartAt(s string, i int) (num string, unit byte, end int) {
+	if j := digitsAt(s, i); j > i {
+		k := spacesAt(s, j)
+		for _, u := range durationUnits {
+			e := k + len(u)
+			if e <= len(s) && equalFoldASCII(s[k:e], u) && (e == len(s) || !isWordByte(s[e])) {
+				return s[i:j], u[0], e
+			}
+		}
+		return "", 0, -1
+	}
+	c := lowerASCII(s[i])
+	if durationSeconds[c] == 0 || (i > 0 && isWordByte(s[i-1])) {
+		return "", 0, -1
+	}
+	k := spacesAt(s, i+1)
+	if k == len(s) || s[k] != ':' {
+		return "", 0, -1
+	}
+	k = spacesAt(s, k+1)
+	if j := digitsAt(s, k); j > k {
+		return s[k:j], c, j
+	}
+	if strings.HasPrefix(s[k:], "--") {
+		return "--", c, k + 2
+	}
+	return "", 0, -1
+}
+
+// isWordByte reports whether c is an ASCII letter, digit or underscore.
+func isWordByte(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+}
+
+// equalFoldASCII reports whether a equals the lower-case ASCII word u in
+// any case of its ASCII letters.
+func equalFoldASCII(a, u string) bool {
+	if len(a) != len(u) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != u[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII is c in lower case when it is an ASCII letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // clockLayouts are the systemTime formats seen on the firmware families.

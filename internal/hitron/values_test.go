@@ -151,3 +151,23 @@ func TestParseClock(t *testing.T) {
 		}
 	}
 }
+
+func TestIsPlaceholder(t *testing.T) {
+	for p := range placeholders {
+		if len(p) > longestPlaceholder {
+			t.Errorf("placeholder %q is longer than longestPlaceholder (%d): it would never be recognised", p, longestPlaceholder)
+		}
+	}
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", true}, {"  N/A ", true}, {"Unknown", true}, {" UNKNOWN\t", true}, {"--", true}, {"NaN", true},
+		{"unknowns", false}, {"0", false}, {"00 Days,05 Hours", false}, {"n/a n/a", false},
+	}
+	for _, tt := range tests {
+		if got := IsPlaceholder(tt.in); got != tt.want {
+			t.Errorf("IsPlaceholder(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
