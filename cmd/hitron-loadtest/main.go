@@ -188,7 +188,7 @@ func side(args []string) int {
 	interval := fs.Duration("interval", 5*time.Second, "How often each modem is probed.")
 	duration := fs.Duration("duration", 15*time.Second, "How long the schedule runs after its warm-up interval.")
 	probes := fs.Int("probes", 20, "Sequential probes (after three warm-up probes).")
-	floorWait := fs.Duration("floor-wait", 200*time.Millisecond, "How long the http-floor server waits before each answer (take the raw side's p50).")
+	floorWait := fs.Duration("floor-wait", loadtest.DefaultFloorWait, "How long the http-floor server waits before each answer (take the raw side's p50).")
 	cpuProfile := fs.String("cpuprofile", "", "Write a CPU profile of this process (the raw client's side) to this file.")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -19,6 +20,10 @@ import (
 // of a probe's size, and does nothing else. Driven like the exporter, its
 // CPU is what serving the scrapes alone costs with net/http, the floor
 // under any exporter's cost beyond the raw client's exchanges.
+
+// DefaultFloorWait is how long the floor server waits before an answer
+// unless told: about a probe's time at 20 ms per request.
+const DefaultFloorWait = 200 * time.Millisecond
 
 // floorSamples and floorLabelWidth size the floor's answer like a
 // CGNV4-FX4 probe's: about 300 samples, 21 KB.
@@ -32,10 +37,7 @@ const (
 func FloorAnswer() []byte {
 	b := []byte("# HELP probe_success Whether the probe succeeded.\n# TYPE probe_success gauge\nprobe_success 1\n" +
 		"# HELP hitron_floor_sample A sample of the floor's fixed answer.\n# TYPE hitron_floor_sample gauge\n")
-	pad := make([]byte, floorLabelWidth)
-	for i := range pad {
-		pad[i] = 'x'
-	}
+	pad := strings.Repeat("x", floorLabelWidth)
 	for i := 1; i < floorSamples; i++ {
 		b = append(b, `hitron_floor_sample{channel="`...)
 		b = strconv.AppendInt(b, int64(i), 10)
@@ -57,7 +59,7 @@ func FloorServerMain(args []string) error {
 	addr := fs.String("web.listen-address", "127.0.0.1:9938", "loopback address to listen on")
 	fs.String("config.file", "", "ignored: the exporter's flag")
 	fs.String("log.level", "", "ignored: the exporter's flag")
-	wait := fs.Duration("floor.wait", 200*time.Millisecond, "how long each /probe waits before its answer")
+	wait := fs.Duration("floor.wait", DefaultFloorWait, "how long each /probe waits before its answer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

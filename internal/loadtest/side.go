@@ -214,7 +214,7 @@ type SideOptions struct {
 	Interval, Duration time.Duration
 	Probes             int
 	// FloorWait is how long the floor server waits before each answer
-	// (0: 200 ms, about a probe at 20 ms per request).
+	// (0: DefaultFloorWait).
 	FloorWait time.Duration
 	// ExporterArgs are added to the exporter's command line.
 	ExporterArgs []string
@@ -265,7 +265,7 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	case "http-floor":
 		wait := o.FloorWait
 		if wait <= 0 {
-			wait = 200 * time.Millisecond
+			wait = DefaultFloorWait
 		}
 		cmd = exec.CommandContext(ctx, o.Command, "floor-server", "--web.listen-address="+addr, "--floor.wait="+wait.String())
 	case "sequential-original":

@@ -19,9 +19,9 @@ type Trace struct {
 	events []traceEvent
 }
 
-// traceEvent is one line: a format and its arguments, or (format empty)
-// one of the frequent kinds kept as typed values, so that recording them
-// boxes nothing.
+// traceEvent is one line: a format and its arguments (kindFormat), or one
+// of the frequent kinds kept as a typed value, so that recording it boxes
+// nothing.
 type traceEvent struct {
 	at     time.Duration
 	format string
