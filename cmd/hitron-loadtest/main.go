@@ -182,7 +182,7 @@ func modems(args []string) int {
 func side(args []string) int {
 	fs := flag.NewFlagSet("side", flag.ContinueOnError)
 	dir := fs.String("dir", "", "The modems process's -dir.")
-	which := fs.String("side", "exporter", "exporter, raw, http-floor (a server that only answers the scrapes, this binary), sequential-exporter or sequential-original.")
+	which := fs.String("side", "exporter", "exporter, raw, http-floor (a server that only answers the scrapes, this binary), raw-server (that server making the raw client's exchanges before it answers), sequential-exporter or sequential-original.")
 	command := fs.String("command", "", "The server to start: the hitron-exporter binary, or gunicorn for the original.")
 	original := fs.String("original-dir", "", "Directory with the original's package and shims (sequential-original).")
 	interval := fs.Duration("interval", 5*time.Second, "How often each modem is probed.")
@@ -204,7 +204,7 @@ func side(args []string) int {
 		}
 		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
-	if *which == "http-floor" && *command == "" {
+	if (*which == "http-floor" || *which == "raw-server") && *command == "" {
 		self, err := os.Executable()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "side:", err)
@@ -213,7 +213,7 @@ func side(args []string) int {
 		*command = self
 	}
 	if *dir == "" || (*which != "raw" && *command == "") {
-		fmt.Fprintln(os.Stderr, "side: -dir is required, and -command unless -side=raw or http-floor")
+		fmt.Fprintln(os.Stderr, "side: -dir is required, and -command unless -side=raw, http-floor or raw-server")
 		return 2
 	}
 	res, err := loadtest.Side(context.Background(), loadtest.SideOptions{

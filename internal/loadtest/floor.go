@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
 
 // The HTTP floor is the third side of a paired measurement: a server that
@@ -20,6 +23,11 @@ import (
 // of a probe's size, and does nothing else. Driven like the exporter, its
 // CPU is what serving the scrapes alone costs with net/http, the floor
 // under any exporter's cost beyond the raw client's exchanges.
+//
+// Given the modems (--floor.modems), the same server is the raw server: it
+// makes the raw client's exchanges with the target instead of waiting, then
+// sends the same fixed answer. It is the cheapest exporter net/http allows,
+// one that reads the pages and does nothing with them, in one process.
 
 // DefaultFloorWait is how long the floor server waits before an answer
 // unless told: about a probe's time at 20 ms per request.
@@ -60,14 +68,25 @@ func FloorServerMain(args []string) error {
 	fs.String("config.file", "", "ignored: the exporter's flag")
 	fs.String("log.level", "", "ignored: the exporter's flag")
 	wait := fs.Duration("floor.wait", DefaultFloorWait, "how long each /probe waits before its answer")
+	modemsFile := fs.String("floor.modems", "", "a modems process's modems.json: make the raw exchanges with the target instead of waiting")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	handler := FloorHandler(*wait)
+	if *modemsFile != "" {
+		mf, err := readModemsFile(*modemsFile)
+		if err != nil {
+			return fmt.Errorf("floor server: %w", err)
+		}
+		if handler, err = RawServerHandler(mf); err != nil {
+			return fmt.Errorf("floor server: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("floor server: %w", err)
 	}
-	srv := &http.Server{Handler: FloorHandler(*wait), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() { <-ctx.Done(); _ = srv.Close() }()
@@ -79,16 +98,59 @@ func FloorServerMain(args []string) error {
 
 // FloorHandler serves /-/healthy and /probe (FloorAnswer after wait).
 func FloorHandler(wait time.Duration) http.Handler {
+	return answeringAfter(func(r *http.Request) (int, error) {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return http.StatusOK, nil
+		case <-r.Context().Done():
+			return 0, r.Context().Err()
+		}
+	})
+}
+
+// RawServerHandler serves /-/healthy and /probe?target=ADDR: the raw
+// client's exchanges with the modem at ADDR, one of mf's, then FloorAnswer
+// (a failed exchange answers 502, an unknown target 404, with no body).
+func RawServerHandler(mf ModemsFile) (http.Handler, error) {
+	fp, err := pin.Parse(mf.Fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	dialect, err := rawDialect(mf.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	modems := map[string]*rawModem{}
+	for _, m := range newRawModems(mf.Addrs, fp, dialect) {
+		modems[m.addr] = m
+	}
+	return answeringAfter(func(r *http.Request) (int, error) {
+		m := modems[r.URL.Query().Get("target")]
+		if m == nil {
+			return http.StatusNotFound, errors.New("unknown target")
+		}
+		if err := m.exchange(r.Context(), mf.Password); err != nil {
+			return http.StatusBadGateway, err
+		}
+		return http.StatusOK, nil
+	}), nil
+}
+
+// answeringAfter serves /-/healthy, and /probe with FloorAnswer once
+// before reports success; its status otherwise, with no body.
+func answeringAfter(before func(r *http.Request) (int, error)) http.Handler {
 	answer := FloorAnswer()
 	length := strconv.Itoa(len(answer))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("OK\n")) })
 	mux.HandleFunc("GET /probe", func(w http.ResponseWriter, r *http.Request) {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
+		status, err := before(r)
+		if err != nil {
+			if status != 0 {
+				w.WriteHeader(status)
+			}
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -96,4 +158,17 @@ func FloorHandler(wait time.Duration) http.Handler {
 		_, _ = w.Write(answer)
 	})
 	return mux
+}
+
+// readModemsFile reads a modems process's ModemsFile.
+func readModemsFile(path string) (ModemsFile, error) {
+	var mf ModemsFile
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return mf, fmt.Errorf("modems process: %w", err)
+	}
+	if err := json.Unmarshal(raw, &mf); err != nil {
+		return mf, fmt.Errorf("%s: %w", path, err)
+	}
+	return mf, nil
 }

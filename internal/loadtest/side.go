@@ -200,7 +200,10 @@ type SideOptions struct {
 	Dir string
 	// Side is "exporter" (Command is started with the modems' config and
 	// driven on the schedule), "raw" (the raw client makes the exchanges
-	// on the schedule in this process), or "sequential-exporter" /
+	// on the schedule in this process), "http-floor" (a server that waits
+	// FloorWait and sends a fixed answer of a probe's size), "raw-server"
+	// (the same server making the raw client's exchanges instead of
+	// waiting), or "sequential-exporter" /
 	// "sequential-original" (Command is started and probed Probes times
 	// one after another; for the original, Command runs in OriginalDir).
 	Side string
@@ -230,13 +233,9 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	raw, err := os.ReadFile(filepath.Join(o.Dir, modemsFileName))
+	mf, err := readModemsFile(filepath.Join(o.Dir, modemsFileName))
 	if err != nil {
-		return SideResult{}, fmt.Errorf("modems process: %w", err)
-	}
-	var mf ModemsFile
-	if err := json.Unmarshal(raw, &mf); err != nil {
-		return SideResult{}, fmt.Errorf("%s: %w", modemsFileName, err)
+		return SideResult{}, err
 	}
 	if o.Side == "raw" {
 		fp, err := pin.Parse(mf.Fingerprint)
@@ -268,6 +267,8 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 			wait = DefaultFloorWait
 		}
 		cmd = exec.CommandContext(ctx, o.Command, "floor-server", "--web.listen-address="+addr, "--floor.wait="+wait.String())
+	case "raw-server":
+		cmd = exec.CommandContext(ctx, o.Command, "floor-server", "--web.listen-address="+addr, "--floor.modems="+filepath.Join(o.Dir, modemsFileName))
 	case "sequential-original":
 		cmd = exec.CommandContext(ctx, o.Command, "--chdir", o.OriginalDir, "--bind", addr, "--workers", "1", "--log-level", "warning", "hitron_exporter:app")
 		cmd.Env = append(os.Environ(), "PYTHONPATH="+o.OriginalDir)
@@ -285,7 +286,7 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	}
 	form := url.Values{"base": {"http://" + addr}}
 	path := "/drive"
-	if o.Side == "exporter" || o.Side == "http-floor" {
+	if o.Side == "exporter" || o.Side == "http-floor" || o.Side == "raw-server" {
 		form.Set("interval", o.Interval.String())
 		form.Set("duration", o.Duration.String())
 	} else {
@@ -306,7 +307,7 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
 		return res, fmt.Errorf("driver: %w", err)
 	}
-	if o.Side == "http-floor" {
+	if o.Side == "http-floor" || o.Side == "raw-server" {
 		res.Side = o.Side // the driver drove it as it drives an exporter
 	}
 	// Stop the server the way a service manager does and wait for it, so

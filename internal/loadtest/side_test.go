@@ -3,7 +3,9 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,10 +52,10 @@ func TestSidesShareOneModemsProcess(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, side := range []string{"raw", "exporter", "http-floor", "sequential-exporter"} {
+	for _, side := range []string{"raw", "exporter", "http-floor", "raw-server", "sequential-exporter"} {
 		t.Run(side, func(t *testing.T) {
 			command := bin
-			if side == "http-floor" {
+			if side == "http-floor" || side == "raw-server" {
 				command = harness
 			}
 			res, err := Side(context.Background(), SideOptions{Dir: dir, Side: side, Command: command, Interval: 300 * time.Millisecond, Duration: 600 * time.Millisecond, Probes: 2, FloorWait: 5 * time.Millisecond})
@@ -111,5 +113,42 @@ func TestFloorAnswerIsAProbesSize(t *testing.T) {
 	}
 	if !bytes.Contains(answer, []byte("\nprobe_success 1\n")) || samples != floorSamples || len(answer) < 18<<10 || len(answer) > 24<<10 {
 		t.Fatalf("%d samples in %d bytes; want probe_success 1 among %d samples, 18-24 KiB", samples, len(answer), floorSamples)
+	}
+}
+
+// TestRawServerMakesTheExchanges: the raw server answers a probe of one of
+// its modems with the floor's answer only after the raw client's exchanges
+// with that modem succeeded (a refused password answers 502), and an
+// unknown target with 404.
+func TestRawServerMakesTheExchanges(t *testing.T) {
+	sims, fp, err := startModems(1, 0, modemsim.LongTail{}, modemsim.DefaultDataSet, "")
+	defer closeModems(sims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, password, target string
+		status                 int
+	}{
+		{"its modem", simPassword, sims[0].Addr(), http.StatusOK},
+		{"a refused password", "wrong", sims[0].Addr(), http.StatusBadGateway},
+		{"an unknown target", simPassword, "127.0.0.1:1", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := RawServerHandler(ModemsFile{Addrs: []string{sims[0].Addr()}, Fingerprint: fp.Hex(), Password: tt.password})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?target="+tt.target, nil))
+			body, _ := io.ReadAll(rec.Body)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d", rec.Code, tt.status)
+			}
+			if answered := bytes.Equal(body, FloorAnswer()); answered != (tt.status == http.StatusOK) {
+				t.Errorf("answered with the floor's answer: %v, want %v", answered, tt.status == http.StatusOK)
+			}
+		})
 	}
 }
