@@ -14,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
 
 // The HTTP floor is the third side of a paired measurement: a server that
@@ -98,14 +96,14 @@ func FloorServerMain(args []string) error {
 
 // FloorHandler serves /-/healthy and /probe (FloorAnswer after wait).
 func FloorHandler(wait time.Duration) http.Handler {
-	return answeringAfter(func(r *http.Request) (int, error) {
+	return answeringAfter(func(r *http.Request) int {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			return http.StatusOK, nil
+			return http.StatusOK
 		case <-r.Context().Done():
-			return 0, r.Context().Err()
+			return 0
 		}
 	})
 }
@@ -114,40 +112,36 @@ func FloorHandler(wait time.Duration) http.Handler {
 // client's exchanges with the modem at ADDR, one of mf's, then FloorAnswer
 // (a failed exchange answers 502, an unknown target 404, with no body).
 func RawServerHandler(mf ModemsFile) (http.Handler, error) {
-	fp, err := pin.Parse(mf.Fingerprint)
+	all, err := mf.rawModems()
 	if err != nil {
 		return nil, err
 	}
-	dialect, err := rawDialect(mf.Dialect)
-	if err != nil {
-		return nil, err
-	}
-	modems := map[string]*rawModem{}
-	for _, m := range newRawModems(mf.Addrs, fp, dialect) {
+	modems := make(map[string]*rawModem, len(all))
+	for _, m := range all {
 		modems[m.addr] = m
 	}
-	return answeringAfter(func(r *http.Request) (int, error) {
+	return answeringAfter(func(r *http.Request) int {
 		m := modems[r.URL.Query().Get("target")]
 		if m == nil {
-			return http.StatusNotFound, errors.New("unknown target")
+			return http.StatusNotFound
 		}
 		if err := m.exchange(r.Context(), mf.Password); err != nil {
-			return http.StatusBadGateway, err
+			return http.StatusBadGateway
 		}
-		return http.StatusOK, nil
+		return http.StatusOK
 	}), nil
 }
 
-// answeringAfter serves /-/healthy, and /probe with FloorAnswer once
-// before reports success; its status otherwise, with no body.
-func answeringAfter(before func(r *http.Request) (int, error)) http.Handler {
+// answeringAfter serves /-/healthy, and /probe with FloorAnswer when
+// before returns 200; with no body and before's status otherwise (none
+// when it returns 0: the client has gone).
+func answeringAfter(before func(r *http.Request) int) http.Handler {
 	answer := FloorAnswer()
 	length := strconv.Itoa(len(answer))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("OK\n")) })
 	mux.HandleFunc("GET /probe", func(w http.ResponseWriter, r *http.Request) {
-		status, err := before(r)
-		if err != nil {
+		if status := before(r); status != http.StatusOK {
 			if status != 0 {
 				w.WriteHeader(status)
 			}

@@ -131,6 +131,19 @@ func newRawModems(addrs []string, fp pin.Fingerprint, dialect hitron.Dialect) []
 	return modems
 }
 
+// rawModems is the raw client's state for mf's modems.
+func (mf ModemsFile) rawModems() ([]*rawModem, error) {
+	fp, err := pin.Parse(mf.Fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	dialect, err := rawDialect(mf.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	return newRawModems(mf.Addrs, fp, dialect), nil
+}
+
 // rawModem is the state a minimal client keeps per modem.
 type rawModem struct {
 	addr    string

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
-	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 	"github.com/hitron-exporter/hitron-exporter/internal/testenv/testkit"
 )
 
@@ -238,15 +237,10 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 		return SideResult{}, err
 	}
 	if o.Side == "raw" {
-		fp, err := pin.Parse(mf.Fingerprint)
+		modems, err := mf.rawModems()
 		if err != nil {
 			return SideResult{}, err
 		}
-		dialect, err := rawDialect(mf.Dialect)
-		if err != nil {
-			return SideResult{}, err
-		}
-		modems := newRawModems(mf.Addrs, fp, dialect)
 		exchange := func(ctx context.Context, i int) error { return modems[i].exchange(ctx, mf.Password) }
 		wl, wf := paced(ctx, len(modems), o.Interval, o.Interval, exchange)
 		lat, f := paced(ctx, len(modems), o.Interval, o.Duration, exchange)
@@ -284,9 +278,10 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	if err := waitUp(health); err != nil {
 		return SideResult{}, err
 	}
+	floorServer := o.Side == "http-floor" || o.Side == "raw-server"
 	form := url.Values{"base": {"http://" + addr}}
 	path := "/drive"
-	if o.Side == "exporter" || o.Side == "http-floor" || o.Side == "raw-server" {
+	if o.Side == "exporter" || floorServer {
 		form.Set("interval", o.Interval.String())
 		form.Set("duration", o.Duration.String())
 	} else {
@@ -307,7 +302,7 @@ func Side(ctx context.Context, o SideOptions) (SideResult, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
 		return res, fmt.Errorf("driver: %w", err)
 	}
-	if o.Side == "http-floor" || o.Side == "raw-server" {
+	if floorServer {
 		res.Side = o.Side // the driver drove it as it drives an exporter
 	}
 	// Stop the server the way a service manager does and wait for it, so
