@@ -6,8 +6,10 @@
 package collector
 
 import (
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
@@ -17,6 +19,7 @@ import (
 type Collector struct {
 	data     *hitron.Data
 	location *time.Location
+	descs    *DescMemory
 }
 
 // New returns a collector for data; loc is the modem clock's time zone
@@ -26,6 +29,41 @@ func New(data *hitron.Data, loc *time.Location) *Collector {
 		loc = time.UTC
 	}
 	return &Collector{data: data, location: loc}
+}
+
+// WithDescMemory has the collector take the descriptions of families whose
+// labels the modem names (hitron_cm_bpi_info) from m, which keeps the last
+// one: a modem names the same labels probe after probe, and building a
+// description validates it with client_golang each time. Nil builds one
+// every time.
+func (c *Collector) WithDescMemory(m *DescMemory) *Collector {
+	c.descs = m
+	return c
+}
+
+// DescMemory keeps the last description built for labels a modem named
+// (see WithDescMemory), one per device. It is safe for concurrent use.
+type DescMemory struct {
+	mu     sync.Mutex
+	labels []string
+	desc   *Desc
+}
+
+// bpiInfo returns hitron_cm_bpi_info's description for these label names.
+func (c *Collector) bpiInfo(names []string) *Desc {
+	build := func() *Desc {
+		return NewGauge("hitron_cm_bpi_info", "Cable Modem Baseline Privacy Interface", names...)
+	}
+	m := c.descs
+	if m == nil {
+		return build()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.desc == nil || !slices.Equal(m.labels, names) {
+		m.labels, m.desc = names, build()
+	}
+	return m.desc
 }
 
 // Metric descriptions. Compatibility names first (the original exporter's),
@@ -154,7 +192,7 @@ func (c *Collector) AddTo(s *Set) {
 				names = append(names, kv[0])
 				values = append(values, kv[1])
 			}
-			e.add(NewGauge("hitron_cm_bpi_info", "Cable Modem Baseline Privacy Interface", names...), one(), values...)
+			e.add(c.bpiInfo(names), one(), values...)
 		}
 		e.add(netAccess, accessValue(in.NetworkAccess))
 	}

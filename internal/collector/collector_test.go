@@ -354,3 +354,36 @@ func TestSetMaxSamples(t *testing.T) {
 		})
 	}
 }
+
+// TestDescMemoryFollowsTheModemsLabels: the BPI family's description is
+// kept between probes of a device, and built again when the modem names
+// other labels (a firmware update), never answering with the old names.
+func TestDescMemoryFollowsTheModemsLabels(t *testing.T) {
+	var mem DescMemory
+	probes := []struct {
+		bpi  [][2]string
+		want string
+	}{
+		{[][2]string{{"tek", "operational"}, {"auth", "authorized"}}, `hitron_cm_bpi_info{auth="authorized",tek="operational"} 1`},
+		{[][2]string{{"auth", "authorized"}, {"tek", "operational"}}, `hitron_cm_bpi_info{auth="authorized",tek="operational"} 1`},
+		{[][2]string{{"auth", "reject"}}, `hitron_cm_bpi_info{auth="reject"} 1`},
+		{[][2]string{{"auth", "authorized"}, {"kek", "on"}, {"tek", "operational"}}, `hitron_cm_bpi_info{auth="authorized",kek="on",tek="operational"} 1`},
+	}
+	var first *Desc
+	for i, p := range probes {
+		set := NewSet()
+		New(&hitron.Data{Init: &hitron.InitStatus{BPI: p.bpi}}, time.UTC).WithDescMemory(&mem).AddTo(set)
+		text, ok := set.AppendText(nil)
+		if !ok || !strings.Contains(string(text), "\n"+p.want+"\n") {
+			t.Fatalf("probe %d: exposition lacks %s:\n%s", i, p.want, text)
+		}
+		switch i {
+		case 0:
+			first = mem.desc
+		case 1:
+			if mem.desc != first {
+				t.Error("the same label names built a new description")
+			}
+		}
+	}
+}

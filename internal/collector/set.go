@@ -95,6 +95,10 @@ type family struct {
 // safe for concurrent use; AppendText and Gather are, once adding is done.
 type Set struct {
 	families map[*Desc]*family
+	// familySlab and seriesSlab are where Add takes new families and
+	// their first series from, in chunks, instead of one allocation each.
+	familySlab []family
+	seriesSlab []series
 	// values holds every series' label values, each series' in its
 	// family's label-name order.
 	values []string
@@ -144,7 +148,7 @@ func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 	s.samples++
 	f := s.families[d]
 	if f == nil {
-		f = &family{desc: d, series: make([]series, 0, 8)}
+		f = s.newFamily(d)
 		s.families[d] = f
 		s.legacy = s.legacy && d.legacy
 	}
@@ -157,6 +161,29 @@ func (s *Set) Add(d *Desc, v float64, labelValues ...string) {
 // labelsOf returns sr's label values in f's label-name order.
 func (s *Set) labelsOf(f *family, sr series) []string {
 	return s.values[sr.labels : sr.labels+len(f.desc.labels)]
+}
+
+// Chunk sizes for Set's slabs: a CGNV4-FX4 probe makes about 50 families,
+// most of one series, the channel ones of up to 32 (those outgrow their
+// first series and are moved by append).
+const (
+	familyChunk       = 32
+	firstSeriesPerFam = 8
+)
+
+// newFamily returns a new empty family for d, with room for its first
+// series, taken from the set's slabs.
+func (s *Set) newFamily(d *Desc) *family {
+	if len(s.familySlab) == cap(s.familySlab) {
+		s.familySlab = make([]family, 0, familyChunk)
+	}
+	if cap(s.seriesSlab)-len(s.seriesSlab) < firstSeriesPerFam {
+		s.seriesSlab = make([]series, 0, familyChunk*firstSeriesPerFam)
+	}
+	n := len(s.seriesSlab)
+	s.seriesSlab = s.seriesSlab[:n+firstSeriesPerFam]
+	s.familySlab = append(s.familySlab, family{desc: d, series: s.seriesSlab[n : n : n+firstSeriesPerFam]})
+	return &s.familySlab[len(s.familySlab)-1]
 }
 
 // sortedFamilies returns the families sorted by name, each one's series
@@ -174,9 +201,14 @@ func (s *Set) sortedFamilies() []*family {
 		var done []sortedSeries
 	families:
 		for _, f := range fams {
+			if len(f.series) < 2 {
+				continue // in order; and sameLabels shares no order of one
+			}
 			for _, d := range done {
 				if s.sameLabels(d.family, f) {
-					f.series = reorder(f.series, d.order)
+					if d.order != nil {
+						f.series = reorder(f.series, d.order)
+					}
 					continue families
 				}
 			}
@@ -190,7 +222,8 @@ func (s *Set) sortedFamilies() []*family {
 }
 
 // sortedSeries is a family's series in the order Add recorded them, and
-// order: the indexes of those that remain, in sorted order.
+// order: the indexes of those that remain, in sorted order (nil when that
+// is the order Add recorded them in, none dropped).
 type sortedSeries struct {
 	family *family
 	order  []int
@@ -212,13 +245,21 @@ func (s *Set) sameLabels(a, b *family) bool {
 
 // sortSeries sorts f's series by label values, dropping a repeated label
 // set after its first sample (a firmware listing one channel twice), and
-// returns the original index of each series kept, in the new order.
+// returns the original index of each series kept, in the new order; nil
+// when the series were in order already, without repeats.
 func (s *Set) sortSeries(f *family) []int {
+	cmp := func(i, j int) int { return slices.Compare(s.labelsOf(f, f.series[i]), s.labelsOf(f, f.series[j])) }
+	inOrder := true
+	for i := 1; i < len(f.series) && inOrder; i++ {
+		inOrder = cmp(i-1, i) < 0
+	}
+	if inOrder {
+		return nil
+	}
 	order := make([]int, len(f.series))
 	for i := range order {
 		order[i] = i
 	}
-	cmp := func(i, j int) int { return slices.Compare(s.labelsOf(f, f.series[i]), s.labelsOf(f, f.series[j])) }
 	// A stable sort keeps the first of repeated series first.
 	slices.SortStableFunc(order, cmp)
 	order = slices.CompactFunc(order, func(i, j int) bool { return cmp(i, j) == 0 })

@@ -1,10 +1,12 @@
 package collector
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +150,53 @@ func TestSetSortsFamiliesSharingLabels(t *testing.T) {
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("exposition:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSetKeepsSeriesAddedInOrder: series added already in label order are
+// written as added, without a sort; a repeated series next to its first,
+// which looks in order to a loose check, is still dropped, in every family
+// sharing those labels.
+func TestSetKeepsSeriesAddedInOrder(t *testing.T) {
+	tests := []struct {
+		name     string
+		channels []string
+		want     []string // the channel label of each power series written
+	}{
+		{"in order", []string{"1", "2", "3"}, []string{"1", "2", "3"}},
+		{"in order, one repeated", []string{"1", "2", "2", "3"}, []string{"1", "2", "3"}},
+		{"out of order", []string{"2", "1", "3"}, []string{"1", "2", "3"}},
+		{"one series", []string{"7"}, []string{"7"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			power := NewGauge("test_power", "Power.", "channel")
+			snr := NewGauge("test_snr", "SNR.", "channel")
+			s := NewSet()
+			for i, ch := range tt.channels {
+				s.Add(power, float64(100+i), ch)
+				s.Add(snr, float64(200+i), ch)
+			}
+			got, ok := s.AppendText(nil)
+			if !ok {
+				t.Fatal("AppendText refused legacy names")
+			}
+			var want []string
+			for _, prefix := range []string{"test_power", "test_snr"} {
+				for _, ch := range tt.want {
+					first := slices.Index(tt.channels, ch)
+					want = append(want, fmt.Sprintf(`%s{channel="%s"} %d`, prefix, ch, map[string]int{"test_power": 100, "test_snr": 200}[prefix]+first))
+				}
+			}
+			var lines []string
+			for _, l := range strings.Split(string(got), "\n") {
+				if l != "" && !strings.HasPrefix(l, "#") {
+					lines = append(lines, l)
+				}
+			}
+			if !slices.Equal(lines, want) {
+				t.Fatalf("exposition:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+			}
+		})
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Fingerprint is the SHA-256 digest of a certificate's DER encoding.
@@ -180,12 +182,10 @@ var LegacyRSAKeyExchangeSuites = []uint16{
 // Without a pin the connection is unauthenticated and the caller must not
 // send credentials that require one.
 func ClientConfig(o Options) *tls.Config {
-	suites := make([]uint16, 0, 16)
-	for _, s := range tls.CipherSuites() {
-		suites = append(suites, s.ID)
+	suites := defaultSuites()
+	if len(o.ExtraCipherSuites) > 0 {
+		suites = slices.Concat(suites, o.ExtraCipherSuites)
 	}
-	suites = append(suites, LegacyRSAKeyExchangeSuites...)
-	suites = append(suites, o.ExtraCipherSuites...)
 	minVersion := o.MinVersion
 	if minVersion == 0 {
 		minVersion = tls.VersionTLS12
@@ -221,6 +221,17 @@ func ClientConfig(o Options) *tls.Config {
 		},
 	}
 }
+
+// defaultSuites lists Go's secure suites and LegacyRSAKeyExchangeSuites,
+// built once: tls.CipherSuites allocates its list on every call, and a
+// tls.Config only reads the slice.
+var defaultSuites = sync.OnceValue(func() []uint16 {
+	suites := make([]uint16, 0, 16)
+	for _, s := range tls.CipherSuites() {
+		suites = append(suites, s.ID)
+	}
+	return slices.Clip(append(suites, LegacyRSAKeyExchangeSuites...))
+})
 
 // CipherSuiteByName returns the ID of a cipher suite by its Go/IANA name,
 // including insecure ones (for per-target configuration of old firmware).

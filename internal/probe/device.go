@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hitron-exporter/hitron-exporter/internal/collector"
 	"github.com/hitron-exporter/hitron-exporter/internal/eventlog"
 	"github.com/hitron-exporter/hitron-exporter/internal/hitron"
 	"github.com/hitron-exporter/hitron-exporter/secrets"
@@ -60,6 +61,9 @@ type device struct {
 	// and pin it was found under (see rememberDialect).
 	dialect    string
 	dialectKey string
+	// descs keeps the description of the metric family whose labels the
+	// modem names, so it is not built and validated every probe.
+	descs collector.DescMemory
 	// events counts the modem's DOCSIS events across probes, each once
 	// (bounded: see eventlog.Memory); it is forgotten with the device.
 	events eventlog.Memory

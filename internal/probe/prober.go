@@ -331,7 +331,11 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 			return p.failedEarly(plan, dev, ReasonTimeout, fmt.Errorf("%d probes of this modem are running or queued; not queuing more (--probe.max-queue)", p.maxQueued), true)
 		}
 		dev.runs++
-		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		// The run is shared by every caller that joins it, so it carries
+		// none of this caller's values (nor its cancellation): a context of
+		// its own, whose short chain net/http walks on every request for
+		// its trace hooks.
+		rctx, cancel := context.WithDeadline(context.Background(), deadline)
 		f = &flight{done: make(chan struct{}), cancel: cancel, deadline: deadline}
 		dev.flights[plan.Key] = f
 		go func() {

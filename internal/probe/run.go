@@ -241,7 +241,7 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 	dev := r.dev
 	for _, ds := range r.plan.Datasets {
 		if dev.skip(ds, r.p.now()) {
-			r.trace.Addf("%s: skipped, the firmware lacks it (404 earlier)", ds)
+			r.trace.AddSkipped(string(ds))
 			continue
 		}
 		t0 := time.Now()
@@ -323,7 +323,7 @@ func (r *probeRun) finish() *Result {
 	set := collector.NewSet()
 	if r.opened {
 		set.SetMaxSamples(r.p.maxSamples)
-		collector.New(&r.data, r.plan.Location).AddTo(set)
+		collector.New(&r.data, r.plan.Location).WithDescMemory(&r.dev.descs).AddTo(set)
 		if r.events != nil {
 			collector.AddEventLog(set, *r.events)
 		}
@@ -337,44 +337,48 @@ func (r *probeRun) finish() *Result {
 	if r.reason == "" && !success {
 		r.reason, r.err = ReasonBadResponse, errors.New("probe did not open a session")
 	}
-	add := set.Add
-	add(successDesc, b2f(success))
-	add(durationDesc, dur.Seconds())
-	add(timeoutDesc, r.plan.Timeout.Seconds())
-	for _, st := range append([]string{"credentials"}, hitron.Stages...) {
+	// set.Add called directly, not through a method value: the label
+	// values then stay on the stack.
+	set.Add(successDesc, b2f(success))
+	set.Add(durationDesc, dur.Seconds())
+	set.Add(timeoutDesc, r.plan.Timeout.Seconds())
+	if d, ok := r.stages["credentials"]; ok {
+		set.Add(stageDesc, d.Seconds(), "credentials")
+	}
+	for _, st := range hitron.Stages {
 		if d, ok := r.stages[st]; ok {
-			add(stageDesc, d.Seconds(), st)
+			set.Add(stageDesc, d.Seconds(), st)
 		}
 	}
 	if !success {
-		add(failureDesc, 1, r.reason)
+		set.Add(failureDesc, 1, r.reason)
 	}
 	if o := r.tlsObserved; o != nil {
-		add(certDesc, 1, strings.ToLower(o.Fingerprint.String()), o.Subject)
+		set.Add(certDesc, 1, strings.ToLower(o.Fingerprint.String()), o.Subject)
 		if r.plan.Pin.IsSet() {
-			add(pinDesc, b2f(o.Matched))
+			set.Add(pinDesc, b2f(o.Matched))
 		}
 	}
 	for c, ok := range r.collectors {
-		add(collectorDesc, b2f(ok), c)
+		set.Add(collectorDesc, b2f(ok), c)
 	}
 	for c, d := range r.collectDur {
-		add(collDurDesc, d.Seconds(), c)
+		set.Add(collDurDesc, d.Seconds(), c)
 	}
 	if r.logout != nil {
-		add(logoutDesc, b2f(*r.logout))
+		set.Add(logoutDesc, b2f(*r.logout))
 	}
 	source, profile := r.plan.SourceName()
 	if r.dialect != nil && !r.dialect.NeedsCredentials() {
 		source, profile = "none", "" // detected open: nothing was looked up
 	}
-	add(sourceDesc, 1, source, profile)
+	set.Add(sourceDesc, 1, source, profile)
 	dialect := r.plan.Dialect
 	if r.dialect != nil {
 		dialect = r.dialect.Name()
 	}
-	add(dialectDesc, 1, dialect)
-	add(insecureDesc, b2f(r.plan.Target.Insecure()))
+	set.Add(dialectDesc, 1, dialect)
+	set.Add(insecureDesc, b2f(r.plan.Target.Insecure()))
 
 	res := &Result{Metrics: set, Success: success, Duration: dur, Trace: r.trace, Started: r.start, plan: r.plan}
 	if !success {

@@ -37,6 +37,7 @@ const (
 	kindFormat traceKind = iota
 	kindHTTP
 	kindParsed
+	kindSkipped
 )
 
 // newTrace is a trace with room for a typical probe's lines (a CGNV4-FX4
@@ -51,6 +52,11 @@ func (t *Trace) Addf(format string, args ...any) {
 // AddHTTP appends a line for one HTTP exchange (no body, no cookie).
 func (t *Trace) AddHTTP(ev hitron.TraceEvent) {
 	t.add(traceEvent{kind: kindHTTP, http: ev})
+}
+
+// AddSkipped appends "page: skipped, the firmware lacks it (404 earlier)".
+func (t *Trace) AddSkipped(page string) {
+	t.add(traceEvent{kind: kindSkipped, http: hitron.TraceEvent{Path: page}})
 }
 
 // AddParsed appends "page: parsed n bytes".
@@ -83,6 +89,8 @@ func (t *Trace) String() string {
 			}
 		case kindParsed:
 			fmt.Fprintf(&b, "%s: parsed %d bytes", ev.Path, ev.Bytes)
+		case kindSkipped:
+			fmt.Fprintf(&b, "%s: skipped, the firmware lacks it (404 earlier)", ev.Path)
 		default:
 			fmt.Fprintf(&b, e.format, e.args...)
 		}

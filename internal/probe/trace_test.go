@@ -23,6 +23,7 @@ func TestTraceString(t *testing.T) {
 			tr.AddHTTP(hitron.TraceEvent{Method: "POST", Path: "/goform/login", Duration: time.Millisecond, Err: errors.New("connection reset")})
 		}, "HTTP POST /goform/login → 0, 0 bytes, 1ms, error: connection reset"},
 		{"parsed page", func(tr *Trace) { tr.AddParsed("dsinfo", 2743) }, "dsinfo: parsed 2743 bytes"},
+		{"skipped page", func(tr *Trace) { tr.AddSkipped("getOFDMAInfo") }, "getOFDMAInfo: skipped, the firmware lacks it (404 earlier)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,13 +37,13 @@ func TestTraceString(t *testing.T) {
 	}
 }
 
-// TestTraceRecordsWithoutAllocating: an HTTP exchange or a parsed page,
-// the lines every probe writes a dozen of, cost no allocation while the
+// TestTraceRecordsWithoutAllocating: an HTTP exchange, a parsed or a
+// skipped page, the lines every probe writes a dozen of, cost no allocation while the
 // trace has room.
 func TestTraceRecordsWithoutAllocating(t *testing.T) {
 	ev := hitron.TraceEvent{Method: "GET", Path: "/data/dsinfo.asp", Status: 200, Bytes: 2743, Duration: time.Millisecond}
 	tr := newTrace()
-	if n := testing.AllocsPerRun(10, func() { tr.AddHTTP(ev); tr.AddParsed("dsinfo", 2743) }); n != 0 {
-		t.Fatalf("%v allocations per two lines, want 0", n)
+	if n := testing.AllocsPerRun(10, func() { tr.AddHTTP(ev); tr.AddParsed("dsinfo", 2743); tr.AddSkipped("getOFDMAInfo") }); n != 0 {
+		t.Fatalf("%v allocations per three lines, want 0", n)
 	}
 }

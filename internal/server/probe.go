@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -63,7 +64,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	if debug, _ := parseBool(query.Get("debug")); debug {
 		s.writeDebug(bw, plan, res)
 	} else {
-		writeMetrics(bw, r, query, res.Metrics)
+		writeMetrics(bw, r, query, s.formats.negotiate(r.Header), res.Metrics)
 	}
 	bw.send()
 	if bw.err != nil {
@@ -76,8 +77,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 // promhttp.HandlerFor (OpenMetrics off, no compression) would: the text
 // format, which scrapers ask for, straight from the Set; protobuf, a name[]
 // filter or names that need escaping through promhttp.
-func writeMetrics(bw *bufferedResponse, r *http.Request, query url.Values, set *collector.Set) {
-	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
+func writeMetrics(bw *bufferedResponse, r *http.Request, query url.Values, format expfmt.Format, set *collector.Set) {
 	if format.FormatType() == expfmt.TypeTextPlain && !query.Has("name[]") {
 		if text, ok := set.AppendText(bw.body.AvailableBuffer()); ok {
 			bw.Header().Add("Vary", "Accept")
@@ -87,6 +87,29 @@ func writeMetrics(bw *bufferedResponse, r *http.Request, query url.Values, set *
 		}
 	}
 	promhttp.HandlerFor(set, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(bw, r)
+}
+
+// formatMemory remembers the format negotiated for the last Accept header
+// seen: a Prometheus server sends the same one with every scrape, and
+// expfmt parses it anew each time. Safe for concurrent use.
+type formatMemory struct{ last atomic.Pointer[negotiated] }
+
+// negotiated is one Accept header and the format it negotiates.
+type negotiated struct {
+	accept string
+	format expfmt.Format
+}
+
+// negotiate returns the format h's Accept header negotiates, as
+// expfmt.NegotiateAccept with expfmt.DefaultAcceptedFormats does.
+func (m *formatMemory) negotiate(h http.Header) expfmt.Format {
+	accept := h.Get("Accept") // all NegotiateAccept reads
+	if n := m.last.Load(); n != nil && n.accept == accept {
+		return n.format
+	}
+	f := expfmt.NegotiateAccept(h, expfmt.DefaultAcceptedFormats()...)
+	m.last.Store(&negotiated{accept: accept, format: f})
+	return f
 }
 
 // runProbe probes the modem r asks for and notes the result for its

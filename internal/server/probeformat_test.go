@@ -29,6 +29,9 @@ func formatSet(withBPI bool) *collector.Set {
 
 func TestProbeAnswerFormatIsPromhttps(t *testing.T) {
 	queries := []string{"target=modem", "target=modem&name[]=probe_success"}
+	// One memory for every case, and each case answered twice: the format
+	// remembered for one Accept header must never answer another.
+	var formats formatMemory
 	for _, withBPI := range []bool{false, true} {
 		for accept, header := range testkit.ScrapeAccepts() {
 			for _, query := range queries {
@@ -37,10 +40,13 @@ func TestProbeAnswerFormatIsPromhttps(t *testing.T) {
 					if header != "" {
 						req.Header.Set("Accept", header)
 					}
-					got := httptest.NewRecorder()
-					bw := &bufferedResponse{ResponseWriter: got, body: &bytes.Buffer{}}
-					writeMetrics(bw, req, req.URL.Query(), formatSet(withBPI))
-					bw.send()
+					var got *httptest.ResponseRecorder
+					for range 2 {
+						got = httptest.NewRecorder()
+						bw := &bufferedResponse{ResponseWriter: got, body: &bytes.Buffer{}}
+						writeMetrics(bw, req, req.URL.Query(), formats.negotiate(req.Header), formatSet(withBPI))
+						bw.send()
+					}
 					want := httptest.NewRecorder()
 					promhttp.HandlerFor(formatSet(withBPI), promhttp.HandlerOpts{DisableCompression: true}).ServeHTTP(want, req)
 					for _, h := range []string{"Content-Type", "Vary"} {

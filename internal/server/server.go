@@ -71,6 +71,7 @@ type Server struct {
 	// those the registered kinds declare.
 	providerParams []string
 	current        atomic.Pointer[probe.Snapshot]
+	formats        formatMemory
 	ready          atomic.Bool
 	reloadMu       sync.Mutex
 
