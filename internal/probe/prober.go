@@ -116,6 +116,8 @@ type Prober struct {
 	maxRows, maxSamples int
 	metrics             *proberMetrics
 	history             *History
+	// runners runs the probes, on goroutines kept between them.
+	runners *runners
 	// dialectByName resolves a configured dialect: hitron.DialectByName.
 	// It is the seam the package's tests use to put a scripted fake modem
 	// session (a hitron.Dialect that answers without I/O) in its place.
@@ -163,7 +165,7 @@ func New(o Options) *Prober {
 		log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, maxDevices: o.MaxModems, maxQueued: o.MaxQueued,
 		maxRows: o.MaxPageRows, maxSamples: o.MaxSamples,
 		metrics: newProberMetrics(o.Registerer), history: NewHistory(o.HistoryLimit),
-		devices: map[string]*device{}, dialectByName: hitron.DialectByName,
+		devices: map[string]*device{}, dialectByName: hitron.DialectByName, runners: newRunners(runnerIdle),
 	}
 }
 
@@ -338,7 +340,7 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 		rctx, cancel := context.WithDeadline(context.Background(), deadline)
 		f = &flight{done: make(chan struct{}), cancel: cancel, deadline: deadline}
 		dev.flights[plan.Key] = f
-		go func() {
+		p.runners.run(func() {
 			defer cancel()
 			f.result = p.run(rctx, plan, dev, f)
 			dev.mu.Lock()
@@ -348,7 +350,7 @@ func (p *Prober) Probe(ctx context.Context, plan *Plan) *Result {
 			}
 			dev.mu.Unlock()
 			close(f.done)
-		}()
+		})
 	}
 	f.waiters++
 	dev.mu.Unlock()
