@@ -313,6 +313,10 @@ var (
 	insecureDesc  = collector.NewGauge("hitron_tls_insecure", "1 when the modem was reached over plain HTTP (insecure_http: nothing authenticates it), else 0.")
 )
 
+// probeStages are the stages hitron_probe_stage_duration_seconds reports,
+// in order: the credential lookup, then the modem's.
+var probeStages = append([]string{"credentials"}, hitron.Stages...)
+
 // finish builds the Result: the modem's samples (bounded) and the probe's own.
 func (r *probeRun) finish() *Result {
 	r.mu.Lock()
@@ -342,10 +346,7 @@ func (r *probeRun) finish() *Result {
 	set.Add(successDesc, b2f(success))
 	set.Add(durationDesc, dur.Seconds())
 	set.Add(timeoutDesc, r.plan.Timeout.Seconds())
-	if d, ok := r.stages["credentials"]; ok {
-		set.Add(stageDesc, d.Seconds(), "credentials")
-	}
-	for _, st := range hitron.Stages {
+	for _, st := range probeStages {
 		if d, ok := r.stages[st]; ok {
 			set.Add(stageDesc, d.Seconds(), st)
 		}

@@ -6,9 +6,9 @@ import "time"
 // while after they finish. A probe's goroutine grows its stack in the TLS
 // handshake and the page decoder; a new goroutine for every probe grew it
 // again each time (runtime.morestack was about 2 % of the exporter's CPU at
-// 300 modems). The goroutines are no more than the probes in flight at
-// the busiest moment (which --probe.max-concurrent bounds), and one that
-// has had nothing to run for runnerIdle ends.
+// 300 modems). A goroutine is started only when none waits, so there are
+// never more than the runs in flight at the busiest moment, as with one
+// goroutine per run; one that has had nothing to run for runnerIdle ends.
 type runners struct {
 	tasks chan func()
 	idle  time.Duration
