@@ -44,9 +44,9 @@ type probeRun struct {
 	maxTLS uint16
 
 	mu          sync.Mutex
-	stages      map[string]time.Duration
-	collectors  map[string]bool
-	collectDur  map[string]time.Duration
+	stages      tally[time.Duration]
+	collectors  tally[bool]
+	collectDur  tally[time.Duration]
 	tlsObserved *pin.Observation
 	reason      string
 	err         error
@@ -65,21 +65,21 @@ type probeRun struct {
 func newProbeRun(p *Prober, plan *Plan, dev *device) *probeRun {
 	return &probeRun{
 		p: p, plan: plan, dev: dev, start: time.Now(), trace: newTrace(),
-		stages: map[string]time.Duration{}, collectors: map[string]bool{}, collectDur: map[string]time.Duration{},
 	}
 }
 
 func (r *probeRun) stage(name string, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stages[name] += d
+	*r.stages.at(name) += d
 }
 
 // stageTime is the time spent so far in a stage.
 func (r *probeRun) stageTime(name string) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.stages[name]
+	d, _ := r.stages.get(name)
+	return d
 }
 
 // fail records the first failure.
@@ -246,15 +246,15 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 		}
 		t0 := time.Now()
 		body, err := s.Fetch(ctx, ds)
-		r.collectDur[string(ds)] = time.Since(t0)
+		*r.collectDur.at(string(ds)) = time.Since(t0)
 		if errors.Is(err, hitron.ErrNotFound) {
 			dev.markUnsupported(ds, r.p.now().Add(unsupportedRecheck))
 			r.trace.Addf("%s: not supported by this firmware (404)", ds)
-			delete(r.collectDur, string(ds))
+			r.collectDur.remove(string(ds))
 			continue
 		}
 		if err != nil {
-			r.collectors[string(ds)] = false
+			*r.collectors.at(string(ds)) = false
 			r.fail(r.reasonFor(ctx, err), err)
 			if errors.Is(err, hitron.ErrNotLoggedIn) || ctx.Err() != nil {
 				return // the session is gone or the budget spent
@@ -262,7 +262,7 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 			continue
 		}
 		if err := s.Parse(&r.data, ds, body, r.p.maxRows); err != nil {
-			r.collectors[string(ds)] = false
+			*r.collectors.at(string(ds)) = false
 			reason := ReasonBadResponse
 			if errors.Is(err, hitron.ErrTooLarge) {
 				reason = ReasonTooLarge
@@ -270,7 +270,7 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 			r.fail(reason, fmt.Errorf("%s: %w", ds, err))
 			continue
 		}
-		r.collectors[string(ds)] = true
+		*r.collectors.at(string(ds)) = true
 		r.trace.AddParsed(string(ds), len(body))
 	}
 	r.trace.Addf("parsed: %d downstream, %d upstream, %d OFDM, %d OFDMA channels", len(r.data.Downstream), len(r.data.Upstream), len(r.data.OFDM), len(r.data.OFDMA))
@@ -347,7 +347,7 @@ func (r *probeRun) finish() *Result {
 	set.Add(durationDesc, dur.Seconds())
 	set.Add(timeoutDesc, r.plan.Timeout.Seconds())
 	for _, st := range probeStages {
-		if d, ok := r.stages[st]; ok {
+		if d, ok := r.stages.get(st); ok {
 			set.Add(stageDesc, d.Seconds(), st)
 		}
 	}
@@ -360,11 +360,11 @@ func (r *probeRun) finish() *Result {
 			set.Add(pinDesc, b2f(o.Matched))
 		}
 	}
-	for c, ok := range r.collectors {
-		set.Add(collectorDesc, b2f(ok), c)
+	for _, c := range r.collectors.entries {
+		set.Add(collectorDesc, b2f(c.value), c.name)
 	}
-	for c, d := range r.collectDur {
-		set.Add(collDurDesc, d.Seconds(), c)
+	for _, c := range r.collectDur.entries {
+		set.Add(collDurDesc, c.value.Seconds(), c.name)
 	}
 	if r.logout != nil {
 		set.Add(logoutDesc, b2f(*r.logout))
@@ -385,8 +385,8 @@ func (r *probeRun) finish() *Result {
 	if !success {
 		res.Reason, res.Err = r.reason, r.err
 	}
-	for _, parsed := range r.collectors {
-		if parsed {
+	for _, c := range r.collectors.entries {
+		if c.value {
 			res.Data = &r.data // at least one page was read
 			break
 		}
@@ -396,15 +396,15 @@ func (r *probeRun) finish() *Result {
 		return res
 	}
 	r.p.metrics.probes.WithLabelValues(resultLabel(success), res.Reason).Inc()
-	fields := []zap.Field{zap.String("target", r.plan.Target.Raw), zap.Duration("duration", dur)}
+	target, took := zap.String("target", r.plan.Target.Raw), zap.Duration("duration", dur)
 	if o := r.tlsObserved; o != nil && !r.plan.Pin.IsSet() {
 		r.p.log.Warn("probe without a pinned fingerprint: the modem is not authenticated; pin it with fingerprint= or under targets:",
-			append(fields, zap.String("observed_fingerprint", o.Fingerprint.String()))...)
+			target, took, zap.String("observed_fingerprint", o.Fingerprint.String()))
 	}
-	if success {
-		r.p.log.Debug("probe succeeded", fields...)
-	} else {
-		r.p.log.Warn("probe failed", append(fields, zap.String("reason", r.reason), zap.Error(r.err))...)
+	if !success {
+		r.p.log.Warn("probe failed", target, took, zap.String("reason", r.reason), zap.Error(r.err))
+	} else if ce := r.p.log.Check(zap.DebugLevel, "probe succeeded"); ce != nil {
+		ce.Write(target, took) // checked first: a line not logged costs no field slice
 	}
 	r.trace.Addf("result: success=%v duration=%s", success, dur.Round(time.Millisecond))
 	return res

@@ -1,0 +1,56 @@
+package probe
+
+// tally is a probe's small record by name (a stage's time, a page's time,
+// a collector's outcome), kept in the order the names first came. A probe
+// has a dozen names at most: a scan finds one sooner than a map does, and
+// the entries live in the tally itself, so a probe's tallies cost no
+// allocation until a thirteenth name.
+type tally[V any] struct {
+	entries []tallyEntry[V]
+	room    [tallyRoom]tallyEntry[V]
+}
+
+// tallyRoom is how many names a tally holds without allocating: the
+// stages and the default pages number ten or fewer.
+const tallyRoom = 12
+
+// tallyEntry is one name and its value.
+type tallyEntry[V any] struct {
+	name  string
+	value V
+}
+
+// at returns the value of name, added with the zero value if it is new.
+func (t *tally[V]) at(name string) *V {
+	for i := range t.entries {
+		if t.entries[i].name == name {
+			return &t.entries[i].value
+		}
+	}
+	if t.entries == nil {
+		t.entries = t.room[:0]
+	}
+	t.entries = append(t.entries, tallyEntry[V]{name: name})
+	return &t.entries[len(t.entries)-1].value
+}
+
+// get returns the value of name and whether it is there.
+func (t *tally[V]) get(name string) (V, bool) {
+	for _, e := range t.entries {
+		if e.name == name {
+			return e.value, true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+// remove drops name, keeping the others in order.
+func (t *tally[V]) remove(name string) {
+	for i := range t.entries {
+		if t.entries[i].name == name {
+			t.entries = append(t.entries[:i], t.entries[i+1:]...)
+			return
+		}
+	}
+}
