@@ -333,3 +333,26 @@ func TestUnreadableRESTRefusalIsNotResent(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingPageHasNoCollectorSeries: a page the firmware answers with
+// 404 (the CGNV4-FX4 has no OFDM page) is not a collector of the probe, so
+// it has neither a success nor a duration series; a page read has both.
+func TestMissingPageHasNoCollectorSeries(t *testing.T) {
+	sim := startDialectSim(t, modemsim.Config{DataSet: "CGNV4-FX4"})
+	_, snap, _, _ := dialectEnv(t, fmt.Sprintf("  %q:\n    fingerprint: %q\n    dialect: cgn\n", sim.Addr(), sim.Fingerprint().String()))
+	_, body := probeOnce(t, New(Options{}), snap, sim.Addr())
+	tests := []struct {
+		series string
+		want   bool
+	}{
+		{`hitron_scrape_collector_success{collector="dsinfo"} 1`, true},
+		{`hitron_scrape_collector_duration_seconds{collector="dsinfo"} `, true},
+		{`hitron_scrape_collector_success{collector="dsofdminfo"}`, false},
+		{`hitron_scrape_collector_duration_seconds{collector="dsofdminfo"}`, false},
+	}
+	for _, tt := range tests {
+		if got := strings.Contains(body, tt.series); got != tt.want {
+			t.Errorf("%s in the answer: %v, want %v\n%s", tt.series, got, tt.want, body)
+		}
+	}
+}

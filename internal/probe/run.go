@@ -246,13 +246,13 @@ func (r *probeRun) fetch(ctx context.Context, s *hitron.Session) {
 		}
 		t0 := time.Now()
 		body, err := s.Fetch(ctx, ds)
-		*r.collectDur.at(string(ds)) = time.Since(t0)
+		took := time.Since(t0)
 		if errors.Is(err, hitron.ErrNotFound) {
 			dev.markUnsupported(ds, r.p.now().Add(unsupportedRecheck))
 			r.trace.Addf("%s: not supported by this firmware (404)", ds)
-			r.collectDur.remove(string(ds))
-			continue
+			continue // no collector, so no collector duration
 		}
+		*r.collectDur.at(string(ds)) = took
 		if err != nil {
 			*r.collectors.at(string(ds)) = false
 			r.fail(r.reasonFor(ctx, err), err)

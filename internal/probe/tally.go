@@ -44,13 +44,3 @@ func (t *tally[V]) get(name string) (V, bool) {
 	var zero V
 	return zero, false
 }
-
-// remove drops name, keeping the others in order.
-func (t *tally[V]) remove(name string) {
-	for i := range t.entries {
-		if t.entries[i].name == name {
-			t.entries = append(t.entries[:i], t.entries[i+1:]...)
-			return
-		}
-	}
-}
