@@ -37,7 +37,15 @@ type rowField struct {
 // fields at most, which a scan finds sooner than a map.
 type rowTable struct {
 	fields []rowField
+	// lengths has bit min(n, 63) set for the byte length n of every
+	// field's name and folded name: an ASCII member name (whose folding
+	// keeps its length) of a length not in it matches no field, and the
+	// pages have more members than their structs have fields.
+	lengths uint64
 }
+
+// lengthBit is the bit of rowTable.lengths for a name of n bytes.
+func lengthBit(n int) uint64 { return 1 << min(n, 63) }
 
 // rowTables caches a *rowTable (or the error building it) per page
 // struct type. It is the only shared state here: written once per type,
@@ -88,8 +96,9 @@ func buildRowTable(t reflect.Type) (*rowTable, error) {
 		if _, dup := table.lookup(name); dup {
 			return nil, fmt.Errorf("page row type %v: JSON name %q used twice", t, name)
 		}
-		table.fields = append(table.fields, rowField{name: name, folded: string(appendFoldedName(nil, []byte(name))),
-			index: i, ptr: sf.Type == flexPtrType})
+		f := rowField{name: name, folded: string(appendFoldedName(nil, []byte(name))), index: i, ptr: sf.Type == flexPtrType}
+		table.fields = append(table.fields, f)
+		table.lengths |= lengthBit(len(f.name)) | lengthBit(len(f.folded))
 	}
 	return table, nil
 }
@@ -182,6 +191,9 @@ func (t *rowTable) lookup(name string) (rowField, bool) {
 // field finds the field of a member name (unquoted), as v1 does: the
 // exact name, else the first field of the same folded name.
 func (t *rowTable) field(name []byte) (rowField, bool) {
+	if t.lengths&lengthBit(len(name)) == 0 && isASCII(name) {
+		return rowField{}, false
+	}
 	if f, ok := t.lookup(string(name)); ok {
 		return f, true
 	}
@@ -193,6 +205,16 @@ func (t *rowTable) field(name []byte) (rowField, bool) {
 		}
 	}
 	return rowField{}, false
+}
+
+// isASCII reports whether b is all ASCII.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // maxSharedPage bounds the pages whose values share one copy of the page

@@ -205,6 +205,44 @@ func fixturePages(t testing.TB) []string {
 	return paths
 }
 
+// kelvinRow has a field whose name is not ASCII and folds to fewer bytes
+// (the Kelvin sign folds to K), and one of 70 bytes (past the length
+// filter's last bucket).
+type kelvinRow struct {
+	KB   flex
+	Snr  flex `json:"snr"`
+	Long flex `json:"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"`
+}
+
+// TestRowTableMatchesV1Names: the table's length filter rejects no member
+// v1 would match — exact and case-folded names, a name v1 folds to a
+// non-ASCII field name's shorter folding, and names past 63 bytes — and
+// members it rejects are skipped as v1 skips them.
+func TestRowTableMatchesV1Names(t *testing.T) {
+	long := strings.Repeat("a", 70)
+	for _, tt := range []struct{ name, body string }{
+		{"exact", `[{"snr":"1"}]`},
+		{"folded case", `[{"SNR":"1","sNr":"2"}]`},
+		{"ASCII member of a non-ASCII field name", `[{"kb":"3"}]`},
+		{"the field's own non-ASCII name", `[{"KB":"4"}]`},
+		{"unknown names of other lengths", `[{"x":"1","snrx":"2","":"3","sn":"4"}]`},
+		{"unknown name of a field's length", `[{"snq":"5"}]`},
+		{"a 70-byte name, exact and folded", `[{"` + long + `":"6"},{"` + strings.ToUpper(long) + `":"7"}]`},
+		{"an unknown 64-byte name", `[{"` + long[:64] + `":"8"}]`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want, wantErr := v1DecodeRows[kelvinRow]([]byte(tt.body), 0)
+			got, err := decodeRows[kelvinRow]([]byte(tt.body), 0)
+			if err != nil || wantErr != nil {
+				t.Fatalf("error %v, v1 %v", err, wantErr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("rows %s\nv1   %s", rowsText(got), rowsText(want))
+			}
+		})
+	}
+}
+
 // TestRowTables: every page struct has a table; shapes the table does not
 // cover are refused rather than read differently from v1.
 func TestRowTables(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Value is a number the modem reported, or nothing when the modem gave a
@@ -323,24 +324,52 @@ var clockLayouts = []string{
 	time.RFC3339,
 }
 
-// truncatedOffset matches the CGNM's clipped UTC offset "-050" (meant as
-// -0500) at the end of a time string.
-var truncatedOffset = regexp.MustCompile(`([+-])(\d{3})$`)
+// truncatedOffset reports whether s ends in the CGNM's clipped UTC offset
+// "-050" (meant as -0500): a sign and exactly three digits.
+func truncatedOffset(s string) bool {
+	n := len(s)
+	if n < 4 || (s[n-4] != '+' && s[n-4] != '-') {
+		return false
+	}
+	for _, c := range []byte(s[n-3:]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// singleSpaced reports whether s is already what joining its
+// strings.Fields with one space returns: ASCII, no white space but single
+// spaces between words. Anything else takes the general path.
+func singleSpaced(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i-1] == ' '):
+			return false
+		}
+	}
+	return true
+}
 
 // ParseClock reads the modem's systemTime. The CGNV4 format carries no zone:
 // the modem shows local time, which is interpreted in loc (UTC unless the
 // target's configuration names a zone). The CGNM's clipped offset "-050" is
 // read as -05:00.
 func ParseClock(s string, loc *time.Location) (time.Time, error) {
-	s = strings.Join(strings.Fields(s), " ")
+	if !singleSpaced(s) {
+		s = strings.Join(strings.Fields(s), " ")
+	}
 	if IsPlaceholder(s) {
 		return time.Time{}, fmt.Errorf("no clock value")
 	}
 	if loc == nil {
 		loc = time.UTC
 	}
-	if m := truncatedOffset.FindStringSubmatchIndex(s); m != nil {
-		s = s[:m[0]] + s[m[2]:m[3]] + s[m[4]:m[5]] + "0"
+	if truncatedOffset(s) {
+		s += "0"
 	}
 	for _, layout := range clockLayouts {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {

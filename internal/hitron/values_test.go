@@ -1,6 +1,9 @@
 package hitron
 
 import (
+	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,6 +155,62 @@ func TestParseClock(t *testing.T) {
 	}
 }
 
+// clippedOffsetReference is the expression the reference finds the CGNM's
+// clipped offset with.
+var clippedOffsetReference = regexp.MustCompile(`([+-])(\d{3})$`)
+
+// parseClockReference is ParseClock as it was before its fast paths
+// (every string re-spaced through strings.Fields, the clipped offset found
+// by a regular expression): the oracle the fast paths must agree with.
+func parseClockReference(s string, loc *time.Location) (time.Time, error) {
+	s = strings.Join(strings.Fields(s), " ")
+	if IsPlaceholder(s) {
+		return time.Time{}, fmt.Errorf("no clock value")
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	if m := clippedOffsetReference.FindStringSubmatchIndex(s); m != nil {
+		s = s[:m[0]] + s[m[2]:m[3]] + s[m[4]:m[5]] + "0"
+	}
+	for _, layout := range clockLayouts {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised clock format %q", s)
+}
+
+// sameClockAsReference fails t when ParseClock and the reference disagree
+// on s.
+func sameClockAsReference(t *testing.T, s string) {
+	t.Helper()
+	got, err := ParseClock(s, time.UTC)
+	want, wantErr := parseClockReference(s, time.UTC)
+	if (err != nil) != (wantErr != nil) || !got.Equal(want) {
+		t.Fatalf("ParseClock(%q) = %v, %v; the reference %v, %v", s, got, err, want, wantErr)
+	}
+}
+
+// TestParseClockMatchesReference: the single-spaced and clipped-offset
+// fast paths read every shape as the general path does.
+func TestParseClockMatchesReference(t *testing.T) {
+	for _, s := range clockCorners {
+		t.Run(s, func(t *testing.T) { sameClockAsReference(t, s) })
+	}
+}
+
+// clockCorners are the inputs TestParseClockMatchesReference checks and
+// FuzzValues starts from.
+var clockCorners = []string{
+	"Fri Jun 17, 2022, 17:09:10", " Fri Jun 17, 2022, 17:09:10", "Fri Jun 17, 2022, 17:09:10 ",
+	"Fri  Jun 17, 2022, 17:09:10", "Fri\tJun 17, 2022,\n17:09:10", "Fri\u00a0Jun 17, 2022, 17:09:10",
+	"Fri Jun  7, 2022, 17:09:10", "Wed, 29 May 2019 20:24:52 -050", "Wed, 29 May 2019 20:24:52 +050",
+	"Wed, 29 May 2019 20:24:52 -0500", "Wed, 29 May 2019 20:24:52 -05", "Wed, 29 May 2019 20:24:52 - 050",
+	"Wed, 29 May 2019 20:24:52 -05a", "Wed, 29 May 2019 20:24:52 -050 ", "-050", "+999", "2024-08-01 03:54:46",
+	"2024-08-01T03:54:46Z", "--", " -- ", "N/A", "", " ", "yesterday", "Wed, 29 May 2019 20:24:52 -\u0660\u0665\u0660",
+}
+
 func TestIsPlaceholder(t *testing.T) {
 	for p := range placeholders {
 		if len(p) > longestPlaceholder {
@@ -169,5 +228,23 @@ func TestIsPlaceholder(t *testing.T) {
 		if got := IsPlaceholder(tt.in); got != tt.want {
 			t.Errorf("IsPlaceholder(%q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// BenchmarkParseClock reads a CGNV4 systemTime with ParseClock and with
+// the reference it replaced.
+func BenchmarkParseClock(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		parse func(string, *time.Location) (time.Time, error)
+	}{{"fast", ParseClock}, {"reference", parseClockReference}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.parse("Fri Jun 17, 2022, 17:09:10", time.UTC); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
