@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -293,5 +294,37 @@ targets:
 	}
 	if code, _ := e.get("/-/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("/-/ready = %d with the Vault provider unable to start, want 503", code)
+	}
+}
+
+// TestGOMAXPROCS: the exporter runs its Go code on one processor unless
+// --runtime.gomaxprocs or the GOMAXPROCS variable says otherwise (the flag
+// wins), and says so on /metrics and in its "listening" log line.
+func TestGOMAXPROCS(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"default", []string{"GOMAXPROCS="}, nil, "1"},
+		{"the flag", []string{"GOMAXPROCS="}, []string{"--runtime.gomaxprocs=2"}, "2"},
+		{"the variable", []string{"GOMAXPROCS=3"}, nil, "3"},
+		{"the flag over the variable", []string{"GOMAXPROCS=3"}, []string{"--runtime.gomaxprocs=2"}, "2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := startExporterBinary(t, binary, tt.env, nil, append([]string{"--demo"}, tt.args...)...)
+			if _, body := e.get("/metrics"); !testkit.HasLine(body, "go_sched_gomaxprocs_threads "+tt.want) {
+				t.Fatalf("want go_sched_gomaxprocs_threads %s:\n%s", tt.want, body)
+			}
+			if log := e.out.String(); !strings.Contains(log, "gomaxprocs="+tt.want) {
+				t.Fatalf("the listening line does not say gomaxprocs=%s:\n%s", tt.want, log)
+			}
+		})
+	}
+	out, err := exec.Command(binary, "--runtime.gomaxprocs=0", "--config.check").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "--runtime.gomaxprocs must be positive") {
+		t.Fatalf("--runtime.gomaxprocs=0: %v\n%s", err, out)
 	}
 }
