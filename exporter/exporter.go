@@ -58,8 +58,8 @@ const defaultGOGC = 200
 
 // DefaultGOMAXPROCS is --runtime.gomaxprocs' default, as in node_exporter:
 // the exporter spends its probes waiting on modems, and with more than one
-// processor Go's scheduler wakes a second thread for nearly every hand-off
-// between goroutines, which costs more CPU than the parallelism saves
+// processor Go's scheduler wakes a second thread for work the running one
+// could take next, which costs more CPU than the parallelism saves
 // (docs/performance.md: about 8 % of the exporter's CPU at 300 modems).
 // One processor carries 10,000 modems probed every minute at under half
 // its time (docs/scaling.md).
