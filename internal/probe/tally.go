@@ -20,12 +20,20 @@ type tallyEntry[V any] struct {
 	value V
 }
 
-// at returns the value of name, added with the zero value if it is new.
-func (t *tally[V]) at(name string) *V {
+// index returns the position of name's entry, or -1.
+func (t *tally[V]) index(name string) int {
 	for i := range t.entries {
 		if t.entries[i].name == name {
-			return &t.entries[i].value
+			return i
 		}
+	}
+	return -1
+}
+
+// at returns the value of name, added with the zero value if it is new.
+func (t *tally[V]) at(name string) *V {
+	if i := t.index(name); i >= 0 {
+		return &t.entries[i].value
 	}
 	if t.entries == nil {
 		t.entries = t.room[:0]
@@ -36,10 +44,8 @@ func (t *tally[V]) at(name string) *V {
 
 // get returns the value of name and whether it is there.
 func (t *tally[V]) get(name string) (V, bool) {
-	for _, e := range t.entries {
-		if e.name == name {
-			return e.value, true
-		}
+	if i := t.index(name); i >= 0 {
+		return t.entries[i].value, true
 	}
 	var zero V
 	return zero, false
