@@ -2,13 +2,16 @@ package testkit
 
 import (
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hitron-exporter/hitron-exporter/internal/modemsim"
+	"github.com/hitron-exporter/hitron-exporter/internal/pin"
 )
 
 func TestFreeAddrIsFreeLoopback(t *testing.T) {
@@ -57,19 +60,38 @@ func TestLogBufferTakesConcurrentWriters(t *testing.T) {
 }
 
 func TestStartSimServesAndCloses(t *testing.T) {
-	var addr string
+	// The check asks the simulator itself whether a request reached it: a
+	// dial alone cannot tell, since another test may already listen on the
+	// port the closed simulator freed.
+	var sim *modemsim.Simulator
+	var served int
 	t.Run("started", func(t *testing.T) {
-		addr = StartSim(t, modemsim.Config{}).Addr()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatalf("the simulator does not listen: %v", err)
+		sim = StartSim(t, modemsim.Config{})
+		if err := askSim(sim); err != nil {
+			t.Fatalf("the simulator does not answer: %v", err)
 		}
-		_ = c.Close()
+		if served = sim.Stats().Requests; served == 0 {
+			t.Fatal("the simulator answered but counted no request")
+		}
 	})
-	if c, err := net.Dial("tcp", addr); err == nil {
-		_ = c.Close()
-		t.Fatal("the simulator still listens after its test ended")
+	_ = askSim(sim) // fails unless the simulator still serves
+	if n := sim.Stats().Requests; n != served {
+		t.Fatalf("the simulator still serves after its test ended (%d requests, %d before)", n, served)
 	}
+}
+
+// askSim sends GET / to sim's address, trusting only sim's certificate.
+func askSim(sim *modemsim.Simulator) error {
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: pin.ClientConfig(pin.Options{Pin: pin.Require(sim.Fingerprint())})},
+	}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(sim.URL() + "/")
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
 }
 
 func TestHasLine(t *testing.T) {
