@@ -221,6 +221,7 @@ func (s *Session) Parse(d *Data, ds Dataset, body []byte, maxRows int) error {
 func (s *Session) Logout(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	defer s.c.conn.forget(ctx) // before cancel: its hook has nothing to abort
 	if err := s.dialect.Logout(ctx, s); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}

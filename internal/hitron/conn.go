@@ -36,9 +36,18 @@ type serialConn struct {
 	bw   *bufio.Writer
 	// reused: the connection has carried a request already.
 	reused bool
-	// spoiled: a cancelled context's hook may still set a past deadline on
-	// the connection, so it must not carry another request.
-	spoiled bool
+	// watched is the context whose cancellation hook is registered, and
+	// unwatch removes that hook. Requests made with one context (a probe's
+	// login and pages) share one registration instead of one each.
+	watched context.Context
+	unwatch func() bool
+	// hookMu guards active and activeConn against the hooks: a hook aborts
+	// activeConn's blocked read or write only while its context is that of
+	// the request in progress, so a context that ends between requests
+	// leaves the connection as it was.
+	hookMu     sync.Mutex
+	active     context.Context
+	activeConn net.Conn
 	// lastAnswer is when the open connection last finished an answer;
 	// staleForBody is how long it may idle before a request with a body.
 	lastAnswer   time.Time
@@ -87,7 +96,7 @@ func (s *serialConn) roundTrip(ctx context.Context, req *http.Request, limit int
 		}
 		res, err := s.try(ctx, req, limit)
 		if err == nil {
-			if res.resp.Close || res.tooLarge || s.spoiled || res.resp.StatusCode == http.StatusSwitchingProtocols {
+			if res.resp.Close || res.tooLarge || res.resp.StatusCode == http.StatusSwitchingProtocols {
 				s.closeLocked()
 			} else {
 				s.reused, s.lastAnswer = true, time.Now()
@@ -147,15 +156,14 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 	} else {
 		_ = c.SetDeadline(time.Time{})
 	}
-	// A cancelled context aborts a blocked read or write. Once the hook has
-	// fired, it may set its past deadline at any moment, even during a later
-	// request with another context, so the connection is not used again.
-	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(longAgo) })
-	defer func() {
-		if !stop() {
-			s.spoiled = true
-		}
-	}()
+	// A cancelled context aborts a blocked read or write.
+	s.watch(ctx)
+	s.setActive(ctx, c)
+	defer s.clearActive()
+	if ctx.Err() != nil {
+		// Ended before the hook could see this request: it would not abort it.
+		return exchangeResult{}, s.ctxErr(ctx, fmt.Errorf("write request: %w", ctx.Err()))
+	}
 	if err := req.Write(s.bw); err != nil {
 		return exchangeResult{}, s.ctxErr(ctx, fmt.Errorf("write request: %w", err))
 	}
@@ -187,6 +195,58 @@ func (s *serialConn) try(ctx context.Context, req *http.Request, limit int64) (e
 		_ = resp.Body.Close()
 	}
 	return exchangeResult{resp: resp, body: body, tooLarge: tooLarge}, nil
+}
+
+// watch registers the hook that aborts a request of ctx when ctx ends,
+// unless ctx's hook is registered already; the previous context's hook is
+// removed.
+func (s *serialConn) watch(ctx context.Context) {
+	if ctx == s.watched {
+		return
+	}
+	s.stopWatching()
+	s.watched = ctx
+	s.unwatch = context.AfterFunc(ctx, func() {
+		s.hookMu.Lock()
+		defer s.hookMu.Unlock()
+		if s.active == ctx {
+			_ = s.activeConn.SetDeadline(longAgo)
+		}
+	})
+}
+
+// stopWatching removes the registered hook, if any.
+func (s *serialConn) stopWatching() {
+	if s.unwatch != nil {
+		s.unwatch()
+	}
+	s.watched, s.unwatch = nil, nil
+}
+
+// forget removes ctx's hook if it is the registered one: its owner is
+// about to cancel it, which would otherwise run the hook for nothing.
+func (s *serialConn) forget(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ctx == s.watched {
+		s.stopWatching()
+	}
+}
+
+// clearActive records that no request is in progress.
+func (s *serialConn) clearActive() {
+	s.hookMu.Lock()
+	s.active, s.activeConn = nil, nil
+	s.hookMu.Unlock()
+}
+
+// setActive records the request in progress for the
+// hooks. The next request sets its own deadline on the connection, so a
+// past deadline a hook set is never left in force.
+func (s *serialConn) setActive(ctx context.Context, c net.Conn) {
+	s.hookMu.Lock()
+	s.active, s.activeConn = ctx, c
+	s.hookMu.Unlock()
 }
 
 // maxHeaderBytes bounds an answer's status line and headers (what
@@ -279,7 +339,7 @@ func (s *serialConn) closeLocked() {
 	if s.conn != nil {
 		_ = s.conn.Close()
 	}
-	s.conn, s.br, s.bw, s.reused, s.spoiled = nil, nil, nil, false, false
+	s.conn, s.br, s.bw, s.reused = nil, nil, nil, false
 }
 
 // close closes the connection, if one is open.
@@ -287,4 +347,5 @@ func (s *serialConn) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closeLocked()
+	s.stopWatching()
 }

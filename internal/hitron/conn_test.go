@@ -342,3 +342,104 @@ func TestBodyRequestAfterIdleRedials(t *testing.T) {
 		})
 	}
 }
+
+func TestCancellationHook(t *testing.T) {
+	// Each case makes its requests in order; a request marked cancel is
+	// cancelled (not timed out: no deadline is near) while the modem stalls.
+	type request struct {
+		ctx    int  // which context: requests sharing one share its hook
+		cancel bool // cancelled 50 ms after it was sent
+		end    bool // its context is cancelled after it answered
+	}
+	tests := []struct {
+		name      string
+		steps     []step
+		requests  []request
+		wantConns int
+		wantSent  int // requests the modem saw (0: all)
+	}{
+		{
+			name:      "a cancelled context aborts a stalled request",
+			steps:     []step{{stall: true}},
+			requests:  []request{{ctx: 0, cancel: true}},
+			wantConns: 1,
+		},
+		{
+			name:      "a later request of the same context is aborted too",
+			steps:     []step{{answer: okJSON}, {answer: okJSON}, {stall: true}},
+			requests:  []request{{ctx: 0}, {ctx: 0}, {ctx: 0, cancel: true}},
+			wantConns: 1,
+		},
+		{
+			name:      "a request of another context after a cancelled one is aborted by its own",
+			steps:     []step{{stall: true}, {stall: true}},
+			requests:  []request{{ctx: 0, cancel: true}, {ctx: 1, cancel: true}},
+			wantConns: 2,
+		},
+		{
+			name:      "a request of a context that has ended is not sent",
+			requests:  []request{{ctx: 0, end: true}, {ctx: 0}},
+			wantConns: 1, wantSent: 1,
+		},
+		{
+			name:      "a context ending between requests leaves the connection to the next",
+			requests:  []request{{ctx: 0, end: true}, {ctx: 1}, {ctx: 1, end: true}, {ctx: 2}},
+			wantConns: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startScripted(t, tt.steps...)
+			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}, MaxBodyBytes: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			s := &Session{c: c}
+			ctxs := map[int]context.Context{}
+			cancels := map[int]context.CancelFunc{}
+			ended := map[int]bool{}
+			for i, rq := range tt.requests {
+				if ctxs[rq.ctx] == nil {
+					ctxs[rq.ctx], cancels[rq.ctx] = context.WithCancel(context.Background())
+					defer cancels[rq.ctx]()
+				}
+				if rq.cancel {
+					time.AfterFunc(50*time.Millisecond, cancels[rq.ctx])
+				}
+				done := make(chan error, 1)
+				go func() {
+					_, _, err := s.do(ctxs[rq.ctx], StageFetch, http.MethodGet, "/p"+strconv.Itoa(i), nil, 200)
+					done <- err
+				}()
+				select {
+				case err = <-done:
+				case <-time.After(5 * time.Second):
+					t.Fatalf("request %d: not aborted by its context", i)
+				}
+				switch canceled := rq.cancel || ended[rq.ctx]; {
+				case canceled && !errors.Is(err, context.Canceled):
+					t.Errorf("request %d: error %v, want context.Canceled", i, err)
+				case !canceled && err != nil:
+					t.Errorf("request %d: %v", i, err)
+				}
+				if rq.end {
+					ended[rq.ctx] = true
+					cancels[rq.ctx]()
+					time.Sleep(10 * time.Millisecond) // let its hook run, if it would
+				}
+			}
+			c.Close()
+			if c.conn.watched != nil {
+				t.Error("Close left a cancellation hook registered")
+			}
+			wantSent := tt.wantSent
+			if wantSent == 0 {
+				wantSent = len(tt.requests)
+			}
+			if conns, reqs := srv.counts(); conns != tt.wantConns || len(reqs) != wantSent {
+				t.Errorf("server saw %d connections and requests %q; want %d and %d", conns, reqs, tt.wantConns, wantSent)
+			}
+		})
+	}
+}
