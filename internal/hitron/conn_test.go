@@ -23,6 +23,7 @@ type scriptedServer struct {
 	ln    net.Listener
 	mu    sync.Mutex
 	conns int
+	open  []net.Conn // accepted connections, for hangUp
 	reqs  []string
 	steps []step
 	next  int
@@ -55,6 +56,7 @@ func startScripted(t *testing.T, steps ...step) *scriptedServer {
 			}
 			s.mu.Lock()
 			s.conns++
+			s.open = append(s.open, c)
 			s.mu.Unlock()
 			go s.serve(c)
 		}
@@ -92,6 +94,28 @@ func (s *scriptedServer) serve(c net.Conn) {
 			}
 		}
 	}
+}
+
+// hangUp closes every connection the server accepted, so that a client
+// request stuck on a stalled answer ends and a failing test can clean up.
+func (s *scriptedServer) hangUp() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.open {
+		_ = c.Close()
+	}
+}
+
+// session returns a Session on a new plain-HTTP client of the server, with
+// 64-byte bodies at most; the client is closed when the test ends.
+func (s *scriptedServer) session(t *testing.T) *Session {
+	t.Helper()
+	c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: s.ln.Addr().String()}, MaxBodyBytes: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &Session{c: c}
 }
 
 func (s *scriptedServer) counts() (conns int, reqs []string) {
@@ -182,12 +206,8 @@ func TestSerialConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startScripted(t, tt.steps...)
-			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}, MaxBodyBytes: 64})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			s := &Session{c: c}
+			s := srv.session(t)
+			c := s.c
 			for _, cl := range tt.calls {
 				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 				var form url.Values
@@ -390,12 +410,8 @@ func TestCancellationHook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startScripted(t, tt.steps...)
-			c, err := New(Options{BaseURL: &url.URL{Scheme: "http", Host: srv.ln.Addr().String()}, MaxBodyBytes: 64})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			s := &Session{c: c}
+			s := srv.session(t)
+			c := s.c
 			ctxs := map[int]context.Context{}
 			cancels := map[int]context.CancelFunc{}
 			ended := map[int]bool{}
@@ -407,6 +423,7 @@ func TestCancellationHook(t *testing.T) {
 				if rq.cancel {
 					time.AfterFunc(50*time.Millisecond, cancels[rq.ctx])
 				}
+				var err error
 				done := make(chan error, 1)
 				go func() {
 					_, _, err := s.do(ctxs[rq.ctx], StageFetch, http.MethodGet, "/p"+strconv.Itoa(i), nil, 200)
@@ -415,6 +432,7 @@ func TestCancellationHook(t *testing.T) {
 				select {
 				case err = <-done:
 				case <-time.After(5 * time.Second):
+					srv.hangUp() // so that the stuck request ends and Close returns
 					t.Fatalf("request %d: not aborted by its context", i)
 				}
 				switch canceled := rq.cancel || ended[rq.ctx]; {
