@@ -22,7 +22,8 @@ func oddSet() *Set {
 	g := NewGauge("test_odd_values", "Help with a \\ backslash,\na line feed and \"quotes\".", "b_label", "a_label")
 	c := NewCounter("test_odd_total", "A counter.")
 	s := NewSet()
-	values := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e21, 1e-7, 123456789, -2.5, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.SmallestNonzeroFloat64}
+	values := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e21, 1e-7, 123456789, -2.5, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.SmallestNonzeroFloat64,
+		999999, -999999, 1e6, -1e6, 999999.5, -0.5, 65536, -42, 1 << 53}
 	labels := []string{"", `back\slash`, `"quoted"`, "line\nfeed", "ünïcödé ✓", "plain"}
 	for i, v := range values {
 		s.Add(g, v, labels[i%len(labels)], strings.Repeat("x", i))
